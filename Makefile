@@ -1,0 +1,30 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: run test install bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+
+# Reinstall (and rebuild the kernels) when the packaging or a kernel changes.
+$(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard ext/*.pyx)
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/zcf run baseline --out results/baseline
+
+test: install
+	$(BIN)/python -m pytest tests
+
+bench: install
+	$(BIN)/zcf bench
+
+clean:
+	rm -rf build results ext/*.c ext/*.so *.egg-info

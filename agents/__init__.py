@@ -1,0 +1,4 @@
+"""Mesa agents of the model: ``FirmAgent`` (one factory, or ``weight`` identical ones)."""
+from agents.firm import FirmAgent
+
+__all__ = ["FirmAgent"]

@@ -1,0 +1,10 @@
+"""Agent-based simulation of China's zero-carbon factory transition.
+
+``from sim import Scenario, ZeroCarbonModel``: load a scenario, build a ``mesa.Model`` of firms,
+``step()`` a year at a time, read ``model.results`` as pandas DataFrames.
+"""
+from sim.model import ZeroCarbonModel
+from sim.scenario import Scenario, ScenarioError
+
+__all__ = ["Scenario", "ScenarioError", "ZeroCarbonModel"]
+__version__ = "0.1.0"

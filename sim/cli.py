@@ -1,0 +1,167 @@
+"""The ``zcf`` command line: scenarios, account, run, compare, bench (and experiments).
+
+Bad input (scenario, factory file, option) prints one clear message and exits with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from sim.scenario import Scenario, ScenarioError
+
+
+class UsageError(ValueError):
+    """A command-line value that cannot be used (exit code 2)."""
+
+
+def parse_years(text: str | None) -> tuple[int, int] | None:
+    """'2025-2060' -> (2025, 2060); '2030' -> (2030, 2030)."""
+    if text is None:
+        return None
+    try:
+        a, _, b = text.partition("-")
+        lo, hi = int(a), int(b or a)
+    except ValueError:
+        raise UsageError(f"--years must look like 2025-2060, not {text!r}") from None
+    if hi < lo:
+        raise UsageError(f"--years: end {hi} is before start {lo}")
+    return lo, hi
+
+
+def scenario_from_args(name: str, firms: int | None = None, years: str | None = None) -> Scenario:
+    """Load ``name`` and apply the common ``--firms`` / ``--years`` overrides."""
+    scn = Scenario.load(name)
+    over: dict = {}
+    if firms is not None:
+        over["population.firms"] = firms
+    span = parse_years(years)
+    if span:
+        over["time.start_year"], over["time.end_year"] = span
+    return scn.replace(over) if over else scn
+
+
+def run_model(scn: Scenario, seed: int, engine: str = "compiled", progress: bool = True,
+              agent_class=None):
+    """Build and run a model to the scenario's end year, with a progress bar on long runs."""
+    from tqdm import tqdm
+
+    from sim.model import ZeroCarbonModel
+    kw = {} if agent_class is None else {"agent_class": agent_class}
+    model = ZeroCarbonModel(scn, rng=seed, engine=engine, **kw)
+    years = scn.cfg.time.end_year - scn.cfg.time.start_year + 1
+    with tqdm(total=years, desc=f"{scn.name} ({model.firms.n:,} firms)", unit="yr",
+              disable=not progress, delay=2.0, file=sys.stderr) as bar:
+        while model.running:
+            model.step()
+            bar.update(1)
+    return model
+
+
+def cmd_scenarios(args) -> int:
+    for name in Scenario.names():
+        scn = Scenario.load(name)
+        print(f"{name:22s} {scn.cfg.population.firms:>9,d} firms  {scn.cfg.description}")
+    return 0
+
+
+def cmd_account(args) -> int:
+    from sim.account import account_factory, load_factory
+    res = account_factory(load_factory(args.file))
+    if args.json:
+        print(json.dumps(res))
+    else:
+        for k, v in res.items():
+            print(f"{k:26s} {v:,.6g}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    scn = scenario_from_args(args.scenario, args.firms, args.years)
+    t0 = time.perf_counter()
+    model = run_model(scn, args.seed, engine=args.engine, progress=not args.quiet)
+    wall = time.perf_counter() - t0
+    summary = model.results.summary()
+    print(summary.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    print(f"({model.firms.n:,} firms, {scn.cfg.time.start_year}-{scn.cfg.time.end_year}, "
+          f"seed {args.seed}, engine {args.engine}: {wall:.1f} s)")
+    if args.out:
+        out = Path(args.out)
+        model.write(out)
+        summary.to_csv(out / "summary.csv", index=False)
+        from sim.plots import save_run_figures
+        save_run_figures(model.results, out)
+        print(f"wrote {out}/*.parquet, summary.csv and figures")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from sim.bench import run_benchmarks
+    run_benchmarks(firms=args.firms, python_firms=args.python_firms)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zcf", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("scenarios", help="list the packaged scenarios")
+    s.set_defaults(fn=cmd_scenarios)
+
+    s = sub.add_parser("account", help="account one factory from a TOML file")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(fn=cmd_account)
+
+    s = sub.add_parser("run", help="run a scenario and summarise it")
+    s.add_argument("scenario", help="packaged name or path to a TOML file")
+    s.add_argument("--firms", type=int, help="number of firm agents (default: the scenario's)")
+    s.add_argument("--years", help="e.g. 2025-2060")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", help="folder for Parquet tables and figures")
+    s.add_argument("--engine", choices=("compiled", "python"), default="compiled")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(fn=cmd_run)
+
+    s = sub.add_parser("bench", help="measure kernel and end-to-end speed")
+    s.add_argument("--firms", type=int, default=500_000)
+    s.add_argument("--python-firms", type=int, default=20_000)
+    s.set_defaults(fn=cmd_bench)
+
+    for register in _extensions():
+        register(sub)
+    return p
+
+
+def _extensions():
+    """Sub-command registrars of other modules (decisions, experiments)."""
+    regs = []
+    try:
+        from sim.compare import register as reg_compare
+        regs.append(reg_compare)
+    except ImportError:
+        pass
+    try:
+        from experiments.cli import register as reg_experiments
+        regs.append(reg_experiments)
+    except ImportError:
+        pass
+    return regs
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (ScenarioError, UsageError) as e:
+        print(f"zcf: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("zcf: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

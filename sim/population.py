@@ -1,0 +1,108 @@
+"""A synthetic firm population drawn from the industry and province tables.
+
+Firm counts per industry x province cell follow the national counts (``firm_count_2024``), the
+provinces' firm shares and the industry-province affinities. ``firms`` agents are allotted to cells
+by largest remainder (deterministic, proportional); each carries a ``weight`` (factories it stands
+for) so that weighted counts and output stay national. Sizes are lognormal within each industry
+(skewed: a few large plants make most of the output), scaled so weighted output equals the
+industry's national output. All draws use the model's generator.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.datasets import DefaultData
+from sim.schema import Population
+
+
+def full_cell_counts(data: DefaultData, provinces: list[str], industries: list[str]) -> np.ndarray:
+    """National factory counts per (industry, province) cell, shape (n_ind, n_prov)."""
+    share = data.provinces["firm_share_frac"].to_numpy(float)
+    aff = data.affinity.to_numpy(float) * share[None, :]
+    cells = data.industries["firm_count_2024"].to_numpy(float)[:, None] * aff / aff.sum(1, keepdims=True)
+    pmask = np.isin(data.province_names, provinces) if provinces else np.ones(len(share), bool)
+    imask = np.isin(data.industry_ids, industries) if industries else np.ones(len(cells), bool)
+    return cells * imask[:, None] * pmask[None, :]
+
+
+def largest_remainder(expected: np.ndarray, total: int) -> np.ndarray:
+    """Integers with the given ``total`` as close as possible to ``expected`` (same shape)."""
+    flat = expected.ravel() * (total / expected.sum())
+    counts = np.floor(flat).astype(np.int64)
+    short = total - counts.sum()
+    if short > 0:
+        order = np.argsort(-(flat - counts), kind="stable")
+        counts[order[:short]] += 1
+    return counts.reshape(expected.shape)
+
+
+@dataclass
+class Drawn:
+    """Per-firm arrays of a drawn population (all of length n)."""
+
+    industry: np.ndarray      # int32
+    province: np.ndarray      # int32
+    weight: np.ndarray        # factories represented
+    base_output: np.ndarray   # product units per year in the data year (2024)
+    intensity_mult: np.ndarray
+    eu_share: np.ndarray      # share of output shipped to the EU
+    size_rank: np.ndarray     # percentile of size within the industry (0..1)
+    leader: np.ndarray        # uint8
+    exporter: np.ndarray      # uint8
+
+
+def draw_population(pop: Population, data: DefaultData, rng: np.random.Generator) -> Drawn:
+    """Draw ``pop.firms`` firms (see module docstring)."""
+    full = full_cell_counts(data, pop.provinces, pop.industries)
+    counts = largest_remainder(full, pop.firms)
+    n_prov = full.shape[1]
+    cell = np.repeat(np.arange(counts.size), counts.ravel())
+    industry = (cell // n_prov).astype(np.int32)
+    province = (cell % n_prov).astype(np.int32)
+    weight = (full.ravel() / np.maximum(counts.ravel(), 1))[cell]
+    # cells too small to get an agent: fold their factories into the industry's other agents
+    ind_full = full.sum(1)
+    ind_w = np.bincount(industry, weights=weight, minlength=len(ind_full))
+    weight *= (ind_full / np.where(ind_w > 0, ind_w, 1.0))[industry]
+
+    sigma = data.industries["size_sigma_log"].to_numpy(float)[industry]
+    z = np.exp(sigma * rng.standard_normal(len(cell)))
+    nat_out = data.industries["national_output_units_2024"].to_numpy(float)
+    share_of_nation = ind_full / data.industries["firm_count_2024"].to_numpy(float)
+    wz = np.bincount(industry, weights=weight * z, minlength=len(nat_out))
+    base_output = z * (nat_out * share_of_nation / np.where(wz > 0, wz, 1.0))[industry]
+
+    sd = pop.size_draw_sd_frac
+    intensity_mult = np.exp(sd * rng.standard_normal(len(cell)) - sd * sd / 2)
+    size_rank = _rank_within(industry, base_output)
+    p_export = pop.exporter_min_share_frac + (pop.exporter_max_share_frac
+                                              - pop.exporter_min_share_frac) * size_rank
+    exporter = rng.random(len(cell)) < p_export
+    eu_share = _eu_shares(data, industry, weight * base_output, exporter)
+    leader = exporter & (size_rank >= pop.leader_size_quantile)
+    return Drawn(industry, province, weight, base_output, intensity_mult, eu_share, size_rank,
+                 leader.astype(np.uint8), exporter.astype(np.uint8))
+
+
+def _rank_within(group: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Percentile rank (0..1) of ``value`` within each group, vectorised."""
+    order = np.lexsort((value, group))
+    ranks = np.empty(len(value))
+    g_sorted = group[order]
+    starts = np.searchsorted(g_sorted, g_sorted, side="left")
+    sizes = np.bincount(g_sorted)[g_sorted]
+    ranks[order] = (np.arange(len(value)) - starts) / np.maximum(sizes - 1, 1)
+    return ranks
+
+
+def _eu_shares(data: DefaultData, industry: np.ndarray, wout: np.ndarray,
+               exporter: np.ndarray) -> np.ndarray:
+    """EU share per firm: exporters only, scaled so each industry matches its EU export share."""
+    target = data.industries["eu_export_share_frac"].to_numpy(float)
+    n_ind = len(target)
+    tot = np.bincount(industry, weights=wout, minlength=n_ind)
+    exp_out = np.bincount(industry, weights=wout * exporter, minlength=n_ind)
+    per_exporter = np.minimum(target * tot / np.where(exp_out > 0, exp_out, 1.0), 0.95)
+    return np.where(exporter, per_exporter[industry], 0.0)

@@ -1,0 +1,134 @@
+"""Vectorised collection of results into tidy pandas tables.
+
+What is collected is declared as data: a ``TableSpec`` names the table, its group keys and, for
+each output column, the per-firm array it sums (weighted by ``weight``). One aggregation engine
+(``np.bincount`` over the industry x province cell of every firm) serves every table, so a new
+metric is one line in a spec, never a Python call per firm.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass
+class TableSpec:
+    """A per-year industry x province table: ``columns`` maps output column -> firm array name."""
+
+    name: str
+    columns: dict[str, str]
+    counts: bool = True          # add ``firms`` (weighted) and ``agents`` (unweighted) columns
+    derived: dict[str, Callable[[pd.DataFrame], pd.Series]] = field(default_factory=dict)
+
+
+EMISSIONS = TableSpec(
+    "emissions",
+    {"output": "output", "scope1_tco2": "scope1_tco2",
+     "scope2_location_tco2": "scope2_location_tco2", "scope2_market_tco2": "scope2_market_tco2",
+     "offsets_retired_tco2": "offsets_retired_tco2", "net_tco2": "net_tco2",
+     "cbam_embedded_tco2": "cbam_embedded_tco2", "cbam_certificates": "cbam_certificates",
+     "eu_output": "eu_output", "grid_mwh": "grid_mwh", "onsite_pv_mwh": "pv_self_mwh"},
+    derived={"footprint_tco2_per_unit":
+             lambda d: (d.scope1_tco2 + d.scope2_location_tco2) / d.output.where(d.output > 0)},
+)
+
+
+class Collector:
+    """Collects industry x province sums each year; ``table(name)`` returns a tidy DataFrame."""
+
+    def __init__(self, model, specs: list[TableSpec]):
+        s = model.firms
+        self.n_prov = len(model.data.province_names)
+        self.n_cells = len(model.data.industry_ids) * self.n_prov
+        self.cell = s.group_index(self.n_prov)
+        agents = np.bincount(self.cell, minlength=self.n_cells)
+        self.present = np.flatnonzero(agents)
+        self.keys = pd.DataFrame({
+            "industry": np.array(model.data.industry_ids)[self.present // self.n_prov],
+            "province": np.array(model.data.province_names)[self.present % self.n_prov]})
+        self.agents = agents[self.present]
+        self.specs = {sp.name: sp for sp in specs}
+        self.rows: dict[str, list[tuple[int, np.ndarray]]] = {sp.name: [] for sp in specs}
+        self.extra: dict[str, list[pd.DataFrame]] = {}
+
+    def cell_sums(self, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Weighted sum of ``values`` per present industry x province cell."""
+        return np.bincount(self.cell, weights=values * weights, minlength=self.n_cells)[self.present]
+
+    def collect(self, year: int, firms) -> None:
+        """Aggregate every declared table for ``year`` from the firm arrays."""
+        w = firms.weight
+        for name, spec in self.specs.items():
+            cols = [self.cell_sums(getattr(firms, src), w) for src in spec.columns.values()]
+            if spec.counts:
+                cols = [self.cell_sums(np.ones_like(w), w)] + cols
+            self.rows[name].append((year, np.column_stack(cols)))
+
+    def add_rows(self, name: str, frame: pd.DataFrame) -> None:
+        """Append rows of a table collected elsewhere (markets, adoption by option ...)."""
+        self.extra.setdefault(name, []).append(frame)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The tidy table ``name`` over all collected years."""
+        if name in self.extra:
+            frames = self.extra[name]
+            return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        spec = self.specs[name]
+        names = (["firms"] if spec.counts else []) + list(spec.columns)
+        parts = []
+        for year, block in self.rows[name]:
+            df = self.keys.copy()
+            df.insert(0, "year", year)
+            if spec.counts:
+                df["agents"] = self.agents
+            df[names] = block
+            parts.append(df)
+        out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["year"] + names)
+        for col, fn in spec.derived.items():
+            out[col] = fn(out) if len(out) else []
+        return out
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.specs) + [n for n in self.extra if n not in self.specs]
+
+
+class Results:
+    """``model.results``: each table is an attribute (``results.emissions``) and a DataFrame."""
+
+    def __init__(self, collector: Collector, summary_fn: Callable[[], pd.DataFrame]):
+        self._c = collector
+        self._summary_fn = summary_fn
+
+    def __getattr__(self, name: str) -> pd.DataFrame:
+        if name.startswith("_") or name not in self._c.names:
+            raise AttributeError(f"no results table {name!r}; tables: {', '.join(self._c.names)}")
+        return self._c.table(name)
+
+    def __dir__(self):
+        return list(super().__dir__()) + self._c.names
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table by name."""
+        return {n: self._c.table(n) for n in self._c.names}
+
+    def summary(self) -> pd.DataFrame:
+        """Headline figures (one row per metric, with unit)."""
+        return self._summary_fn()
+
+    def to_parquet(self, folder: str | Path) -> list[Path]:
+        """Write each table as ``folder/NAME.parquet`` (atomically: temporary name, then rename)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, df in self.tables().items():
+            final = folder / f"{name}.parquet"
+            tmp = folder / f".{name}.parquet.tmp"
+            df.to_parquet(tmp, index=False)
+            tmp.replace(final)
+            written.append(final)
+        return written

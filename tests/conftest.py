@@ -1,0 +1,16 @@
+"""Shared fixtures: small populations only (national runs belong in ``zcf bench``)."""
+import pytest
+
+from sim import Scenario, ZeroCarbonModel
+
+
+@pytest.fixture(scope="session")
+def jiangsu():
+    return Scenario.load("jiangsu")
+
+
+@pytest.fixture(scope="session")
+def small_run(jiangsu):
+    """Jiangsu, 2,000 firms, 2025-2030, seed 7 (run once per session)."""
+    scn = jiangsu.replace({"population.firms": 2000, "time.end_year": 2030})
+    return ZeroCarbonModel(scn, rng=7).run()

@@ -3,7 +3,7 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-KERNELS = ["accounting"]
+KERNELS = ["accounting", "decisions"]
 
 extensions = [
     Extension(

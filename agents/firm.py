@@ -10,10 +10,10 @@ import mesa
 
 from ext.accounting import QUANTITY_FIELDS, RESULT_FIELDS
 from ext.reference import account_firm, firm_factors
-from sim.state import EFFECT_FIELDS, EXTRA_FIELDS
+from sim.state import EFFECT_FIELDS, FINANCE_FIELDS, PER_UNIT_FIELDS, QTY_FIELDS
 
-_ARRAY_ATTRS = (("weight", "base_output", "output", "eu_share", "size_rank", "intensity_mult")
-                + EFFECT_FIELDS + QUANTITY_FIELDS + RESULT_FIELDS + EXTRA_FIELDS)
+_ARRAY_ATTRS = (("weight", "base_output", "output", "size_rank", "intensity_mult")
+                + PER_UNIT_FIELDS + EFFECT_FIELDS + QTY_FIELDS + RESULT_FIELDS + FINANCE_FIELDS)
 
 
 def _array_property(name: str) -> property:
@@ -50,12 +50,23 @@ class FirmAgent(mesa.Agent):
         return bool(self.model.firms.verified[self.i])
 
     def account(self, factors) -> None:
-        """Per-agent Python accounting for this year (reference rules, slow path)."""
+        """Per-agent Python energy and accounting for this year (reference rules, slow path)."""
         s, i = self.model.firms, self.i
+        self.model.energy.update_one(s, i)
         r = account_firm(*(float(getattr(s, name)[i]) for name in QUANTITY_FIELDS),
                          bool(s.verified[i]), **firm_factors(factors, int(s.industry[i]), int(s.province[i])))
         for name, value in r.items():
             getattr(s, name)[i] = value
+
+    def decide(self, npv_cny: dict[str, float], budget_cny: float) -> str | None:
+        """Override to replace the compiled decision rule for firms of your subclass.
+
+        Called each year the firm reviews its options, with the NPV (CNY) of every option it may
+        choose now (as valued by the kernel under its expectations) and its budget (CNY). Return
+        an option id from ``npv_cny`` or None to do nothing. The default class never calls this:
+        its firms use the compiled logit rule.
+        """
+        return None
 
     def __repr__(self) -> str:
         return f"FirmAgent({self.unique_id}, {self.industry}, {self.province}, output={self.output:.4g})"

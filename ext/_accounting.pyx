@@ -2,7 +2,7 @@
 """Compiled emissions accounting over arrays of firms.
 
 Layers (as in scikit-learn's _loss.pyx.tp):
-1. ``_firm``: per-firm arithmetic, ``cdef inline ... noexcept nogil``.
+1. ``ext/_firm.pxd``: per-firm arithmetic, ``cdef inline ... noexcept nogil``.
 2. ``account_into``: a loop over typed memoryviews (``const double[::1]`` in, preallocated
    ``double[::1]`` out) that releases the GIL.
 3. ``ext.accounting.account`` (Python): allocates outputs, checks shapes, calls the loop.
@@ -10,54 +10,7 @@ Layers (as in scikit-learn's _loss.pyx.tp):
 The rules are those of DESIGN.md and issue 2; ``ext/reference.py`` states them once more in plain
 Python and the test suite checks that both agree.
 """
-from libc.math cimport fmax
-
-ctypedef struct Firm:
-    double scope1
-    double s2_loc
-    double s2_mkt
-    double footprint
-    double embedded
-    double certificates
-    double cost_eur
-
-
-cdef inline Firm _firm(
-    double coal_t, double gas_m3, double diesel_t, double heat_gj,
-    double grid_mwh, double green_contract_mwh, double green_cert_mwh,
-    double process_tco2, double captured_tco2, double output, double eu_output,
-    unsigned char verified,
-    double ef_coal, double ef_gas, double ef_diesel, double ef_heat,
-    double grid_ef, double residual_ef,
-    signed char cbam_cov, double benchmark, double default_value, double markup,
-    double free_share, double de_minimis,
-    double eu_price, double dom_price, double dom_free_share, double eur_cny,
-) noexcept nogil:
-    cdef Firm f
-    cdef double heat = heat_gj * ef_heat
-    cdef double covered
-    f.scope1 = coal_t * ef_coal + gas_m3 * ef_gas + diesel_t * ef_diesel + process_tco2 - captured_tco2
-    f.s2_loc = grid_mwh * grid_ef + heat
-    f.s2_mkt = fmax(0.0, grid_mwh - green_contract_mwh - green_cert_mwh) * residual_ef + heat
-    f.footprint = (f.scope1 + f.s2_loc) / output if output > 0.0 else 0.0
-    f.embedded = 0.0
-    f.certificates = 0.0
-    f.cost_eur = 0.0
-    if cbam_cov == 0 or output <= 0.0 or eu_output <= 0.0:
-        return f
-    if verified:
-        covered = f.scope1
-        if cbam_cov == 2:
-            covered = covered + f.s2_loc
-        f.embedded = eu_output / output * covered
-    else:
-        f.embedded = eu_output * default_value * (1.0 + markup)
-    if eu_output <= de_minimis:
-        return f
-    f.certificates = fmax(0.0, f.embedded - eu_output * benchmark * free_share)
-    f.cost_eur = fmax(0.0, f.certificates * eu_price
-                      - f.embedded * dom_price * (1.0 - dom_free_share) / eur_cny)
-    return f
+from ext._firm cimport Acc, Quant, firm_account, firm_energy
 
 
 def account_into(
@@ -78,12 +31,12 @@ def account_into(
     """Fill the seven output arrays for every firm (see ``ext.accounting.account``)."""
     cdef Py_ssize_t i, n = coal_t.shape[0]
     cdef int k, p
-    cdef Firm f
+    cdef Acc f
     with nogil:
         for i in range(n):
             k = industry[i]
             p = province[i]
-            f = _firm(coal_t[i], gas_m3[i], diesel_t[i], heat_gj[i], grid_mwh[i],
+            f = firm_account(coal_t[i], gas_m3[i], diesel_t[i], heat_gj[i], grid_mwh[i],
                       green_contract_mwh[i], green_cert_mwh[i], process_tco2[i],
                       captured_tco2[i], output[i], eu_output[i], verified[i],
                       ef_coal, ef_gas, ef_diesel, ef_heat,
@@ -98,3 +51,39 @@ def account_into(
             embedded[i] = f.embedded
             certificates[i] = f.certificates
             cost_eur[i] = f.cost_eur
+
+
+def energy_into(
+    const double[::1] output, const double[:, ::1] per_unit, const double[:, ::1] effects,
+    const int[::1] province, const double[::1] yield_mwh_per_kw_by_prov,
+    double gj_coal, double gj_gas, double gj_diesel, double gj_heat,
+    double[:, ::1] quantities,
+):
+    """Annual quantities of every firm (rows of ``quantities`` in ``ENERGY_OUT`` order).
+
+    ``per_unit`` rows: coal, gas, diesel, heat, electricity, process per unit, EU share;
+    ``effects`` rows: ``sim.state.EFFECT_FIELDS``.
+    """
+    cdef Py_ssize_t i, n = output.shape[0]
+    cdef Quant q
+    with nogil:
+        for i in range(n):
+            q = firm_energy(output[i], per_unit[0, i], per_unit[1, i], per_unit[2, i],
+                            per_unit[3, i], per_unit[4, i], per_unit[5, i], per_unit[6, i],
+                            effects[0, i], effects[1, i], effects[2, i], effects[3, i],
+                            effects[4, i], effects[5, i], effects[6, i], effects[7, i],
+                            effects[8, i], effects[9, i], yield_mwh_per_kw_by_prov[province[i]],
+                            gj_coal, gj_gas, gj_diesel, gj_heat)
+            quantities[0, i] = q.coal_t
+            quantities[1, i] = q.natural_gas_m3
+            quantities[2, i] = q.diesel_t
+            quantities[3, i] = q.purchased_heat_gj
+            quantities[4, i] = q.electricity_mwh
+            quantities[5, i] = q.pv_self_mwh
+            quantities[6, i] = q.grid_mwh
+            quantities[7, i] = q.green_contract_mwh
+            quantities[8, i] = q.direct_supply_mwh
+            quantities[9, i] = q.green_certificate_mwh
+            quantities[10, i] = q.process_tco2
+            quantities[11, i] = q.captured_tco2
+            quantities[12, i] = q.eu_output

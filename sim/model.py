@@ -14,13 +14,18 @@ import pandas as pd
 
 from agents.firm import FirmAgent
 from ext.accounting import account
-from sim.datasets import DefaultData, defaults
+from ext import _accounting
+from sim import certification
+from sim.datasets import CARRIERS, DefaultData, defaults, read_csv
+from sim.decisions import Decisions
 from sim.energy import EnergyModel
-from sim.policy import PolicyYear, policy_for_year
+from sim.finance import Finance
+from sim.policy import PolicyYear, path_value, policy_for_year
 from sim.population import draw_population
-from sim.results import EMISSIONS, Collector, Results
+from sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
 from sim.scenario import Scenario
-from sim.state import FirmArrays
+from sim.schema import OPTIONS
+from sim.state import QTY_FIELDS, FirmArrays
 
 ENGINES = ("compiled", "python")
 
@@ -62,19 +67,87 @@ class ZeroCarbonModel(mesa.Model):
         self.engine = engine
         self.data = defaults()
         self.year = self.cfg.time.start_year
-        self.firms = FirmArrays(draw_population(self.cfg.population, self.data, self.rng))
+        self.firms = FirmArrays(draw_population(self.cfg.population, self.data, self.rng),
+                                n_options=len(OPTIONS))
         self._set_verified()
-        self.energy = EnergyModel(self.data, self.firms)
+        self.energy = EnergyModel(self.data, self.firms, engine)
+        self.products = read_csv("products.csv").set_index("industry").loc[self.data.industry_ids]
+        self.ets_benchmark = self._ets_benchmark()
+        self.eligible_year = self._eligible_year()
+        self.markets = None
         self._create_agents(agent_class)
-        self.collector = Collector(self, [EMISSIONS])
+        self._set_behaviour()
+        self.finance = Finance(self)
+        self.policy: PolicyYear | None = policy_for_year(self.cfg, self.data, self.year)
+        self._set_baseline_intensity()
+        self.decisions = Decisions(self)
+        self.collector = Collector(self, [EMISSIONS, CERTIFICATION, FINANCE])
         self.results = Results(self.collector, self.summary)
-        self.policy: PolicyYear | None = None
 
     # -- set-up -------------------------------------------------------------------------------
     def _set_verified(self) -> None:
         s, cb = self.firms, self.cfg.cbam
         share = np.where(s.leader == 1, cb.verified_share_leaders, cb.verified_share_others)
         s.verified[:] = (self.rng.random(s.n) < share) & (s.exporter == 1)
+
+    def _ets_benchmark(self) -> np.ndarray:
+        """ETS intensity benchmark per industry: average scope 1 per unit in the data (tCO2/unit)."""
+        ind, ef = self.data.industries, self.data.carriers["ef_tco2_per_unit"]
+        cols = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_per_unit",
+                "diesel": "diesel_t_per_unit"}
+        fuel = sum(ind[col].fillna(0).to_numpy(float) * float(ef[c]) for c, col in cols.items())
+        return fuel + ind["process_tco2_per_unit"].fillna(0).to_numpy(float)
+
+    def _eligible_year(self) -> np.ndarray:
+        """First certification year per industry (data, overridden by the scenario)."""
+        years = self.data.industries["certification_eligible_year"].to_numpy(int).copy()
+        for ind, y in self.cfg.certification.eligible_year.items():
+            years[self.data.industry_ids.index(ind)] = y
+        return years
+
+    def _set_behaviour(self) -> None:
+        s, b, c = self.firms, self.cfg.behaviour, self.cfg.certification
+        hurdle = self.data.industries["hurdle_rate_frac"].to_numpy(float)[s.industry]
+        spread = self.rng.uniform(-b.hurdle_spread_frac, b.hurdle_spread_frac, s.n)
+        s.hurdle_rate_frac[:] = hurdle + spread - b.leader_hurdle_discount_frac * s.leader
+        s.awareness_frac[:] = np.where(s.leader == 1, b.leader_awareness_frac,
+                                       b.follower_awareness_frac)
+        s.resource_score[:] = self.rng.uniform(c.resource_score_low, c.resource_score_high, s.n)
+
+    def _set_baseline_intensity(self) -> None:
+        """Each firm's own start-year intensity (no retrofits): the yardstick of certification."""
+        s = self.firms
+        np.multiply(s.base_output, growth_factor(self.data, self.cfg, self.year)[s.industry], out=s.output)
+        self.energy.update(s) if self.engine == "compiled" else [self.energy.update_one(s, i) for i in range(s.n)]
+        account(s.quantities(), self.policy.factors, out=s.results())
+        out = np.where(s.output > 0, s.output, 1.0)
+        s.base_intensity_tco2_per_unit[:] = certification.gross_tco2(s) / out
+        s.base_energy_gj_per_unit[:] = certification.energy_gj(s, self.energy.gj) / out
+
+    def prices_for_year(self, year: int) -> dict[str, float]:
+        """Energy prices (CNY per carrier unit): data 2025 prices x the scenario's fuel multiplier."""
+        mult = path_value(self.cfg.prices.fuel_price_mult, year, 1.0)
+        p = self.data.carriers["price_cny_per_unit_2025"]
+        prices = {c: float(p[c]) * mult for c in CARRIERS}
+        prices["electricity"] = self.cfg.prices.electricity_cny_per_mwh
+        return prices
+
+    def buyer_requirements(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """Footprint threshold (tCO2/unit, inf = none) and penalty share per industry in ``year``."""
+        n = len(self.data.industry_ids)
+        thr, pen = np.full(n, np.inf), np.zeros(n)
+        for r in sorted(self.cfg.buyers.requirements, key=lambda r: r.from_year):
+            if r.from_year <= year:
+                k = self.data.industry_ids.index(r.industry)
+                thr[k], pen[k] = r.max_footprint_tco2_per_unit, r.penalty_frac
+        return thr, pen
+
+    def offset_limit_frac(self) -> float:
+        """Share of gross emissions offsets may cover for zero-carbon status (0 without a market)."""
+        return self.markets.zero_carbon_limit_frac() if self.markets else 0.0
+
+    def budget(self) -> np.ndarray:
+        return self.finance.budget()
 
     def _create_agents(self, agent_class: type[FirmAgent]) -> None:
         gc_was_on = gc.isenabled()
@@ -99,21 +172,62 @@ class ZeroCarbonModel(mesa.Model):
         s = self.firms
         np.multiply(s.base_output, growth_factor(self.data, self.cfg, self.year)[s.industry],
                     out=s.output)
-        self.energy.update(s)
+        self.finance.update_revenue()
+        self.decisions.step(self.year, self.policy)
         self._account()
+        if self.markets:
+            self.markets.clear(self.year)
         np.add(s.scope1_tco2, s.scope2_market_tco2, out=s.net_tco2)
         s.net_tco2 -= s.offsets_retired_tco2
+        certification.update_tiers(self, self.year)
+        self.finance.year_end(self.year)
+        self._counterfactual()
         self.collector.collect(self.year, s)
+        self._collect_adoption()
         self.year += 1
         if self.year > self.end_year:
             self.running = False
 
     def _account(self) -> None:
         if self.engine == "compiled":
+            self.energy.update(self.firms)
             account(self.firms.quantities(), self.policy.factors, out=self.firms.results())
         else:
             for agent in self.firm_agents:
                 agent.account(self.policy.factors)
+
+    def _counterfactual(self) -> None:
+        """Gross emissions each firm would have without any retrofit (for abatement figures)."""
+        s = self.firms
+        if not hasattr(self, "_cf"):
+            self._cf_effects = np.zeros_like(s.effects)
+            self._cf_effects[3] = 1.0      # electrification COP when nothing is electrified
+            self._cf = (np.zeros_like(s.qty), {k: np.zeros(s.n) for k in s.results()})
+        qty, res = self._cf
+        _accounting.energy_into(s.output, s.per_unit, self._cf_effects, s.province,
+                                self.energy.yield_by_prov, *self.energy.gj, qty)
+        q = s.quantities()
+        rows = {name: qty[QTY_FIELDS.index(name)] for name in QTY_FIELDS}
+        for name in vars(q):
+            if name in rows:
+                setattr(q, name, rows[name])
+        account(q, self.policy.factors, out=res)
+        np.add(res["scope1_tco2"], res["scope2_market_tco2"], out=s.no_retrofit_tco2)
+
+    def _collect_adoption(self) -> None:
+        """Adoption rows: year x industry x province x option (firms, capacity, capex_cny)."""
+        s, c, d = self.firms, self.collector, self.decisions
+        frames = []
+        for k, opt in enumerate(OPTIONS):
+            installed = s.level[k] > 0
+            df = c.keys.copy()
+            df.insert(0, "year", self.year)
+            df.insert(3, "option", opt)
+            df["firms"] = c.cell_sums(installed.astype(float), s.weight)
+            df["capacity"] = c.cell_sums(s.cap[k] * installed, s.weight)
+            df["capex_cny"] = d.capex_by_option[k][c.present]
+            frames.append(df)
+        c.add_rows("adoption", pd.concat(frames, ignore_index=True))
 
     def run(self) -> ZeroCarbonModel:
         """Run to ``time.end_year``."""
@@ -127,18 +241,34 @@ class ZeroCarbonModel(mesa.Model):
         e = self.collector.table("emissions")
         if e.empty:
             return pd.DataFrame(columns=["metric", "value", "unit"])
-        by_year = e.groupby("year")[["scope1_tco2", "scope2_location_tco2", "scope2_market_tco2",
-                                     "net_tco2", "output"]].sum()
-        first, last = by_year.index.min(), by_year.index.max()
-        net0, net1 = by_year.loc[first, "net_tco2"], by_year.loc[last, "net_tco2"]
+        ey = e.groupby("year")[["scope1_tco2", "scope2_location_tco2", "scope2_market_tco2",
+                                "net_tco2", "no_retrofit_tco2", "offsets_retired_tco2"]].sum()
+        fy = self.collector.table("finance").groupby("year").sum(numeric_only=True)
+        cy = self.collector.table("certification").groupby("year")[
+            ["green", "near_zero", "zero_carbon"]].sum()
+        first, last = ey.index.min(), ey.index.max()
+        net0, net1 = ey.loc[first, "net_tco2"], ey.loc[last, "net_tco2"]
+        gross = ey.scope1_tco2 + ey.scope2_market_tco2
+        abated = float((ey.no_retrofit_tco2 - gross).sum())
+        capex = float(fy.capex_cny.sum())
         rows = [
-            ("firms (factories represented)", float(self.firms.weight.sum()), "factories"),
+            ("factories represented", float(self.firms.weight.sum()), "factories"),
             ("agents", float(self.firms.n), "agents"),
-            (f"scope 1 emissions {first}", by_year.loc[first, "scope1_tco2"] / 1e6, "MtCO2"),
-            (f"scope 2 location-based {first}", by_year.loc[first, "scope2_location_tco2"] / 1e6, "MtCO2"),
             (f"net emissions {first}", net0 / 1e6, "MtCO2"),
             (f"net emissions {last}", net1 / 1e6, "MtCO2"),
             (f"emissions cut {last} vs {first}", 100.0 * (1 - net1 / net0) if net0 else 0.0, "%"),
+            (f"green factories {last}", float(cy.loc[last, "green"]), "factories"),
+            (f"near-zero-carbon factories {last}", float(cy.loc[last, "near_zero"]), "factories"),
+            (f"zero-carbon factories {last}", float(cy.loc[last, "zero_carbon"]), "factories"),
+            ("retrofit capex, cumulative", capex / 1e9, "bn CNY"),
+            ("fiscal cost (subsidies + green-credit support), cumulative",
+             float(fy.subsidy_cny.sum() + fy.credit_support_cny.sum()) / 1e9, "bn CNY"),
+            ("CBAM paid to the EU, cumulative", float(fy.cbam_cost_eur.sum()) / 1e9, "bn EUR"),
+            ("ETS payments, cumulative", float(fy.ets_cost_cny.sum()) / 1e9, "bn CNY"),
+            ("offsets retired, cumulative", float(ey.offsets_retired_tco2.sum()) / 1e6, "MtCO2"),
+            ("emissions avoided by retrofits, cumulative", abated / 1e6, "MtCO2"),
+            ("abatement cost (retrofit capex / emissions avoided)",
+             capex / abated if abated > 0 else float("nan"), "CNY/tCO2"),
         ]
         return pd.DataFrame(rows, columns=["metric", "value", "unit"])
 

@@ -77,11 +77,9 @@ def draw_population(pop: Population, data: DefaultData, rng: np.random.Generator
     sd = pop.size_draw_sd_frac
     intensity_mult = np.exp(sd * rng.standard_normal(len(cell)) - sd * sd / 2)
     size_rank = _rank_within(industry, base_output)
-    p_export = pop.exporter_min_share_frac + (pop.exporter_max_share_frac
-                                              - pop.exporter_min_share_frac) * size_rank
-    exporter = rng.random(len(cell)) < p_export
-    eu_share = _eu_shares(data, industry, weight * base_output, exporter)
-    leader = exporter & (size_rank >= pop.leader_size_quantile)
+    exporter, eu_share = _eu_exporters(pop, data, industry, weight * base_output, size_rank, rng)
+    leader = (size_rank >= pop.leader_size_quantile) | (
+        exporter & (size_rank >= pop.exporter_leader_size_quantile))
     return Drawn(industry, province, weight, base_output, intensity_mult, eu_share, size_rank,
                  leader.astype(np.uint8), exporter.astype(np.uint8))
 
@@ -97,12 +95,22 @@ def _rank_within(group: np.ndarray, value: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _eu_shares(data: DefaultData, industry: np.ndarray, wout: np.ndarray,
-               exporter: np.ndarray) -> np.ndarray:
-    """EU share per firm: exporters only, scaled so each industry matches its EU export share."""
+def _eu_exporters(pop: Population, data: DefaultData, industry: np.ndarray, wout: np.ndarray,
+                  size_rank: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw EU exporters (likelier among large firms) and their EU shares.
+
+    Exporters ship ``eu_share_per_exporter_frac`` of their output to the EU; the probability of
+    exporting rises linearly with size rank (x ``1 + exporter_size_slope`` at the top) and is scaled
+    per industry so that expected EU shipments match the industry's EU export share. Shares are
+    then rescaled so that each industry matches its EU share exactly.
+    """
     target = data.industries["eu_export_share_frac"].to_numpy(float)
     n_ind = len(target)
     tot = np.bincount(industry, weights=wout, minlength=n_ind)
+    shape = 1.0 + pop.exporter_size_slope * size_rank
+    base = np.bincount(industry, weights=wout * shape, minlength=n_ind)
+    scale = target * tot / (pop.eu_share_per_exporter_frac * np.where(base > 0, base, 1.0))
+    exporter = rng.random(len(industry)) < np.minimum(1.0, scale[industry] * shape)
     exp_out = np.bincount(industry, weights=wout * exporter, minlength=n_ind)
-    per_exporter = np.minimum(target * tot / np.where(exp_out > 0, exp_out, 1.0), 0.95)
-    return np.where(exporter, per_exporter[industry], 0.0)
+    share = np.minimum(target * tot / np.where(exp_out > 0, exp_out, 1.0), 0.95)
+    return exporter, np.where(exporter, share[industry], 0.0)

@@ -20,7 +20,7 @@ class TableSpec:
     """A per-year industry x province table: ``columns`` maps output column -> firm array name."""
 
     name: str
-    columns: dict[str, str]
+    columns: dict[str, str | Callable]   # firm attribute name, or f(firms) -> per-firm array
     counts: bool = True          # add ``firms`` (weighted) and ``agents`` (unweighted) columns
     derived: dict[str, Callable[[pd.DataFrame], pd.Series]] = field(default_factory=dict)
 
@@ -31,9 +31,27 @@ EMISSIONS = TableSpec(
      "scope2_location_tco2": "scope2_location_tco2", "scope2_market_tco2": "scope2_market_tco2",
      "offsets_retired_tco2": "offsets_retired_tco2", "net_tco2": "net_tco2",
      "cbam_embedded_tco2": "cbam_embedded_tco2", "cbam_certificates": "cbam_certificates",
-     "eu_output": "eu_output", "grid_mwh": "grid_mwh", "onsite_pv_mwh": "pv_self_mwh"},
+     "eu_output": "eu_output", "grid_mwh": "grid_mwh", "onsite_pv_mwh": "pv_self_mwh",
+     "no_retrofit_tco2": "no_retrofit_tco2"},
     derived={"footprint_tco2_per_unit":
              lambda d: (d.scope1_tco2 + d.scope2_location_tco2) / d.output.where(d.output > 0)},
+)
+
+
+CERTIFICATION = TableSpec(
+    "certification",
+    {"green": lambda f: (f.tier == 1).astype(float), "near_zero": lambda f: (f.tier == 2).astype(float),
+     "zero_carbon": lambda f: (f.tier == 3).astype(float)},
+)
+
+FINANCE = TableSpec(
+    "finance",
+    {"capex_cny": "capex_cny", "subsidy_cny": "subsidy_cny",
+     "credit_support_cny": "credit_support_cny", "ets_cost_cny": "ets_cost_cny",
+     "cbam_cost_eur": "cbam_cost_eur", "buyer_penalty_cny": "buyer_penalty_cny",
+     "cert_premium_cny": "cert_premium_cny", "energy_cost_cny": "energy_cost_cny",
+     "green_power_cost_cny": "green_power_cost_cny", "offset_cost_cny": "offset_cost_cny",
+     "revenue_cny": "revenue_cny"},
 )
 
 
@@ -63,7 +81,8 @@ class Collector:
         """Aggregate every declared table for ``year`` from the firm arrays."""
         w = firms.weight
         for name, spec in self.specs.items():
-            cols = [self.cell_sums(getattr(firms, src), w) for src in spec.columns.values()]
+            cols = [self.cell_sums(src(firms) if callable(src) else getattr(firms, src), w)
+                    for src in spec.columns.values()]
             if spec.counts:
                 cols = [self.cell_sums(np.ones_like(w), w)] + cols
             self.rows[name].append((year, np.column_stack(cols)))

@@ -147,6 +147,8 @@ class Scenario:
             self.cfg: ScenarioModel = ScenarioModel.model_validate(raw)
         except ValidationError as e:
             raise ScenarioError(format_validation_error(source, e, ScenarioModel)) from None
+        from sim.uncertainty import validate_uncertainty
+        validate_uncertainty(self)
         if self.cfg.time.end_year < self.cfg.time.start_year:
             raise ScenarioError(f"{source}: key 'time.end_year' must be >= time.start_year "
                                 f"({self.cfg.time.start_year}); got {self.cfg.time.end_year}")

@@ -7,7 +7,7 @@ interpolated between anchors and held flat beyond them (``sim.policy.path_value`
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -56,9 +56,12 @@ class Population(Section):
     industries: list[str] = Field(default_factory=list, description="empty = all")
     size_draw_sd_frac: float = Field(0.15, ge=0.0, le=1.0,
                                      description="sd of firm-level intensity multiplier")
-    exporter_min_share_frac: Frac = Field(0.05, description="export probability of smallest firm")
-    exporter_max_share_frac: Frac = Field(0.8, description="export probability of largest firm")
-    leader_size_quantile: Frac = Field(0.9, description="size quantile above which exporters lead")
+    eu_share_per_exporter_frac: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.25, description="share of output an EU exporter ships to the EU")
+    exporter_size_slope: Annotated[float, Field(ge=0.0, le=20.0)] = Field(
+        4.0, description="how much likelier the largest firm exports than the smallest")
+    leader_size_quantile: Frac = Field(0.9, description="size quantile above which firms lead")
+    exporter_leader_size_quantile: Frac = Field(0.75, description="same, for EU exporters")
 
     _p = field_validator("provinces")(check_provinces)
     _i = field_validator("industries")(check_industries)
@@ -125,6 +128,104 @@ class Ets(Section):
         return v
 
 
+class Expectations(Section):
+    """How firms expect future carbon prices (averaged over each option's life)."""
+
+    mode: Literal["myopic", "adaptive", "perfect"] = "adaptive"
+    adaptive_weight_frac: Frac = Field(0.5, description="weight of the newest price (adaptive)")
+
+
+class BuyerRequirement(Section):
+    industry: str
+    from_year: Year
+    max_footprint_tco2_per_unit: NonNeg
+    penalty_frac: Frac = Field(description="share of EU sales lost or discounted above threshold")
+
+    _i = field_validator("industry")(lambda v: check_industries([v])[0])
+
+
+class Buyers(Section):
+    mode: Literal["price_discount", "lost_sales"] = "price_discount"
+    requirements: list[BuyerRequirement] = Field(default_factory=list)
+
+
+class Subsidy(Section):
+    capex_share: dict[str, Frac] = Field(default_factory=dict, description="option -> share")
+    province_addon_frac: dict[str, Frac] = Field(default_factory=dict)
+    budget_cny_per_yr: NonNeg | None = Field(None, description="absent = unlimited")
+
+    @field_validator("capex_share")
+    @classmethod
+    def _opts(cls, v):
+        check_options(list(v))
+        return v
+
+    @field_validator("province_addon_frac")
+    @classmethod
+    def _provs(cls, v):
+        check_provinces(list(v))
+        return v
+
+
+class GreenCredit(Section):
+    rate_discount_frac: Annotated[float, Field(ge=0.0, le=0.2)] = 0.0
+    options: list[str] = Field(default_factory=list, description="qualifying options; empty = all")
+    certified_discount_frac: Annotated[float, Field(ge=0.0, le=0.2)] = 0.0
+    loan_share_frac: Frac = 0.7
+
+    _o = field_validator("options")(check_options)
+
+
+class Certification(Section):
+    eligible_year: dict[str, Year] = Field(default_factory=dict, description="overrides data")
+    near_zero_cut_frac: FracPath = Field(default_factory=lambda: {2025: 0.5})
+    zero_carbon_residual_frac: Frac = Field(0.0, description="net/base emissions allowed")
+    certificate_credit_frac: Frac = Field(1.0, description="share of unbundled certificate MWh "
+                                                           "that counts for certification")
+    green_score_threshold: Frac = 0.6
+    green_energy_target_frac: Annotated[float, Field(gt=0.0, le=1.0)] = 0.15
+    green_carbon_target_frac: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
+    resource_score_low: Frac = 0.3
+    resource_score_high: Frac = 0.9
+    green_premium_frac: Frac = 0.0
+    near_zero_premium_frac: Frac = 0.01
+    zero_carbon_premium_frac: Frac = 0.02
+    certified_exempt_from_buyer_penalty: bool = True
+
+    @field_validator("eligible_year")
+    @classmethod
+    def _known(cls, v):
+        check_industries(list(v))
+        return v
+
+
+class Behaviour(Section):
+    logit_beta: Annotated[float, Field(ge=0.0, le=1000.0)] = 5.0
+    risk_premium_frac: Annotated[float, Field(ge=0.0, le=0.5)] = 0.06
+    leader_awareness_frac: Frac = 0.8
+    follower_awareness_frac: Frac = 0.1
+    awareness_diffusion_frac: Frac = 0.02
+    peer_weight: Annotated[float, Field(ge=0.0, le=5.0)] = 0.6
+    hurdle_spread_frac: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02
+    leader_hurdle_discount_frac: Annotated[float, Field(ge=0.0, le=0.2)] = 0.01
+    retained_earnings_frac: Frac = 0.5
+    debt_amortisation_frac_per_yr: Frac = 0.1
+
+
+class OptionOverride(Section):
+    """Scenario overrides of one retrofit option's packaged parameters (retrofits.csv)."""
+
+    capex_cny_per_unit: NonNeg | None = None
+    capex_decline_frac_per_yr: Annotated[float, Field(ge=-0.5, le=0.5)] | None = None
+    opex_cny_per_unit_yr: float | None = None
+    lifetime_yr: Annotated[int, Field(ge=1, le=60)] | None = None
+    lead_time_yr: Annotated[int, Field(ge=0, le=10)] | None = None
+    available_from_year: Year | None = None
+    western_only: bool | None = None
+    max_share_mult: Annotated[float, Field(ge=0.0, le=10.0)] | None = Field(
+        None, description="multiplier on the option's per-industry maximum share (shares capped at 1)")
+
+
 class ScenarioModel(Section):
     """Top level of a scenario file."""
 
@@ -138,3 +239,19 @@ class ScenarioModel(Section):
     prices: Prices = Field(default_factory=Prices)
     cbam: Cbam = Field(default_factory=Cbam)
     ets: Ets = Field(default_factory=Ets)
+    expectations: Expectations = Field(default_factory=Expectations)
+    buyers: Buyers = Field(default_factory=Buyers)
+    subsidy: Subsidy = Field(default_factory=Subsidy)
+    green_credit: GreenCredit = Field(default_factory=GreenCredit)
+    certification: Certification = Field(default_factory=Certification)
+    behaviour: Behaviour = Field(default_factory=Behaviour)
+    options: dict[str, OptionOverride] = Field(default_factory=dict,
+                                               description="option id -> parameter overrides")
+    @field_validator("options")
+    @classmethod
+    def _known_options(cls, v):
+        check_options(list(v))
+        return v
+
+    uncertainty: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="key path -> distribution; checked by sim.uncertainty")

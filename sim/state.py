@@ -1,14 +1,14 @@
 """Firm state as contiguous numpy arrays (struct of arrays), shared by agents and kernels.
 
-Each ``mesa.Agent`` in the model is a thin view onto row ``i`` of these arrays; the kernels read and
-write whole columns. Columns are grouped by role:
+Each ``mesa.Agent`` in the model is a thin view onto column ``i`` of these arrays; the kernels read
+and write whole rows. Related rows live in one C-contiguous 2-D block so a kernel takes the block
+(``const double[:, ::1]``) and every named attribute (``firms.coal_t``) is a row view of it:
 
-- identity and size: industry, province, weight, base_output, output, eu_share, leader, verified
-- retrofit effects (written by the decision step, read by the energy model): eff_save_frac,
-  pi_save_frac, elec_frac, elec_cop, pv_kw, pv_self_frac, green_contract_frac, green_cert_frac,
-  direct_supply_frac, capture_frac
-- annual quantities (energy model output): see ``ext.accounting.QUANTITY_FIELDS``
-- accounting results: see ``ext.accounting.RESULT_FIELDS``
+- ``per_unit`` (PER_UNIT_FIELDS): intensities per product unit (x the firm's own multiplier), EU share
+- ``effects`` (EFFECT_FIELDS): retrofit effects, written by the decision step
+- ``qty`` (QTY_FIELDS): annual quantities, written by the energy kernel
+- accounting results (``ext.accounting.RESULT_FIELDS``), finance and certification columns
+- ``level``/``cap``/``built``: installed retrofits per option (rows) and firm (columns)
 """
 from __future__ import annotations
 
@@ -17,15 +17,25 @@ import numpy as np
 from ext.accounting import QUANTITY_FIELDS, RESULT_FIELDS, Quantities
 from sim.population import Drawn
 
+PER_UNIT_FIELDS = ("coal_pu", "gas_pu", "diesel_pu", "heat_pu", "elec_pu", "process_pu", "eu_share")
 EFFECT_FIELDS = ("eff_save_frac", "pi_save_frac", "elec_frac", "elec_cop", "pv_kw", "pv_self_frac",
                  "green_contract_frac", "green_cert_frac", "direct_supply_frac", "capture_frac")
-EXTRA_FIELDS = ("pv_self_mwh", "direct_supply_mwh", "offsets_retired_tco2", "net_tco2")
+QTY_FIELDS = ("coal_t", "natural_gas_m3", "diesel_t", "purchased_heat_gj", "electricity_mwh",
+              "pv_self_mwh", "grid_mwh", "green_contract_mwh", "direct_supply_mwh",
+              "green_certificate_mwh", "process_tco2", "captured_tco2", "eu_output")
+FINANCE_FIELDS = ("revenue_cny", "cash_cny", "debt_cny", "hurdle_rate_frac", "awareness_frac",
+                  "resource_score", "base_intensity_tco2_per_unit", "base_energy_gj_per_unit",
+                  "capex_cny", "subsidy_cny", "credit_support_cny", "ets_cost_cny",
+                  "cbam_cost_cny", "buyer_penalty_cny", "cert_premium_cny", "energy_cost_cny", "green_power_cost_cny",
+                  "no_retrofit_tco2",
+                  "offsets_retired_tco2", "offset_cost_cny", "net_tco2")
+assert set(QUANTITY_FIELDS) - {"output"} <= set(QTY_FIELDS)
 
 
 class FirmArrays:
-    """All per-firm numeric state; ``n`` rows, one per agent."""
+    """All per-firm numeric state; ``n`` columns, one per agent."""
 
-    def __init__(self, drawn: Drawn):
+    def __init__(self, drawn: Drawn, n_options: int = 0):
         n = len(drawn.industry)
         self.n = n
         self.industry = np.ascontiguousarray(drawn.industry, dtype=np.int32)
@@ -34,22 +44,35 @@ class FirmArrays:
         self.base_output = drawn.base_output.astype(np.float64)
         self.output = self.base_output.copy()
         self.intensity_mult = drawn.intensity_mult.astype(np.float64)
-        self.eu_share = drawn.eu_share.astype(np.float64)
         self.size_rank = drawn.size_rank.astype(np.float64)
         self.leader = drawn.leader.astype(np.uint8)
         self.exporter = drawn.exporter.astype(np.uint8)
         self.verified = np.zeros(n, dtype=np.uint8)
-        for name in EFFECT_FIELDS + QUANTITY_FIELDS + RESULT_FIELDS + EXTRA_FIELDS:
-            setattr(self, name, np.zeros(n, dtype=np.float64))
+        self.tier = np.zeros(n, dtype=np.int8)        # 0 none, 1 green, 2 near-zero, 3 zero-carbon
+        self.per_unit = self._block(PER_UNIT_FIELDS)
+        self.eu_share[:] = drawn.eu_share
+        self.effects = self._block(EFFECT_FIELDS)
         self.elec_cop[:] = 1.0
+        self.qty = self._block(QTY_FIELDS)
+        self.acc = self._block(RESULT_FIELDS)
+        self.fin = self._block(FINANCE_FIELDS)
+        self.level = np.zeros((n_options, n), dtype=np.float64)    # 1 = option installed
+        self.cap = np.zeros((n_options, n), dtype=np.float64)      # capacity in the option's unit
+        self.built = np.full((n_options, n), -1, dtype=np.int32)   # year of the decision
+
+    def _block(self, names: tuple[str, ...]) -> np.ndarray:
+        block = np.zeros((len(names), self.n), dtype=np.float64)
+        for row, name in enumerate(names):
+            setattr(self, name, block[row])
+        return block
 
     def quantities(self) -> Quantities:
-        """Views of the quantity columns in the layout the accounting kernel takes."""
+        """Views of the quantity rows in the layout the accounting kernel takes."""
         return Quantities(**{k: getattr(self, k) for k in QUANTITY_FIELDS},
                           verified=self.verified, industry=self.industry, province=self.province)
 
     def results(self) -> dict[str, np.ndarray]:
-        """The accounting result columns (written in place by the kernel)."""
+        """The accounting result rows (written in place by the kernel)."""
         return {k: getattr(self, k) for k in RESULT_FIELDS}
 
     def group_index(self, n_prov: int) -> np.ndarray:

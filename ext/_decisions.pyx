@@ -1,0 +1,397 @@
+# cython: language_level=3
+"""Compiled retrofit decisions: every reviewing firm values every available option and chooses.
+
+Layers as in ``_accounting.pyx``: per-firm ``cdef inline`` helpers (``ext/_firm.pxd`` for energy and
+accounting, ``_annual_cost`` and ``_apply`` here), one loop over firms that releases the GIL
+(``decide_into``), and the Python face ``sim.decisions`` that builds the small parameter tables.
+``ext.reference.decide_firm`` states the same rules in plain Python.
+
+Valuation of option k for firm i (all money in CNY):
+    NPV = (C(now) - C(with k) - fixed O&M) x annuity(r, life) x (1 + r)^-lead - (capex - subsidy)
+with C the expected annual cost: energy and green-power purchases + ETS payment + CBAM cost +
+buyer penalty - certification premium (+ offsets bought for zero-carbon status), at the prices
+expected over k's life; r = hurdle rate - green-credit discount + risk premium x (1 - peer share).
+Among options with NPV > 0 whose net capex fits the budget, and doing nothing (utility 0), the firm
+picks by a logit rule on utility beta x (NPV / annuity) / annual energy bill (the annualised gain
+relative to the bill, capped at 50), using the uniform draw it is given.
+"""
+from libc.math cimport exp, fmax, fmin, pow, INFINITY, NAN
+
+from ext._firm cimport Acc, Quant, firm_account, firm_energy
+
+cdef enum:  # Opt
+    O_PV = 0
+    O_STORAGE = 1
+    O_CONTRACT = 2
+    O_CERT = 3
+    O_DIRECT = 4
+    O_ELEC = 5
+    O_EFF = 6
+    O_PI = 7
+    O_CCUS = 8
+    N_OPT = 9
+
+cdef enum:  # OptPar
+    OP_CAPEX = 0        # CNY per capacity unit, this year
+    OP_OPEX = 1         # CNY per unit per year (basis below)
+    OP_BASIS = 2        # 0 fixed per capacity unit, 1 per MWh covered, 2 per tCO2 captured
+    OP_LIFE = 3
+    OP_LEAD = 4
+    OP_EFFECT = 5
+    OP_COP = 6
+    OP_FLH = 7          # full-load hours (electrification sizing)
+    OP_AVAIL = 8        # 1 if it may be chosen this year
+    OP_WEST = 9         # 1 if only firms in western-base provinces may choose it
+    OP_CREDIT = 10      # green-credit interest discount for this option
+    OP_EXP_ETS = 11     # expected ETS price over the option's life, CNY/tCO2
+    OP_EXP_ETS_FREE = 12
+    OP_EXP_EU = 13      # expected EU ETS price, EUR/tCO2
+    OP_EXP_CBAM_FREE = 14
+    OP_EXP_OFFSET = 15  # expected offset price, CNY/tCO2 (INFINITY: none to be had)
+    N_OPT_PAR = 16
+
+cdef enum:  # IndPar
+    IP_ETS_COV = 0
+    IP_ETS_BENCH = 1    # tCO2 per unit (free allocation = share x benchmark x output)
+    IP_CBAM_COV = 2
+    IP_CBAM_BENCH = 3
+    IP_CBAM_DEFAULT = 4
+    IP_DE_MINIMIS = 5
+    IP_PRICE = 6        # CNY per product unit
+    IP_MARGIN = 7
+    IP_BUYER_THR = 8    # tCO2 per unit (INFINITY: no requirement)
+    IP_BUYER_PEN = 9
+    IP_ELIGIBLE = 10
+    IP_NEAR_CUT = 11
+    N_IND_PAR = 12
+
+cdef enum:  # ProvPar
+    PP_YIELD = 0        # MWh per kW per year
+    PP_GRID_EF = 1
+    PP_RESID_EF = 2
+    PP_WEST = 3
+    PP_DIRECT_OPEN = 4  # 1 if direct-supply capacity can still be contracted
+    N_PROV_PAR = 5
+
+cdef enum:  # Scalar
+    SC_EF_COAL = 0
+    SC_EF_GAS = 1
+    SC_EF_DIESEL = 2
+    SC_EF_HEAT = 3
+    SC_GJ_COAL = 4
+    SC_GJ_GAS = 5
+    SC_GJ_DIESEL = 6
+    SC_GJ_HEAT = 7
+    SC_P_COAL = 8
+    SC_P_GAS = 9
+    SC_P_DIESEL = 10
+    SC_P_HEAT = 11
+    SC_P_ELEC = 12
+    SC_EUR_CNY = 13
+    SC_MARKUP = 14
+    SC_BETA = 15
+    SC_RISK = 16
+    SC_PREM_NEAR = 17
+    SC_PREM_ZERO = 18
+    SC_PEN_LOST_SALES = 19   # 1: penalty = lost margin on lost EU sales; 0: price discount
+    SC_CERT_EXEMPT = 20
+    SC_OFFSET_LIMIT = 21     # offsets may cover at most this share of gross emissions
+    SC_ZERO_RESIDUAL = 22
+    SC_CERTIFIED_CREDIT = 23 # extra green-credit discount once certified near-zero or better
+    SC_CERT_CREDIT = 24      # share of unbundled certificate MWh that counts for certification
+    N_SCALAR = 25
+
+
+# The enum values, visible from Python (sim.decisions builds its tables with them).
+LAYOUT = dict(
+    O_PV=O_PV,
+    O_STORAGE=O_STORAGE,
+    O_CONTRACT=O_CONTRACT,
+    O_CERT=O_CERT,
+    O_DIRECT=O_DIRECT,
+    O_ELEC=O_ELEC,
+    O_EFF=O_EFF,
+    O_PI=O_PI,
+    O_CCUS=O_CCUS,
+    N_OPT=N_OPT,
+    OP_CAPEX=OP_CAPEX,
+    OP_OPEX=OP_OPEX,
+    OP_BASIS=OP_BASIS,
+    OP_LIFE=OP_LIFE,
+    OP_LEAD=OP_LEAD,
+    OP_EFFECT=OP_EFFECT,
+    OP_COP=OP_COP,
+    OP_FLH=OP_FLH,
+    OP_AVAIL=OP_AVAIL,
+    OP_WEST=OP_WEST,
+    OP_CREDIT=OP_CREDIT,
+    OP_EXP_ETS=OP_EXP_ETS,
+    OP_EXP_ETS_FREE=OP_EXP_ETS_FREE,
+    OP_EXP_EU=OP_EXP_EU,
+    OP_EXP_CBAM_FREE=OP_EXP_CBAM_FREE,
+    OP_EXP_OFFSET=OP_EXP_OFFSET,
+    N_OPT_PAR=N_OPT_PAR,
+    IP_ETS_COV=IP_ETS_COV,
+    IP_ETS_BENCH=IP_ETS_BENCH,
+    IP_CBAM_COV=IP_CBAM_COV,
+    IP_CBAM_BENCH=IP_CBAM_BENCH,
+    IP_CBAM_DEFAULT=IP_CBAM_DEFAULT,
+    IP_DE_MINIMIS=IP_DE_MINIMIS,
+    IP_PRICE=IP_PRICE,
+    IP_MARGIN=IP_MARGIN,
+    IP_BUYER_THR=IP_BUYER_THR,
+    IP_BUYER_PEN=IP_BUYER_PEN,
+    IP_ELIGIBLE=IP_ELIGIBLE,
+    IP_NEAR_CUT=IP_NEAR_CUT,
+    N_IND_PAR=N_IND_PAR,
+    PP_YIELD=PP_YIELD,
+    PP_GRID_EF=PP_GRID_EF,
+    PP_RESID_EF=PP_RESID_EF,
+    PP_WEST=PP_WEST,
+    PP_DIRECT_OPEN=PP_DIRECT_OPEN,
+    N_PROV_PAR=N_PROV_PAR,
+    SC_EF_COAL=SC_EF_COAL,
+    SC_EF_GAS=SC_EF_GAS,
+    SC_EF_DIESEL=SC_EF_DIESEL,
+    SC_EF_HEAT=SC_EF_HEAT,
+    SC_GJ_COAL=SC_GJ_COAL,
+    SC_GJ_GAS=SC_GJ_GAS,
+    SC_GJ_DIESEL=SC_GJ_DIESEL,
+    SC_GJ_HEAT=SC_GJ_HEAT,
+    SC_P_COAL=SC_P_COAL,
+    SC_P_GAS=SC_P_GAS,
+    SC_P_DIESEL=SC_P_DIESEL,
+    SC_P_HEAT=SC_P_HEAT,
+    SC_P_ELEC=SC_P_ELEC,
+    SC_EUR_CNY=SC_EUR_CNY,
+    SC_MARKUP=SC_MARKUP,
+    SC_BETA=SC_BETA,
+    SC_RISK=SC_RISK,
+    SC_PREM_NEAR=SC_PREM_NEAR,
+    SC_PREM_ZERO=SC_PREM_ZERO,
+    SC_PEN_LOST_SALES=SC_PEN_LOST_SALES,
+    SC_CERT_EXEMPT=SC_CERT_EXEMPT,
+    SC_OFFSET_LIMIT=SC_OFFSET_LIMIT,
+    SC_ZERO_RESIDUAL=SC_ZERO_RESIDUAL,
+    SC_CERTIFIED_CREDIT=SC_CERTIFIED_CREDIT,
+    SC_CERT_CREDIT=SC_CERT_CREDIT,
+    N_SCALAR=N_SCALAR,
+)
+
+
+cdef inline Quant _energy(double output, const double[:, ::1] pu, double[::1] e, Py_ssize_t i,
+                          double yld, const double[::1] sc) noexcept nogil:
+    return firm_energy(output, pu[0, i], pu[1, i], pu[2, i], pu[3, i], pu[4, i], pu[5, i],
+                       pu[6, i], e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], yld,
+                       sc[SC_GJ_COAL], sc[SC_GJ_GAS], sc[SC_GJ_DIESEL], sc[SC_GJ_HEAT])
+
+
+cdef inline double _energy_bill(Quant q, const double[::1] op_contract,
+                                const double[::1] op_cert, const double[::1] op_direct,
+                                const double[::1] op_ccus, const double[::1] sc) noexcept nogil:
+    """Annual energy, green-power and capture operating bill of a firm state (CNY)."""
+    return (q.coal_t * sc[SC_P_COAL] + q.natural_gas_m3 * sc[SC_P_GAS]
+            + q.diesel_t * sc[SC_P_DIESEL] + q.purchased_heat_gj * sc[SC_P_HEAT]
+            + q.grid_mwh * sc[SC_P_ELEC]
+            + (q.green_contract_mwh - q.direct_supply_mwh) * op_contract[OP_OPEX]
+            + q.direct_supply_mwh * op_direct[OP_OPEX]
+            + q.green_certificate_mwh * op_cert[OP_OPEX]
+            + q.captured_tco2 * op_ccus[OP_OPEX])
+
+
+cdef inline double _annual_cost(Quant q, double output, unsigned char verified, double revenue,
+                                double base_int, const double[::1] ip, const double[::1] pp,
+                                const double[::1] op_contract, const double[::1] op_cert,
+                                const double[::1] op_direct, const double[::1] op_ccus,
+                                const double[::1] opk, const double[::1] sc) noexcept nogil:
+    """Expected annual cost of a firm state at option k's expected prices (``opk``)."""
+    cdef Acc a = firm_account(
+        q.coal_t, q.natural_gas_m3, q.diesel_t, q.purchased_heat_gj, q.grid_mwh,
+        q.green_contract_mwh, q.green_certificate_mwh, q.process_tco2, q.captured_tco2, output,
+        q.eu_output, verified, sc[SC_EF_COAL], sc[SC_EF_GAS], sc[SC_EF_DIESEL], sc[SC_EF_HEAT],
+        pp[PP_GRID_EF], pp[PP_RESID_EF], <signed char>ip[IP_CBAM_COV], ip[IP_CBAM_BENCH],
+        ip[IP_CBAM_DEFAULT], sc[SC_MARKUP], opk[OP_EXP_CBAM_FREE], ip[IP_DE_MINIMIS],
+        opk[OP_EXP_EU], opk[OP_EXP_ETS] * ip[IP_ETS_COV], opk[OP_EXP_ETS_FREE], sc[SC_EUR_CNY])
+    cdef double cost = _energy_bill(q, op_contract, op_cert, op_direct, op_ccus, sc)
+    cost += ip[IP_ETS_COV] * opk[OP_EXP_ETS] * (
+        a.scope1 - opk[OP_EXP_ETS_FREE] * ip[IP_ETS_BENCH] * output)
+    cost += a.cost_eur * sc[SC_EUR_CNY]
+    # certification: near-zero by internal measures; zero-carbon with offsets for the residual
+    cdef double gross = a.scope1 + a.s2_mkt + (1.0 - sc[SC_CERT_CREDIT]) * fmin(
+        q.green_certificate_mwh, q.grid_mwh) * pp[PP_RESID_EF]
+    cdef double reward = 0.0
+    cdef double zero_value, residual
+    cdef bint near = ip[IP_ELIGIBLE] > 0.0 and output > 0.0 and \
+        gross <= (1.0 - ip[IP_NEAR_CUT]) * base_int * output
+    if near:
+        reward = sc[SC_PREM_NEAR] * revenue
+        if gross - sc[SC_ZERO_RESIDUAL] * base_int * output <= sc[SC_OFFSET_LIMIT] * gross:
+            residual = gross - sc[SC_ZERO_RESIDUAL] * base_int * output
+            zero_value = sc[SC_PREM_ZERO] * revenue - (
+                opk[OP_EXP_OFFSET] * residual if residual > 0.0 else 0.0)
+            reward = fmax(reward, zero_value)
+    cost -= reward
+    if a.footprint > ip[IP_BUYER_THR] and not (near and sc[SC_CERT_EXEMPT] > 0.0):
+        if sc[SC_PEN_LOST_SALES] > 0.0:
+            cost += ip[IP_BUYER_PEN] * q.eu_output * ip[IP_PRICE] * ip[IP_MARGIN]
+        else:
+            cost += ip[IP_BUYER_PEN] * q.eu_output * ip[IP_PRICE]
+    return cost
+
+
+cdef inline double _apply(int k, double[::1] e, Quant q, double m, const double[:, ::1] op,
+                          const double[::1] sc) noexcept nogil:
+    """Add option k at max share ``m`` to effects ``e``; return its capacity (option's unit)."""
+    cdef double fossil_gj = (q.coal_t * sc[SC_GJ_COAL] + q.natural_gas_m3 * sc[SC_GJ_GAS]
+                             + q.diesel_t * sc[SC_GJ_DIESEL] + q.purchased_heat_gj * sc[SC_GJ_HEAT])
+    if k == O_PV:
+        e[4] = m * q.electricity_mwh
+        if e[5] == 0.0:
+            e[5] = op[O_PV, OP_EFFECT]
+        return e[4]
+    if k == O_STORAGE:
+        e[5] = op[O_STORAGE, OP_EFFECT]
+        return m * e[4]
+    if k == O_CONTRACT:
+        e[6] = m
+        return m * q.grid_mwh
+    if k == O_CERT:
+        e[7] = m
+        return m * q.grid_mwh
+    if k == O_DIRECT:
+        e[8] = m
+        return m * q.grid_mwh
+    if k == O_ELEC:
+        e[2] = m
+        e[3] = op[O_ELEC, OP_COP]
+        return fossil_gj * m / (op[O_ELEC, OP_FLH] * 0.0036)
+    if k == O_EFF:
+        e[0] = m
+        return m * (fossil_gj + q.electricity_mwh * 3.6)
+    if k == O_PI:
+        e[1] = m
+        return m * (q.coal_t * sc[SC_GJ_COAL] + q.natural_gas_m3 * sc[SC_GJ_GAS]
+                    + q.purchased_heat_gj * sc[SC_GJ_HEAT])
+    # O_CCUS
+    e[9] = m * op[O_CCUS, OP_EFFECT]
+    return e[9] * q.process_tco2
+
+
+cdef inline double _annuity(double r, double life) noexcept nogil:
+    if life <= 0.0:
+        return 0.0
+    if r <= 1e-9:
+        return life
+    return (1.0 - pow(1.0 + r, -life)) / r
+
+
+def decide_into(
+    const unsigned char[::1] review, const int[::1] industry, const int[::1] province,
+    const long long[::1] cell, const double[::1] output, const double[:, ::1] per_unit,
+    const double[:, ::1] effects, const double[:, ::1] level, const unsigned char[::1] verified,
+    const signed char[::1] tier, const double[::1] revenue, const double[::1] budget,
+    const double[::1] hurdle, const double[::1] base_int, const double[::1] draw,
+    const double[:, ::1] applic, const double[:, ::1] op, const double[:, ::1] ip,
+    const double[:, ::1] pp, const double[:, ::1] sub_rate, const double[:, ::1] peer,
+    const double[::1] sc,
+    signed char[::1] choice, double[::1] capacity, double[::1] capex, double[::1] subsidy,
+    double[:, ::1] npv_out,
+):
+    """Choose at most one option per reviewing firm; see the module docstring for the rule.
+
+    Shapes: applic (n_ind, N_OPT) max share (< 0: not allowed); op (N_OPT, N_OPT_PAR);
+    ip (n_ind, N_IND_PAR); pp (n_prov, N_PROV_PAR); sub_rate (N_OPT, n_prov); peer (n_cells, N_OPT);
+    npv_out (N_OPT, n) gets every valued option's NPV (NaN where not valued).
+    """
+    cdef Py_ssize_t i, n = output.shape[0]
+    cdef int k, kk, ind, prv
+    cdef double e0[10]
+    cdef double e1[10]
+    cdef double[::1] ev0 = <double[:10]> e0
+    cdef double[::1] ev1 = <double[:10]> e1
+    cdef double util[9]
+    cdef double caps[9]
+    cdef double gross_capex[9]
+    cdef double subs[9]
+    cdef Quant q0, q1
+    cdef double m, c0, c1, cap, cx, sub, net, r, ann, fixed, val, total, acc_u, u, bill
+    with nogil:
+        for i in range(n):
+            choice[i] = -1
+            capacity[i] = 0.0
+            capex[i] = 0.0
+            subsidy[i] = 0.0
+            for k in range(N_OPT):
+                npv_out[k, i] = NAN
+            if not review[i]:
+                continue
+            ind = industry[i]
+            prv = province[i]
+            for kk in range(10):
+                e0[kk] = effects[kk, i]
+            q0 = _energy(output[i], per_unit, ev0, i, pp[prv, PP_YIELD], sc)
+            bill = fmax(_energy_bill(q0, op[O_CONTRACT], op[O_CERT], op[O_DIRECT], op[O_CCUS], sc), 1.0)
+            total = 1.0   # exp(0) for doing nothing
+            for k in range(N_OPT):
+                util[k] = -INFINITY
+                m = applic[ind, k]
+                if m < 0.0 or level[k, i] > 0.0 or op[k, OP_AVAIL] <= 0.0:
+                    continue
+                if op[k, OP_WEST] > 0.0 and pp[prv, PP_WEST] <= 0.0:
+                    continue
+                if k == O_DIRECT and pp[prv, PP_DIRECT_OPEN] <= 0.0:
+                    continue
+                if k == O_STORAGE and e0[4] <= 0.0:
+                    continue
+                for kk in range(10):
+                    e1[kk] = e0[kk]
+                cap = _apply(k, ev1, q0, m, op, sc)
+                if cap <= 0.0:
+                    continue
+                q1 = _energy(output[i], per_unit, ev1, i, pp[prv, PP_YIELD], sc)
+                c0 = _annual_cost(q0, output[i], verified[i], revenue[i], base_int[i], ip[ind], pp[prv],
+                                  op[O_CONTRACT], op[O_CERT], op[O_DIRECT], op[O_CCUS], op[k], sc)
+                c1 = _annual_cost(q1, output[i], verified[i], revenue[i], base_int[i], ip[ind], pp[prv],
+                                  op[O_CONTRACT], op[O_CERT], op[O_DIRECT], op[O_CCUS], op[k], sc)
+                cx = cap * op[k, OP_CAPEX]
+                sub = cx * sub_rate[k, prv]
+                net = cx - sub
+                fixed = cap * op[k, OP_OPEX] if op[k, OP_BASIS] == 0.0 else 0.0
+                r = hurdle[i] - op[k, OP_CREDIT] + sc[SC_RISK] * (1.0 - peer[cell[i], k])
+                if tier[i] >= 2:
+                    r = r - sc[SC_CERTIFIED_CREDIT]
+                ann = _annuity(r, op[k, OP_LIFE]) * pow(1.0 + fmax(r, 0.0), -op[k, OP_LEAD])
+                val = (c0 - c1 - fixed) * ann - net
+                npv_out[k, i] = val
+                if val <= 0.0 or net > budget[i]:
+                    continue
+                u = fmin(sc[SC_BETA] * val / ann / bill, 50.0)
+                util[k] = u
+                caps[k] = cap
+                gross_capex[k] = cx
+                subs[k] = sub
+                total += exp(u)
+            if total <= 1.0:
+                continue
+            acc_u = 1.0 / total     # probability of doing nothing comes first
+            if draw[i] < acc_u:
+                continue
+            for k in range(N_OPT):
+                if util[k] == -INFINITY:
+                    continue
+                acc_u += exp(util[k]) / total
+                if draw[i] < acc_u or k == N_OPT - 1:
+                    choice[i] = k
+                    capacity[i] = caps[k]
+                    capex[i] = gross_capex[k]
+                    subsidy[i] = subs[k]
+                    break
+            if choice[i] < 0:   # rounding left the draw past the last option: take the last valued
+                for k in range(N_OPT - 1, -1, -1):
+                    if util[k] != -INFINITY:
+                        choice[i] = k
+                        capacity[i] = caps[k]
+                        capex[i] = gross_capex[k]
+                        subsidy[i] = subs[k]
+                        break
+

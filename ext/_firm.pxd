@@ -1,0 +1,104 @@
+# cython: language_level=3
+"""Per-firm arithmetic shared by the kernels (``cdef inline ... noexcept nogil``).
+
+- ``firm_energy``: annual quantities from output, per-unit intensities and retrofit effects
+  (the rules of ``sim/energy.py``'s docstring; reference: ``ext.reference.firm_energy``).
+- ``firm_account``: DESIGN.md's accounting rules (reference: ``ext.reference.account_firm``).
+"""
+from libc.math cimport fmax, fmin
+
+ctypedef struct Quant:
+    double coal_t
+    double natural_gas_m3
+    double diesel_t
+    double purchased_heat_gj
+    double electricity_mwh
+    double pv_self_mwh
+    double grid_mwh
+    double green_contract_mwh
+    double direct_supply_mwh
+    double green_certificate_mwh
+    double process_tco2
+    double captured_tco2
+    double eu_output
+
+ctypedef struct Acc:
+    double scope1
+    double s2_loc
+    double s2_mkt
+    double footprint
+    double embedded
+    double certificates
+    double cost_eur
+
+
+cdef inline Quant firm_energy(
+    double output, double coal_pu, double gas_pu, double diesel_pu, double heat_pu,
+    double elec_pu, double process_pu, double eu_share,
+    double eff_save, double pi_save, double elec_frac, double elec_cop, double pv_kw,
+    double pv_self_frac, double contract_frac, double cert_frac, double direct_frac,
+    double capture_frac, double yield_mwh_per_kw,
+    double gj_coal, double gj_gas, double gj_diesel, double gj_heat,
+) noexcept nogil:
+    cdef Quant q
+    cdef double e = output * (1.0 - eff_save)
+    cdef double thermal = e * (1.0 - pi_save)
+    cdef double keep = 1.0 - elec_frac
+    cdef double coal = thermal * coal_pu
+    cdef double gas = thermal * gas_pu
+    cdef double heat = thermal * heat_pu
+    cdef double diesel = e * diesel_pu
+    cdef double fossil_gj = coal * gj_coal + gas * gj_gas + heat * gj_heat + diesel * gj_diesel
+    cdef double contract = fmin(contract_frac + direct_frac, 1.0)
+    q.coal_t = coal * keep
+    q.natural_gas_m3 = gas * keep
+    q.purchased_heat_gj = heat * keep
+    q.diesel_t = diesel * keep
+    q.electricity_mwh = e * elec_pu + fossil_gj * elec_frac / 3.6 / elec_cop
+    q.pv_self_mwh = fmin(q.electricity_mwh, pv_kw * yield_mwh_per_kw * pv_self_frac)
+    q.grid_mwh = q.electricity_mwh - q.pv_self_mwh
+    q.direct_supply_mwh = q.grid_mwh * direct_frac
+    q.green_contract_mwh = q.grid_mwh * contract
+    q.green_certificate_mwh = q.grid_mwh * fmin(cert_frac, 1.0 - contract)
+    q.process_tco2 = output * process_pu
+    q.captured_tco2 = q.process_tco2 * capture_frac
+    q.eu_output = output * eu_share
+    return q
+
+
+cdef inline Acc firm_account(
+    double coal_t, double gas_m3, double diesel_t, double heat_gj,
+    double grid_mwh, double green_contract_mwh, double green_cert_mwh,
+    double process_tco2, double captured_tco2, double output, double eu_output,
+    unsigned char verified,
+    double ef_coal, double ef_gas, double ef_diesel, double ef_heat,
+    double grid_ef, double residual_ef,
+    signed char cbam_cov, double benchmark, double default_value, double markup,
+    double free_share, double de_minimis,
+    double eu_price, double dom_price, double dom_free_share, double eur_cny,
+) noexcept nogil:
+    cdef Acc f
+    cdef double heat = heat_gj * ef_heat
+    cdef double covered
+    f.scope1 = coal_t * ef_coal + gas_m3 * ef_gas + diesel_t * ef_diesel + process_tco2 - captured_tco2
+    f.s2_loc = grid_mwh * grid_ef + heat
+    f.s2_mkt = fmax(0.0, grid_mwh - green_contract_mwh - green_cert_mwh) * residual_ef + heat
+    f.footprint = (f.scope1 + f.s2_loc) / output if output > 0.0 else 0.0
+    f.embedded = 0.0
+    f.certificates = 0.0
+    f.cost_eur = 0.0
+    if cbam_cov == 0 or output <= 0.0 or eu_output <= 0.0:
+        return f
+    if verified:
+        covered = f.scope1
+        if cbam_cov == 2:
+            covered = covered + f.s2_loc
+        f.embedded = eu_output / output * covered
+    else:
+        f.embedded = eu_output * default_value * (1.0 + markup)
+    if eu_output <= de_minimis:
+        return f
+    f.certificates = fmax(0.0, f.embedded - eu_output * benchmark * free_share)
+    f.cost_eur = fmax(0.0, f.certificates * eu_price
+                      - f.embedded * dom_price * (1.0 - dom_free_share) / eur_cny)
+    return f

@@ -1,0 +1,376 @@
+"""Retrofit decisions each year: expectations, option valuation (kernel), subsidies, installation.
+
+``Decisions.step(year, policy)`` runs, in order:
+1. ``refresh``: options reaching the end of their life are replaced (capex paid again at this year's
+   price and subsidy rate); effects of options past their lead time are written into the firm arrays.
+2. awareness and peer shares: awareness rises with the adoption share among firms of the same
+   industry x province; a firm reviews its options this year with probability = awareness.
+3. valuation and choice by ``ext._decisions.decide_into`` (or ``ext.reference.decide_firm`` with
+   ``engine="python"``), then Python rules for agents that override ``FirmAgent.decide``.
+4. subsidies: if the year's requests exceed ``subsidy.budget_cny_per_yr`` every subsidy is scaled
+   down by the same ratio (pro-rata rationing); firms expect last year's ratio when they value options.
+5. installation and financing (cash, then debt within capacity; green-credit interest support).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ext import _decisions
+from ext._decisions import LAYOUT as L
+from ext.reference import apply_option, decide_firm
+from sim.options import OptionTable
+from sim.policy import PolicyYear, cbam_coverage_by_industry, path_value
+
+O = {name: L[f"O_{code}"] for name, code in (
+    ("rooftop_pv", "PV"), ("battery_storage", "STORAGE"), ("green_contract", "CONTRACT"),
+    ("green_certificate", "CERT"), ("direct_supply", "DIRECT"), ("electrification", "ELEC"),
+    ("efficiency", "EFF"), ("process_innovation", "PI"), ("ccus", "CCUS"))}
+
+
+@dataclass
+class DecisionInputs:
+    """Everything the decision kernel reads (firm arrays are views, tables are small)."""
+
+    review: np.ndarray
+    industry: np.ndarray
+    province: np.ndarray
+    cell: np.ndarray
+    output: np.ndarray
+    per_unit: np.ndarray
+    effects: np.ndarray
+    level: np.ndarray
+    verified: np.ndarray
+    tier: np.ndarray
+    revenue: np.ndarray
+    budget: np.ndarray
+    hurdle: np.ndarray
+    base_int: np.ndarray
+    draw: np.ndarray
+    applic: np.ndarray
+    op: np.ndarray
+    ip: np.ndarray
+    pp: np.ndarray
+    sub_rate: np.ndarray
+    peer: np.ndarray
+    sc: np.ndarray
+
+
+@dataclass
+class Choices:
+    option: np.ndarray      # int8, -1 = nothing
+    capacity: np.ndarray
+    capex: np.ndarray
+    subsidy: np.ndarray
+    npv: np.ndarray         # (n_options, n), nan where not valued
+
+
+class Decisions:
+    """Owns the option table, expectations and the yearly decision step of one model."""
+
+    def __init__(self, model):
+        self.m = model
+        self.opts = OptionTable(model.data, model.cfg.options)
+        self.n_prov = len(model.data.province_names)
+        self.n_cells = len(model.data.industry_ids) * self.n_prov
+        self.cell = model.firms.group_index(self.n_prov)
+        self.fill_ratio = 1.0
+        self.expected: dict[str, float] = {}
+        self.custom = self._custom_agents()
+        self.scalars_static = self._static_scalars()
+
+    # -- expectations -------------------------------------------------------------------------
+    def _paths(self, policy: PolicyYear) -> dict[str, tuple[dict, float]]:
+        cfg = self.m.cfg
+        return {"ets": (cfg.ets.price_cny_per_tco2, policy.ets_price_cny_per_tco2),
+                "ets_free": (cfg.ets.free_share, policy.ets_free_share),
+                "eu": (cfg.prices.eu_ets_eur_per_tco2, policy.eu_ets_eur_per_tco2),
+                "cbam_free": (cfg.cbam.free_share, policy.factors.cbam_free_share)}
+
+    def expectations(self, year: int, policy: PolicyYear) -> np.ndarray:
+        """Expected prices per option over its life: columns ets, ets_free, eu, cbam_free, offset."""
+        mode = self.m.cfg.expectations.mode
+        alpha = self.m.cfg.expectations.adaptive_weight_frac
+        lead, life = self.opts.lead(), self.opts.life()
+        out = np.zeros((len(self.opts), 5))
+        for j, (key, (path, now)) in enumerate(self._paths(policy).items()):
+            if mode == "perfect":
+                for k in range(len(self.opts)):
+                    yrs = np.arange(year + lead[k], year + lead[k] + max(life[k], 1))
+                    out[k, j] = np.mean([path_value(path, y, now) for y in yrs])
+            elif mode == "adaptive":
+                prev = self.expected.get(key, now)
+                self.expected[key] = prev + alpha * (now - prev)
+                out[:, j] = self.expected[key]
+            else:
+                out[:, j] = now
+        out[:, 4] = self.m.markets.expected_offset_price() if self.m.markets else np.inf
+        return out
+
+    # -- parameter tables ---------------------------------------------------------------------
+    def _static_scalars(self) -> np.ndarray:
+        d, cfg = self.m.data, self.m.cfg
+        c = d.carriers
+        sc = np.zeros(L["N_SCALAR"])
+        for code, carrier in (("COAL", "coal"), ("GAS", "natural_gas"), ("DIESEL", "diesel"),
+                              ("HEAT", "purchased_heat")):
+            sc[L[f"SC_EF_{code}"]] = c.loc[carrier, "ef_tco2_per_unit"]
+            sc[L[f"SC_GJ_{code}"]] = c.loc[carrier, "energy_gj_per_unit"]
+        sc[L["SC_BETA"]] = cfg.behaviour.logit_beta
+        sc[L["SC_RISK"]] = cfg.behaviour.risk_premium_frac
+        sc[L["SC_PREM_NEAR"]] = cfg.certification.near_zero_premium_frac
+        sc[L["SC_PREM_ZERO"]] = cfg.certification.zero_carbon_premium_frac
+        sc[L["SC_PEN_LOST_SALES"]] = float(cfg.buyers.mode == "lost_sales")
+        sc[L["SC_CERT_EXEMPT"]] = float(cfg.certification.certified_exempt_from_buyer_penalty)
+        sc[L["SC_ZERO_RESIDUAL"]] = cfg.certification.zero_carbon_residual_frac
+        sc[L["SC_CERTIFIED_CREDIT"]] = cfg.green_credit.certified_discount_frac
+        sc[L["SC_CERT_CREDIT"]] = cfg.certification.certificate_credit_frac
+        sc[L["SC_OFFSET_LIMIT"]] = self.m.offset_limit_frac()
+        return sc
+
+    def scalars(self, year: int, policy: PolicyYear) -> np.ndarray:
+        sc = self.scalars_static.copy()
+        prices = self.m.prices_for_year(year)
+        for code, carrier in (("COAL", "coal"), ("GAS", "natural_gas"), ("DIESEL", "diesel"),
+                              ("HEAT", "purchased_heat")):
+            sc[L[f"SC_P_{code}"]] = prices[carrier]
+        sc[L["SC_P_ELEC"]] = prices["electricity"]
+        sc[L["SC_EUR_CNY"]] = policy.eur_cny
+        sc[L["SC_MARKUP"]] = policy.factors.cbam_markup_frac
+        return sc
+
+    def option_params(self, year: int, policy: PolicyYear) -> np.ndarray:
+        t, cfg = self.opts, self.m.cfg
+        op = np.zeros((len(t), L["N_OPT_PAR"]))
+        op[:, L["OP_CAPEX"]] = t.capex_per_unit(year)
+        op[:, L["OP_OPEX"]] = t.column("opex_cny_per_unit_yr")
+        op[:, L["OP_BASIS"]] = t.basis()
+        op[:, L["OP_LIFE"]] = t.life()
+        op[:, L["OP_LEAD"]] = t.lead()
+        op[:, L["OP_EFFECT"]] = t.column("effect_frac")
+        op[:, L["OP_COP"]] = t.column("cop", 1.0)
+        op[:, L["OP_FLH"]] = t.column("full_load_hours_h_per_yr", 1.0)
+        op[:, L["OP_AVAIL"]] = (t.column("available_from_year") <= year).astype(float)
+        op[:, L["OP_WEST"]] = self.m.markets.direct_supply_western_only(t.western_only()) \
+            if self.m.markets else t.western_only()
+        gc = cfg.green_credit
+        qualifies = np.array([not gc.options or o in gc.options for o in t.ids])
+        op[:, L["OP_CREDIT"]] = np.where(qualifies, gc.rate_discount_frac, 0.0)
+        exp = self.expectations(year, policy)
+        for j, col in enumerate(("OP_EXP_ETS", "OP_EXP_ETS_FREE", "OP_EXP_EU", "OP_EXP_CBAM_FREE",
+                                 "OP_EXP_OFFSET")):
+            op[:, L[col]] = exp[:, j]
+        if self.m.markets:
+            self.m.markets.adjust_option_params(op, year)
+        self.last_op = op
+        return op
+
+    def industry_params(self, year: int, policy: PolicyYear) -> np.ndarray:
+        m, cfg = self.m, self.m.cfg
+        ind = m.data.industries
+        ip = np.zeros((len(m.data.industry_ids), L["N_IND_PAR"]))
+        f = policy.factors
+        cbam_year = max(year, cfg.cbam.start_year)
+        ip[:, L["IP_ETS_COV"]] = policy.ets_covered_by_ind
+        ip[:, L["IP_ETS_BENCH"]] = m.ets_benchmark
+        ip[:, L["IP_CBAM_COV"]] = cbam_coverage_by_industry(cfg, m.data, cbam_year)
+        ip[:, L["IP_CBAM_BENCH"]] = f.cbam_benchmark_tco2_per_unit_by_ind
+        ip[:, L["IP_CBAM_DEFAULT"]] = f.cbam_default_tco2_per_unit_by_ind
+        ip[:, L["IP_DE_MINIMIS"]] = f.cbam_de_minimis_units_by_ind
+        ip[:, L["IP_PRICE"]] = m.products["price_cny_per_unit"].to_numpy(float)
+        ip[:, L["IP_MARGIN"]] = m.products["operating_margin_frac"].to_numpy(float)
+        thr, pen = m.buyer_requirements(year + 1)
+        ip[:, L["IP_BUYER_THR"]] = thr
+        ip[:, L["IP_BUYER_PEN"]] = pen
+        ip[:, L["IP_ELIGIBLE"]] = (m.eligible_year <= year + 1).astype(float)
+        ip[:, L["IP_NEAR_CUT"]] = path_value(cfg.certification.near_zero_cut_frac, year)
+        del ind
+        return ip
+
+    def province_params(self, policy: PolicyYear) -> np.ndarray:
+        d = self.m.data
+        pp = np.zeros((len(d.province_names), L["N_PROV_PAR"]))
+        pp[:, L["PP_YIELD"]] = self.m.energy.yield_by_prov
+        pp[:, L["PP_GRID_EF"]] = policy.factors.grid_tco2_per_mwh_by_prov
+        pp[:, L["PP_RESID_EF"]] = policy.factors.residual_mix_tco2_per_mwh_by_prov
+        pp[:, L["PP_WEST"]] = d.western_base().astype(float)
+        pp[:, L["PP_DIRECT_OPEN"]] = (self.m.markets.direct_supply_open()
+                                      if self.m.markets else d.western_base().astype(float))
+        return pp
+
+    def subsidy_rates(self) -> np.ndarray:
+        """Expected capex subsidy share per option x province (with last year's fill ratio)."""
+        sub = self.m.cfg.subsidy
+        base = np.array([sub.capex_share.get(o, 0.0) for o in self.opts.ids])
+        addon = np.array([sub.province_addon_frac.get(p, 0.0) for p in self.m.data.province_names])
+        has_base = (base > 0)[:, None]
+        return np.minimum(1.0, base[:, None] + addon[None, :] * has_base) * self.fill_ratio
+
+    def option_opex(self) -> dict[str, float]:
+        """This year's operating price per option unit (markets may move green-power prices)."""
+        return dict(zip(self.opts.ids, self.last_op[:, L["OP_OPEX"]]))
+
+    # -- one year -----------------------------------------------------------------------------
+    def active(self, year: int) -> np.ndarray:
+        """(n_options, n) bool: installed and past the lead time."""
+        s = self.m.firms
+        return (s.level > 0) & (s.built + self.opts.lead()[:, None] <= year)
+
+    def refresh(self, year: int, policy: PolicyYear) -> None:
+        """Replace options at end of life; write the effects of active options into the firms."""
+        s = self.m.firms
+        lead, life = self.opts.lead()[:, None], self.opts.life()[:, None]
+        due = (s.level > 0) & (year >= s.built + lead + life)
+        if due.any():
+            capex_pu = self.opts.capex_per_unit(year)
+            rates = self.subsidy_rates()
+            for k in np.flatnonzero(due.any(axis=1)):
+                idx = np.flatnonzero(due[k])
+                s.built[k, idx] = year - lead[k, 0]
+                cx = s.cap[k, idx] * capex_pu[k]
+                s.capex_cny[idx] += cx
+                s.subsidy_cny[idx] += cx * rates[k, s.province[idx]]
+                self.capex_by_option[k] += np.bincount(self.cell[idx], weights=cx * s.weight[idx],
+                                                       minlength=self.n_cells)
+        self.write_effects(year)
+
+    def write_effects(self, year: int) -> None:
+        s, a = self.m.firms, self.active(year)
+        m = np.maximum(self.opts.applic[s.industry], 0.0).T        # (n_options, n)
+        eff = self.opts.column("effect_frac")
+        s.eff_save_frac[:] = a[O["efficiency"]] * m[O["efficiency"]]
+        s.pi_save_frac[:] = a[O["process_innovation"]] * m[O["process_innovation"]]
+        s.elec_frac[:] = a[O["electrification"]] * m[O["electrification"]]
+        s.elec_cop[:] = np.where(a[O["electrification"]], self.opts.column("cop", 1.0)[O["electrification"]], 1.0)
+        s.pv_kw[:] = a[O["rooftop_pv"]] * s.cap[O["rooftop_pv"]]
+        s.pv_self_frac[:] = np.where(a[O["battery_storage"]], eff[O["battery_storage"]],
+                                     np.where(a[O["rooftop_pv"]], eff[O["rooftop_pv"]], 0.0))
+        s.green_contract_frac[:] = a[O["green_contract"]] * m[O["green_contract"]]
+        s.green_cert_frac[:] = a[O["green_certificate"]] * m[O["green_certificate"]]
+        s.direct_supply_frac[:] = a[O["direct_supply"]] * m[O["direct_supply"]]
+        s.capture_frac[:] = a[O["ccus"]] * m[O["ccus"]] * eff[O["ccus"]]
+
+    def peer_shares(self) -> tuple[np.ndarray, np.ndarray]:
+        """(n_cells, n_options) adoption share by weight, and the any-option share per cell."""
+        s = self.m.firms
+        tot = np.bincount(self.cell, weights=s.weight, minlength=self.n_cells)
+        tot = np.where(tot > 0, tot, 1.0)
+        per = np.stack([np.bincount(self.cell, weights=s.weight * (s.level[k] > 0),
+                                    minlength=self.n_cells) for k in range(len(self.opts))], 1)
+        anyo = np.bincount(self.cell, weights=s.weight * (s.level > 0).any(0), minlength=self.n_cells)
+        return np.ascontiguousarray(per / tot[:, None]), anyo / tot
+
+    def update_awareness(self, peer_any: np.ndarray) -> None:
+        s, b = self.m.firms, self.m.cfg.behaviour
+        push = np.minimum(1.0, b.awareness_diffusion_frac + b.peer_weight * peer_any[self.cell])
+        s.awareness_frac += (1.0 - s.awareness_frac) * push
+
+    def inputs(self, year: int, policy: PolicyYear, peer: np.ndarray) -> DecisionInputs:
+        s, rng = self.m.firms, self.m.rng
+        review = (rng.random(s.n) < s.awareness_frac).astype(np.uint8)
+        draw = rng.random(s.n)
+        return DecisionInputs(
+            review=review, industry=s.industry, province=s.province, cell=self.cell,
+            output=s.output, per_unit=s.per_unit, effects=s.effects, level=s.level,
+            verified=s.verified, tier=s.tier, revenue=s.revenue_cny, budget=self.m.budget(),
+            hurdle=s.hurdle_rate_frac, base_int=s.base_intensity_tco2_per_unit, draw=draw,
+            applic=self.opts.applic, op=self.option_params(year, policy),
+            ip=self.industry_params(year, policy), pp=self.province_params(policy),
+            sub_rate=np.ascontiguousarray(self.subsidy_rates()), peer=peer,
+            sc=self.scalars(year, policy))
+
+    def choose(self, a: DecisionInputs) -> Choices:
+        n, k = len(a.output), len(self.opts)
+        c = Choices(np.full(n, -1, np.int8), np.zeros(n), np.zeros(n), np.zeros(n),
+                    np.full((k, n), np.nan))
+        if self.m.engine == "compiled":
+            _decisions.decide_into(a.review, a.industry, a.province, a.cell, a.output, a.per_unit,
+                                   a.effects, a.level, a.verified, a.tier, a.revenue, a.budget,
+                                   a.hurdle, a.base_int, a.draw, a.applic, a.op, a.ip, a.pp,
+                                   a.sub_rate, a.peer, a.sc, c.option, c.capacity, c.capex,
+                                   c.subsidy, c.npv)
+        else:
+            for i in range(n):
+                c.option[i], c.capacity[i], c.capex[i], c.subsidy[i], c.npv[:, i] = decide_firm(i, a)
+        self._custom_choices(a, c)
+        return c
+
+    # -- researcher-defined rules ----------------------------------------------------------------
+    def _custom_agents(self) -> list:
+        from agents.firm import FirmAgent
+        custom = [t for t in self.m.agents_by_type if t.decide is not FirmAgent.decide]
+        return sorted((a for t in custom for a in self.m.agents_by_type[t]), key=lambda a: a.i)
+
+    def _custom_choices(self, a: DecisionInputs, c: Choices) -> None:
+        """Agents that override ``decide`` choose in plain Python from the kernel's NPVs."""
+        for agent in self.custom:
+            i = agent.i
+            if not a.review[i]:
+                continue
+            npv = {o: float(c.npv[k, i]) for k, o in enumerate(self.opts.ids)
+                   if not np.isnan(c.npv[k, i])}
+            pick = agent.decide(npv, float(a.budget[i]))
+            c.option[i], c.capacity[i], c.capex[i], c.subsidy[i] = -1, 0.0, 0.0, 0.0
+            if pick is None:
+                continue
+            if pick not in npv:
+                raise ValueError(f"{type(agent).__name__}.decide returned {pick!r}, which firm "
+                                 f"{i} cannot choose now; choices: {sorted(npv)} or None")
+            k = self.opts.ids.index(pick)
+            c.option[i], c.capacity[i], c.capex[i], c.subsidy[i] = (k, *self.size(a, i, k))
+
+    def size(self, a: DecisionInputs, i: int, k: int) -> tuple[float, float, float]:
+        """Capacity, gross capex and subsidy of option ``k`` for firm ``i`` (reference rules)."""
+        from ext.reference import _firm_energy_row
+        ind, prv = int(a.industry[i]), int(a.province[i])
+        e = [float(v) for v in a.effects[:, i]]
+        q = _firm_energy_row(float(a.output[i]), [float(v) for v in a.per_unit[:, i]], e,
+                             a.pp[prv][L["PP_YIELD"]], a.sc, L)
+        cap = apply_option(k, e, q, float(a.applic[ind, k]), a.op, a.sc, L)
+        capex = cap * a.op[k][L["OP_CAPEX"]]
+        return cap, capex, capex * a.sub_rate[k, prv]
+
+    # -- the step -------------------------------------------------------------------------------
+    def step(self, year: int, policy: PolicyYear) -> Choices:
+        s = self.m.firms
+        self.capex_by_option = np.zeros((len(self.opts), self.n_cells))
+        s.capex_cny[:] = 0.0
+        s.subsidy_cny[:] = 0.0
+        s.credit_support_cny[:] = 0.0
+        self.refresh(year, policy)
+        peer, peer_any = self.peer_shares()
+        self.update_awareness(peer_any)
+        a = self.inputs(year, policy, peer)
+        c = self.choose(a)
+        self.install(year, a, c)
+        self.write_effects(year)
+        return c
+
+    def install(self, year: int, a: DecisionInputs, c: Choices) -> None:
+        s, cfg = self.m.firms, self.m.cfg
+        idx = np.flatnonzero(c.option >= 0)
+        k = c.option[idx].astype(np.intp)
+        budget = cfg.subsidy.budget_cny_per_yr
+        requested = float((c.subsidy * s.weight).sum() + (s.subsidy_cny * s.weight).sum())
+        ratio = 1.0 if budget is None or requested <= budget else (budget / requested if requested else 1.0)
+        self.fill_ratio = ratio
+        subsidy = c.subsidy * ratio
+        s.subsidy_cny *= ratio
+        s.level[k, idx] = 1.0
+        s.cap[k, idx] = c.capacity[idx]
+        s.built[k, idx] = year
+        s.capex_cny[idx] += c.capex[idx]
+        s.subsidy_cny[idx] += subsidy[idx]
+        for kk in np.unique(k):
+            sel = idx[k == kk]
+            self.capex_by_option[kk] += np.bincount(self.cell[sel], weights=c.capex[sel] * s.weight[sel],
+                                                    minlength=self.n_cells)
+        gc = cfg.green_credit
+        life = self.opts.life()
+        net = s.capex_cny - s.subsidy_cny
+        disc = np.zeros(s.n)
+        disc[idx] = a.op[k, L["OP_CREDIT"]] * life[k] / 2.0
+        s.credit_support_cny[:] = disc * gc.loan_share_frac * net
+        self.m.finance.pay_capex(net)
+        self.new_adopters = (idx, k)

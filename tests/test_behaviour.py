@@ -1,0 +1,160 @@
+"""Decisions behave sanely (small populations, averaged over seeds, common random numbers)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import Scenario, ZeroCarbonModel
+from agents import FirmAgent
+
+SEEDS = (1, 2, 3)
+HEAVY = ["steel", "aluminium", "cement", "chemicals"]
+
+
+def runs(scn, seeds=SEEDS, **kw):
+    return [ZeroCarbonModel(scn, rng=s, **kw).run() for s in seeds]
+
+
+def mean_over(models, fn):
+    return float(np.mean([fn(m) for m in models]))
+
+
+def small(name="baseline", firms=1500, end=2040, **over):
+    return Scenario.load(name).replace({"population.firms": firms, "time.end_year": end, **over})
+
+
+def net(m, year, industries=None):
+    e = m.results.emissions
+    if industries:
+        e = e[e.industry.isin(industries)]
+    return e.loc[e.year == year, "net_tco2"].sum()
+
+
+def adopters(m, year):
+    a = m.results.adoption
+    return a.loc[a.year == year, "firms"].sum()
+
+
+def fiscal(m):
+    f = m.results.finance
+    return (f.subsidy_cny + f.credit_support_cny).sum()
+
+
+@pytest.fixture(scope="module")
+def heavy_base():
+    return runs(small(firms=1200, **{"population.industries": HEAVY}))
+
+
+def test_higher_carbon_price_more_adoption_lower_emissions(heavy_base):
+    high = runs(small(firms=1200, **{"population.industries": HEAVY,
+                                     "ets.price_cny_per_tco2": {2025: 240.0, 2030: 390.0, 2040: 600.0}}))
+    assert mean_over(high, lambda m: m.results.finance.capex_cny.sum()) > \
+        mean_over(heavy_base, lambda m: m.results.finance.capex_cny.sum())
+    assert mean_over(high, lambda m: net(m, 2040)) < mean_over(heavy_base, lambda m: net(m, 2040))
+
+
+def test_removing_cbam_slows_cbam_sector_cuts(heavy_base):
+    no = runs(small("no-cbam", firms=1200, **{"population.industries": HEAVY}))
+    avoided = lambda m: (m.results.emissions.no_retrofit_tco2.sum()
+                         - (m.results.emissions.scope1_tco2 + m.results.emissions.scope2_market_tco2).sum())
+    assert mean_over(heavy_base, avoided) > mean_over(no, avoided)
+    assert mean_over(no, lambda m: m.results.finance.cbam_cost_eur.sum()) == 0.0
+
+
+def test_bigger_subsidy_more_adoption_higher_fiscal_cost():
+    base = runs(small())
+    push = runs(small("subsidy-push"))
+    assert mean_over(push, lambda m: adopters(m, 2040)) > mean_over(base, lambda m: adopters(m, 2040))
+    assert mean_over(push, fiscal) > 2 * mean_over(base, fiscal)
+
+
+def test_subsidy_budget_is_never_exceeded():
+    scn = small("subsidy-push", **{"subsidy.budget_cny_per_yr": 1e9})
+    for m in runs(scn, seeds=(4,)):
+        per_year = m.results.finance.groupby("year").subsidy_cny.sum()
+        assert (per_year <= 1e9 * (1 + 1e-9)).all()
+        assert per_year.max() == pytest.approx(1e9, rel=1e-6)     # the budget binds
+
+
+def test_cheap_western_green_power_makes_western_firms_certify_earlier():
+    west = ["Inner Mongolia", "Xinjiang", "Gansu", "Qinghai", "Ningxia"]
+    over = {"population.provinces": west,
+            "population.industries": ["machinery", "electronics", "automobiles", "aluminium"]}
+    base = runs(small(firms=1500, end=2032, **over))
+    cheap = runs(small("west-green-power", firms=1500, end=2032, **over))
+    s2 = lambda m: m.results.emissions.scope2_market_tco2.sum()
+    assert mean_over(cheap, s2) < mean_over(base, s2)
+    cert = lambda m: m.results.certification[["near_zero", "zero_carbon"]].sum().sum()
+    assert mean_over(cheap, cert) > 1.05 * mean_over(base, cert)
+
+
+def test_first_wave_certifies_before_heavy_industry():
+    m = runs(small(firms=3000, end=2045), seeds=(5,))[0]
+    c = m.results.certification
+    c = c.assign(cert=c.near_zero + c.zero_carbon, wave=np.where(c.industry.isin(HEAVY + ["textiles"]),
+                                                                  "later", "first"))
+    share = c.groupby(["wave", "year"]).cert.sum() / m.results.emissions.groupby(
+        [np.where(m.results.emissions.industry.isin(HEAVY + ["textiles"]), "later", "first"),
+         "year"]).firms.sum().rename_axis(["wave", "year"])
+    first_year = lambda w: share[w][share[w] > 0.05].index.min()
+    assert first_year("first") < first_year("later")
+
+
+def test_without_any_incentive_almost_nothing_happens():
+    base = runs(small(end=2035), seeds=(1, 2))
+    none = runs(small(end=2035, **{
+        "cbam.enabled": False, "ets.price_cny_per_tco2": {2025: 0.0}, "green_credit.rate_discount_frac": 0.0,
+        "certification.near_zero_premium_frac": 0.0, "certification.zero_carbon_premium_frac": 0.0,
+        "buyers.requirements": []}), seeds=(1, 2))
+    green_power = lambda m: m.results.adoption.query(
+        "option in ['green_contract', 'green_certificate']").firms.sum()
+    assert mean_over(none, green_power) == 0.0
+    avoided = lambda m: (m.results.emissions.no_retrofit_tco2.sum()
+                         - (m.results.emissions.scope1_tco2 + m.results.emissions.scope2_market_tco2).sum())
+    assert mean_over(none, avoided) < 0.5 * mean_over(base, avoided)
+
+
+def test_money_adds_up_over_firms():
+    m = ZeroCarbonModel(small("subsidy-push", end=2030), rng=9)
+    while m.running:
+        m.step()
+        s, year = m.firms, m.year - 1
+        f = m.results.finance.query("year == @year")
+        for col in ("subsidy_cny", "capex_cny", "ets_cost_cny", "cbam_cost_eur", "buyer_penalty_cny"):
+            assert f[col].sum() == pytest.approx((getattr(s, col) * s.weight).sum(), rel=1e-9)
+    a = m.results.adoption
+    assert a.groupby("year").capex_cny.sum().to_numpy() == pytest.approx(
+        m.results.finance.groupby("year").capex_cny.sum().to_numpy(), rel=1e-9)
+
+
+def test_tables_have_the_documented_columns(small_run):
+    t = small_run.results
+    assert {"year", "industry", "province", "option", "firms", "capacity", "capex_cny"} <= set(t.adoption.columns)
+    assert {"green", "near_zero", "zero_carbon"} <= set(t.certification.columns)
+    assert {"capex_cny", "subsidy_cny", "ets_cost_cny", "cbam_cost_eur", "buyer_penalty_cny"} <= set(t.finance.columns)
+    assert set(t.adoption.option) == {"rooftop_pv", "battery_storage", "green_contract", "green_certificate",
+                                      "direct_supply", "electrification", "efficiency", "process_innovation", "ccus"}
+    s = t.summary().set_index("metric")
+    assert "abatement cost (retrofit capex / emissions avoided)" in s.index
+
+
+def test_python_engine_matches_compiled_with_decisions():
+    scn = small(firms=250, end=2029)
+    a = ZeroCarbonModel(scn, rng=5).run().results.tables()
+    b = ZeroCarbonModel(scn, rng=5, engine="python").run().results.tables()
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], rtol=1e-9)
+
+
+class SolarFirst(FirmAgent):
+    """Install rooftop PV whenever it is on offer, whatever its NPV."""
+
+    def decide(self, npv_cny, budget_cny):
+        return "rooftop_pv" if "rooftop_pv" in npv_cny else None
+
+
+def test_subclassed_agent_rule_replaces_the_kernel():
+    scn = small(firms=400, end=2030)
+    m = ZeroCarbonModel(scn, rng=3, agent_class=SolarFirst).run()
+    a = m.results.adoption.query("year == 2030").groupby("option").firms.sum()
+    assert a.drop("rooftop_pv").sum() == 0.0 and a["rooftop_pv"] > 0
+    assert all(isinstance(x, SolarFirst) for x in m.agents)

@@ -3,7 +3,8 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-KERNELS = ["accounting", "decisions"]
+KERNELS = ["accounting", "decisions", "state"]
+PARALLEL: set[str] = set()   # kernels built with OpenMP (none: prange gave no gain on 2 cores)
 
 extensions = [
     Extension(
@@ -11,7 +12,8 @@ extensions = [
         [f"ext/_{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O3"],
+        extra_compile_args=["-O3", "-fopenmp"] if name in PARALLEL else ["-O3"],
+        extra_link_args=["-fopenmp"] if name in PARALLEL else [],
     )
     for name in KERNELS
 ]

@@ -179,16 +179,16 @@ LAYOUT = dict(
 )
 
 
-cdef inline Quant _energy(double output, const double[:, ::1] pu, double[::1] e, Py_ssize_t i,
+cdef inline Quant _energy(double output, const double[:, ::1] pu, const double* e, Py_ssize_t i,
                           double yld, const double[::1] sc) noexcept nogil:
     return firm_energy(output, pu[0, i], pu[1, i], pu[2, i], pu[3, i], pu[4, i], pu[5, i],
                        pu[6, i], e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], yld,
                        sc[SC_GJ_COAL], sc[SC_GJ_GAS], sc[SC_GJ_DIESEL], sc[SC_GJ_HEAT])
 
 
-cdef inline double _energy_bill(Quant q, const double[::1] op_contract,
-                                const double[::1] op_cert, const double[::1] op_direct,
-                                const double[::1] op_ccus, const double[::1] sc) noexcept nogil:
+cdef inline double _energy_bill(Quant q, const double* op_contract,
+                                const double* op_cert, const double* op_direct,
+                                const double* op_ccus, const double[::1] sc) noexcept nogil:
     """Annual energy, green-power and capture operating bill of a firm state (CNY)."""
     return (q.coal_t * sc[SC_P_COAL] + q.natural_gas_m3 * sc[SC_P_GAS]
             + q.diesel_t * sc[SC_P_DIESEL] + q.purchased_heat_gj * sc[SC_P_HEAT]
@@ -200,10 +200,10 @@ cdef inline double _energy_bill(Quant q, const double[::1] op_contract,
 
 
 cdef inline double _annual_cost(Quant q, double output, unsigned char verified, double revenue,
-                                double base_int, const double[::1] ip, const double[::1] pp,
-                                const double[::1] op_contract, const double[::1] op_cert,
-                                const double[::1] op_direct, const double[::1] op_ccus,
-                                const double[::1] opk, const double[::1] sc) noexcept nogil:
+                                double base_int, const double* ip, const double* pp,
+                                const double* op_contract, const double* op_cert,
+                                const double* op_direct, const double* op_ccus,
+                                const double* opk, const double[::1] sc) noexcept nogil:
     """Expected annual cost of a firm state at option k's expected prices (``opk``)."""
     cdef Acc a = firm_account(
         q.coal_t, q.natural_gas_m3, q.diesel_t, q.purchased_heat_gj, q.grid_mwh,
@@ -239,7 +239,7 @@ cdef inline double _annual_cost(Quant q, double output, unsigned char verified, 
     return cost
 
 
-cdef inline double _apply(int k, double[::1] e, Quant q, double m, const double[:, ::1] op,
+cdef inline double _apply(int k, double* e, Quant q, double m, const double[:, ::1] op,
                           const double[::1] sc) noexcept nogil:
     """Add option k at max share ``m`` to effects ``e``; return its capacity (option's unit)."""
     cdef double fossil_gj = (q.coal_t * sc[SC_GJ_COAL] + q.natural_gas_m3 * sc[SC_GJ_GAS]
@@ -285,6 +285,109 @@ cdef inline double _annuity(double r, double life) noexcept nogil:
     return (1.0 - pow(1.0 + r, -life)) / r
 
 
+cdef void _decide_one(Py_ssize_t i,
+    const unsigned char[::1] review, const int[::1] industry, const int[::1] province,
+    const long long[::1] cell, const double[::1] output, const double[:, ::1] per_unit,
+    const double[:, ::1] effects, const double[:, ::1] level, const unsigned char[::1] verified,
+    const signed char[::1] tier, const double[::1] revenue, const double[::1] budget,
+    const double[::1] hurdle, const double[::1] base_int, const double[::1] draw,
+    const double[:, ::1] applic, const double[:, ::1] op, const double[:, ::1] ip,
+    const double[:, ::1] pp, const double[:, ::1] sub_rate, const double[:, ::1] peer,
+    const double[::1] sc,
+    signed char[::1] choice, double[::1] capacity, double[::1] capex, double[::1] subsidy,
+    double[:, ::1] npv_out,
+) noexcept nogil:
+    cdef int k, kk, ind, prv
+    cdef double e0[10]
+    cdef double e1[10]
+    cdef double util[9]
+    cdef double caps[9]
+    cdef double gross_capex[9]
+    cdef double subs[9]
+    cdef Quant q0, q1
+    cdef double m, c0, c1, cap, cx, sub, net, r, ann, fixed, val, total, acc_u, u, bill
+    choice[i] = -1
+    capacity[i] = 0.0
+    capex[i] = 0.0
+    subsidy[i] = 0.0
+    for k in range(N_OPT):
+        npv_out[k, i] = NAN
+    if not review[i]:
+        return
+    ind = industry[i]
+    prv = province[i]
+    for kk in range(10):
+        e0[kk] = effects[kk, i]
+    q0 = _energy(output[i], per_unit, e0, i, pp[prv, PP_YIELD], sc)
+    bill = fmax(_energy_bill(q0, &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
+                             &op[O_CCUS, 0], sc), 1.0)
+    total = 1.0   # exp(0) for doing nothing
+    for k in range(N_OPT):
+        util[k] = -INFINITY
+        m = applic[ind, k]
+        if m < 0.0 or level[k, i] > 0.0 or op[k, OP_AVAIL] <= 0.0:
+            continue
+        if op[k, OP_WEST] > 0.0 and pp[prv, PP_WEST] <= 0.0:
+            continue
+        if k == O_DIRECT and pp[prv, PP_DIRECT_OPEN] <= 0.0:
+            continue
+        if k == O_STORAGE and e0[4] <= 0.0:
+            continue
+        for kk in range(10):
+            e1[kk] = e0[kk]
+        cap = _apply(k, e1, q0, m, op, sc)
+        if cap <= 0.0:
+            continue
+        q1 = _energy(output[i], per_unit, e1, i, pp[prv, PP_YIELD], sc)
+        c0 = _annual_cost(q0, output[i], verified[i], revenue[i], base_int[i], &ip[ind, 0],
+                          &pp[prv, 0], &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
+                          &op[O_CCUS, 0], &op[k, 0], sc)
+        c1 = _annual_cost(q1, output[i], verified[i], revenue[i], base_int[i], &ip[ind, 0],
+                          &pp[prv, 0], &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
+                          &op[O_CCUS, 0], &op[k, 0], sc)
+        cx = cap * op[k, OP_CAPEX]
+        sub = cx * sub_rate[k, prv]
+        net = cx - sub
+        fixed = cap * op[k, OP_OPEX] if op[k, OP_BASIS] == 0.0 else 0.0
+        r = hurdle[i] - op[k, OP_CREDIT] + sc[SC_RISK] * (1.0 - peer[cell[i], k])
+        if tier[i] >= 2:
+            r = r - sc[SC_CERTIFIED_CREDIT]
+        ann = _annuity(r, op[k, OP_LIFE]) * pow(1.0 + fmax(r, 0.0), -op[k, OP_LEAD])
+        val = (c0 - c1 - fixed) * ann - net
+        npv_out[k, i] = val
+        if val <= 0.0 or net > budget[i]:
+            continue
+        u = fmin(sc[SC_BETA] * val / ann / bill, 50.0)
+        util[k] = u
+        caps[k] = cap
+        gross_capex[k] = cx
+        subs[k] = sub
+        total += exp(u)
+    if total <= 1.0:
+        return
+    acc_u = 1.0 / total     # probability of doing nothing comes first
+    if draw[i] < acc_u:
+        return
+    for k in range(N_OPT):
+        if util[k] == -INFINITY:
+            continue
+        acc_u += exp(util[k]) / total
+        if draw[i] < acc_u or k == N_OPT - 1:
+            choice[i] = k
+            capacity[i] = caps[k]
+            capex[i] = gross_capex[k]
+            subsidy[i] = subs[k]
+            break
+    if choice[i] < 0:   # rounding left the draw past the last option: take the last valued
+        for k in range(N_OPT - 1, -1, -1):
+            if util[k] != -INFINITY:
+                choice[i] = k
+                capacity[i] = caps[k]
+                capex[i] = gross_capex[k]
+                subsidy[i] = subs[k]
+                break
+
+
 def decide_into(
     const unsigned char[::1] review, const int[::1] industry, const int[::1] province,
     const long long[::1] cell, const double[::1] output, const double[:, ::1] per_unit,
@@ -304,94 +407,6 @@ def decide_into(
     npv_out (N_OPT, n) gets every valued option's NPV (NaN where not valued).
     """
     cdef Py_ssize_t i, n = output.shape[0]
-    cdef int k, kk, ind, prv
-    cdef double e0[10]
-    cdef double e1[10]
-    cdef double[::1] ev0 = <double[:10]> e0
-    cdef double[::1] ev1 = <double[:10]> e1
-    cdef double util[9]
-    cdef double caps[9]
-    cdef double gross_capex[9]
-    cdef double subs[9]
-    cdef Quant q0, q1
-    cdef double m, c0, c1, cap, cx, sub, net, r, ann, fixed, val, total, acc_u, u, bill
     with nogil:
         for i in range(n):
-            choice[i] = -1
-            capacity[i] = 0.0
-            capex[i] = 0.0
-            subsidy[i] = 0.0
-            for k in range(N_OPT):
-                npv_out[k, i] = NAN
-            if not review[i]:
-                continue
-            ind = industry[i]
-            prv = province[i]
-            for kk in range(10):
-                e0[kk] = effects[kk, i]
-            q0 = _energy(output[i], per_unit, ev0, i, pp[prv, PP_YIELD], sc)
-            bill = fmax(_energy_bill(q0, op[O_CONTRACT], op[O_CERT], op[O_DIRECT], op[O_CCUS], sc), 1.0)
-            total = 1.0   # exp(0) for doing nothing
-            for k in range(N_OPT):
-                util[k] = -INFINITY
-                m = applic[ind, k]
-                if m < 0.0 or level[k, i] > 0.0 or op[k, OP_AVAIL] <= 0.0:
-                    continue
-                if op[k, OP_WEST] > 0.0 and pp[prv, PP_WEST] <= 0.0:
-                    continue
-                if k == O_DIRECT and pp[prv, PP_DIRECT_OPEN] <= 0.0:
-                    continue
-                if k == O_STORAGE and e0[4] <= 0.0:
-                    continue
-                for kk in range(10):
-                    e1[kk] = e0[kk]
-                cap = _apply(k, ev1, q0, m, op, sc)
-                if cap <= 0.0:
-                    continue
-                q1 = _energy(output[i], per_unit, ev1, i, pp[prv, PP_YIELD], sc)
-                c0 = _annual_cost(q0, output[i], verified[i], revenue[i], base_int[i], ip[ind], pp[prv],
-                                  op[O_CONTRACT], op[O_CERT], op[O_DIRECT], op[O_CCUS], op[k], sc)
-                c1 = _annual_cost(q1, output[i], verified[i], revenue[i], base_int[i], ip[ind], pp[prv],
-                                  op[O_CONTRACT], op[O_CERT], op[O_DIRECT], op[O_CCUS], op[k], sc)
-                cx = cap * op[k, OP_CAPEX]
-                sub = cx * sub_rate[k, prv]
-                net = cx - sub
-                fixed = cap * op[k, OP_OPEX] if op[k, OP_BASIS] == 0.0 else 0.0
-                r = hurdle[i] - op[k, OP_CREDIT] + sc[SC_RISK] * (1.0 - peer[cell[i], k])
-                if tier[i] >= 2:
-                    r = r - sc[SC_CERTIFIED_CREDIT]
-                ann = _annuity(r, op[k, OP_LIFE]) * pow(1.0 + fmax(r, 0.0), -op[k, OP_LEAD])
-                val = (c0 - c1 - fixed) * ann - net
-                npv_out[k, i] = val
-                if val <= 0.0 or net > budget[i]:
-                    continue
-                u = fmin(sc[SC_BETA] * val / ann / bill, 50.0)
-                util[k] = u
-                caps[k] = cap
-                gross_capex[k] = cx
-                subs[k] = sub
-                total += exp(u)
-            if total <= 1.0:
-                continue
-            acc_u = 1.0 / total     # probability of doing nothing comes first
-            if draw[i] < acc_u:
-                continue
-            for k in range(N_OPT):
-                if util[k] == -INFINITY:
-                    continue
-                acc_u += exp(util[k]) / total
-                if draw[i] < acc_u or k == N_OPT - 1:
-                    choice[i] = k
-                    capacity[i] = caps[k]
-                    capex[i] = gross_capex[k]
-                    subsidy[i] = subs[k]
-                    break
-            if choice[i] < 0:   # rounding left the draw past the last option: take the last valued
-                for k in range(N_OPT - 1, -1, -1):
-                    if util[k] != -INFINITY:
-                        choice[i] = k
-                        capacity[i] = caps[k]
-                        capex[i] = gross_capex[k]
-                        subsidy[i] = subs[k]
-                        break
-
+            _decide_one(i, review, industry, province, cell, output, per_unit, effects, level, verified, tier, revenue, budget, hurdle, base_int, draw, applic, op, ip, pp, sub_rate, peer, sc, choice, capacity, capex, subsidy, npv_out)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ext import _decisions
+from ext import _decisions, _state
 from ext._decisions import LAYOUT as L
 from ext.reference import apply_option, decide_firm
 from sim.options import OptionTable
@@ -220,22 +220,38 @@ class Decisions:
     def refresh(self, year: int, policy: PolicyYear) -> None:
         """Replace options at end of life; write the effects of active options into the firms."""
         s = self.m.firms
-        lead, life = self.opts.lead()[:, None], self.opts.life()[:, None]
-        due = (s.level > 0) & (year >= s.built + lead + life)
-        if due.any():
-            capex_pu = self.opts.capex_per_unit(year)
-            rates = self.subsidy_rates()
-            for k in np.flatnonzero(due.any(axis=1)):
-                idx = np.flatnonzero(due[k])
-                s.built[k, idx] = year - lead[k, 0]
-                cx = s.cap[k, idx] * capex_pu[k]
-                s.capex_cny[idx] += cx
-                s.subsidy_cny[idx] += cx * rates[k, s.province[idx]]
-                self.capex_by_option[k] += np.bincount(self.cell[idx], weights=cx * s.weight[idx],
-                                                       minlength=self.n_cells)
-        self.write_effects(year)
+        due = self.write_effects(year)
+        if due is None:
+            return
+        lead = self.opts.lead()
+        capex_pu = self.opts.capex_per_unit(year)
+        rates = self.subsidy_rates()
+        for k in np.flatnonzero(due.any(axis=1)):
+            idx = np.flatnonzero(due[k])
+            s.built[k, idx] = year - lead[k]
+            cx = s.cap[k, idx] * capex_pu[k]
+            s.capex_cny[idx] += cx
+            s.subsidy_cny[idx] += cx * rates[k, s.province[idx]]
+            self.capex_by_option[k] += np.bincount(self.cell[idx], weights=cx * s.weight[idx],
+                                                   minlength=self.n_cells)
+        # a replaced option stays active (built = year - lead): the effects written above hold
 
-    def write_effects(self, year: int) -> None:
+    def write_effects(self, year: int) -> np.ndarray | None:
+        """Effects of active options into the firm arrays; returns the (options, n) mask of
+        options at end of life, or None when none is due."""
+        s = self.m.firms
+        if self.m.engine != "compiled":
+            return self.write_effects_reference(year)
+        if not hasattr(self, "_due"):
+            self._due = np.zeros(s.level.shape, dtype=np.uint8)
+        n_due = _state.effects_into(year, s.industry, s.level, s.built, s.cap, self.opts.applic,
+                                    self.opts.lead(), self.opts.life(), self.opts.column("effect_frac"),
+                                    float(self.opts.column("cop", 1.0)[O["electrification"]]),
+                                    s.effects, self._due)
+        return self._due.astype(bool) if n_due else None
+
+    def write_effects_reference(self, year: int) -> np.ndarray | None:
+        """Plain numpy statement of ``ext._state.effects_into`` (the python engine's path)."""
         s, a = self.m.firms, self.active(year)
         m = np.maximum(self.opts.applic[s.industry], 0.0).T        # (n_options, n)
         eff = self.opts.column("effect_frac")
@@ -250,15 +266,18 @@ class Decisions:
         s.green_cert_frac[:] = a[O["green_certificate"]] * m[O["green_certificate"]]
         s.direct_supply_frac[:] = a[O["direct_supply"]] * m[O["direct_supply"]]
         s.capture_frac[:] = a[O["ccus"]] * m[O["ccus"]] * eff[O["ccus"]]
+        lead, life = self.opts.lead()[:, None], self.opts.life()[:, None]
+        due = (s.level > 0) & (year >= s.built + lead + life)
+        return due if due.any() else None
 
     def peer_shares(self) -> tuple[np.ndarray, np.ndarray]:
         """(n_cells, n_options) adoption share by weight, and the any-option share per cell."""
         s = self.m.firms
-        tot = np.bincount(self.cell, weights=s.weight, minlength=self.n_cells)
+        sums = self.m.collector.all_cell_sums
+        tot = self.m.collector.all_cell_sums(np.ones(s.n))
         tot = np.where(tot > 0, tot, 1.0)
-        per = np.stack([np.bincount(self.cell, weights=s.weight * (s.level[k] > 0),
-                                    minlength=self.n_cells) for k in range(len(self.opts))], 1)
-        anyo = np.bincount(self.cell, weights=s.weight * (s.level > 0).any(0), minlength=self.n_cells)
+        per = np.stack([sums(s.level[k]) for k in range(len(self.opts))], 1)
+        anyo = sums((s.level > 0).any(0).astype(float))
         return np.ascontiguousarray(per / tot[:, None]), anyo / tot
 
     def update_awareness(self, peer_any: np.ndarray) -> None:
@@ -282,8 +301,10 @@ class Decisions:
 
     def choose(self, a: DecisionInputs) -> Choices:
         n, k = len(a.output), len(self.opts)
-        c = Choices(np.full(n, -1, np.int8), np.zeros(n), np.zeros(n), np.zeros(n),
-                    np.full((k, n), np.nan))
+        if getattr(self, "_choices", None) is None or len(self._choices.option) != n:
+            self._choices = Choices(np.empty(n, np.int8), np.empty(n), np.empty(n), np.empty(n),
+                                    np.empty((k, n)))
+        c = self._choices     # every entry is written below (buffers reused across years)
         if self.m.engine == "compiled":
             _decisions.decide_into(a.review, a.industry, a.province, a.cell, a.output, a.per_unit,
                                    a.effects, a.level, a.verified, a.tier, a.revenue, a.budget,

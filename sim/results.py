@@ -14,6 +14,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ext import _state
+
 
 @dataclass
 class TableSpec:
@@ -62,20 +64,35 @@ class Collector:
         s = model.firms
         self.n_prov = len(model.data.province_names)
         self.n_cells = len(model.data.industry_ids) * self.n_prov
-        self.cell = s.group_index(self.n_prov)
+        self.cell = np.ascontiguousarray(s.group_index(self.n_prov), dtype=np.int64)
+        if np.any(np.diff(self.cell) < 0):
+            raise ValueError("firms must be sorted by industry x province cell")
+        self.weight = s.weight
         agents = np.bincount(self.cell, minlength=self.n_cells)
         self.present = np.flatnonzero(agents)
         self.keys = pd.DataFrame({
             "industry": np.array(model.data.industry_ids)[self.present // self.n_prov],
             "province": np.array(model.data.province_names)[self.present % self.n_prov]})
         self.agents = agents[self.present]
+        self.starts = np.ascontiguousarray(np.concatenate([[0], np.cumsum(agents[self.present])]),
+                                           dtype=np.int64)
+        self._counts = self.cell_sums(np.ones(s.n))
         self.specs = {sp.name: sp for sp in specs}
         self.rows: dict[str, list[tuple[int, np.ndarray]]] = {sp.name: [] for sp in specs}
         self.extra: dict[str, list[pd.DataFrame]] = {}
 
-    def cell_sums(self, values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Weighted sum of ``values`` per present industry x province cell."""
-        return np.bincount(self.cell, weights=values * weights, minlength=self.n_cells)[self.present]
+    def cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """Weighted (by firm weight unless given) sum of ``values`` per present cell."""
+        out = np.empty(len(self.present))
+        w = self.weight if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
+        _state.segment_sum_into(self.starts, w, np.ascontiguousarray(values, dtype=np.float64), out)
+        return out
+
+    def all_cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """The same over every industry x province cell (zero where no firm)."""
+        out = np.zeros(self.n_cells)
+        out[self.present] = self.cell_sums(values, weights)
+        return out
 
     def collect(self, year: int, firms) -> None:
         """Aggregate every declared table for ``year`` from the firm arrays."""
@@ -84,7 +101,7 @@ class Collector:
             cols = [self.cell_sums(src(firms) if callable(src) else getattr(firms, src), w)
                     for src in spec.columns.values()]
             if spec.counts:
-                cols = [self.cell_sums(np.ones_like(w), w)] + cols
+                cols = [self._counts] + cols
             self.rows[name].append((year, np.column_stack(cols)))
 
     def add_rows(self, name: str, frame: pd.DataFrame) -> None:

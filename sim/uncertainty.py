@@ -122,7 +122,13 @@ def _set_path(raw: dict, path: str, value: Any, defaults: dict) -> None:
     if not isinstance(node, dict):
         raise KeyError(f"'{'.'.join(parts[:-1])}' holds {node!r}, not a table")
     last = _child_key(node, parts[-1])
+    for twin in _twins(parts[-1]):        # "2030" and 2030 may both be there after replace()
+        node.pop(twin, None)
     node[parts[-1] if last is None else last] = value
+
+
+def _twins(part: str) -> tuple:
+    return (part, int(part)) if part.isdigit() else (part,)
 
 
 def _defaults_tree(scenario) -> dict:

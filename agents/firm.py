@@ -49,10 +49,13 @@ class FirmAgent(mesa.Agent):
     def verified(self) -> bool:
         return bool(self.model.firms.verified[self.i])
 
+    def update_energy(self) -> None:
+        """Per-agent Python energy quantities for this year (reference rules, slow path)."""
+        self.model.energy.update_one(self.model.firms, self.i)
+
     def account(self, factors) -> None:
-        """Per-agent Python energy and accounting for this year (reference rules, slow path)."""
+        """Per-agent Python accounting for this year (reference rules, slow path)."""
         s, i = self.model.firms, self.i
-        self.model.energy.update_one(s, i)
         r = account_firm(*(float(getattr(s, name)[i]) for name in QUANTITY_FIELDS),
                          bool(s.verified[i]), **firm_factors(factors, int(s.industry[i]), int(s.province[i])))
         for name, value in r.items():

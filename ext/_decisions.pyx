@@ -95,7 +95,7 @@ cdef enum:  # Scalar
     SC_PREM_ZERO = 18
     SC_PEN_LOST_SALES = 19   # 1: penalty = lost margin on lost EU sales; 0: price discount
     SC_CERT_EXEMPT = 20
-    SC_OFFSET_LIMIT = 21     # offsets may cover at most this share of gross emissions
+    SC_OFFSET_LIMIT = 21     # offsets may cover at most this share of 2025-intensity emissions
     SC_ZERO_RESIDUAL = 22
     SC_CERTIFIED_CREDIT = 23 # extra green-credit discount once certified near-zero or better
     SC_CERT_CREDIT = 24      # share of unbundled certificate MWh that counts for certification
@@ -225,7 +225,7 @@ cdef inline double _annual_cost(Quant q, double output, unsigned char verified, 
         gross <= (1.0 - ip[IP_NEAR_CUT]) * base_int * output
     if near:
         reward = sc[SC_PREM_NEAR] * revenue
-        if gross - sc[SC_ZERO_RESIDUAL] * base_int * output <= sc[SC_OFFSET_LIMIT] * gross:
+        if gross - sc[SC_ZERO_RESIDUAL] * base_int * output <= sc[SC_OFFSET_LIMIT] * base_int * output:
             residual = gross - sc[SC_ZERO_RESIDUAL] * base_int * output
             zero_value = sc[SC_PREM_ZERO] * revenue - (
                 opk[OP_EXP_OFFSET] * residual if residual > 0.0 else 0.0)

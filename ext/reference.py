@@ -152,7 +152,7 @@ def annual_cost(q: dict, output: float, verified: bool, revenue: float, base_int
     if near:
         reward = sc[L["SC_PREM_NEAR"]] * revenue
         residual = gross - sc[L["SC_ZERO_RESIDUAL"]] * base_int * output
-        if residual <= sc[L["SC_OFFSET_LIMIT"]] * gross:
+        if residual <= sc[L["SC_OFFSET_LIMIT"]] * base_int * output:
             offsets_cost = opk[L["OP_EXP_OFFSET"]] * residual if residual > 0 else 0.0
             zero_value = sc[L["SC_PREM_ZERO"]] * revenue - offsets_cost
             reward = max(reward, zero_value)

@@ -5,8 +5,9 @@
 - near-zero-carbon: eligible industry (by year) and scope 1 + scope 2 (market-based) per unit cut by
   at least ``near_zero_cut_frac`` against the firm's own 2025 intensity, by internal measures only;
   unbundled certificates count for ``certificate_credit_frac`` of their MWh;
-- zero-carbon: near-zero and net emissions after retired offsets <= ``zero_carbon_residual_frac``
-  of its 2025-intensity emissions at today's output.
+- zero-carbon: near-zero and emissions after the offsets it retired for that purpose (not those
+  used for ETS compliance) <= ``zero_carbon_residual_frac`` of its 2025-intensity emissions at
+  today's output.
 ``firms.tier`` holds the highest tier: 0 none, 1 green, 2 near-zero, 3 zero-carbon.
 """
 from __future__ import annotations
@@ -51,5 +52,7 @@ def update_tiers(model, year: int) -> None:
              + RESOURCE_WEIGHT * s.resource_score)
     eligible = (model.eligible_year <= year)[s.industry]
     near = eligible & (cut >= path_value(c.near_zero_cut_frac, year))
-    zero = near & (s.net_tco2 + uncredited <= c.zero_carbon_residual_frac * base_emis)
+    keep = 1.0 - model.cfg.offsets.quality_discount_frac
+    after_offsets = gross_tco2(s) + uncredited - s.offsets_zero_tco2 * keep
+    zero = near & (after_offsets <= c.zero_carbon_residual_frac * base_emis + 1e-9 * base_emis)
     s.tier[:] = np.where(zero, 3, np.where(near, 2, np.where(score >= c.green_score_threshold, 1, 0)))

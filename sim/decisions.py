@@ -105,7 +105,7 @@ class Decisions:
                 out[:, j] = self.expected[key]
             else:
                 out[:, j] = now
-        out[:, 4] = self.m.markets.expected_offset_price() if self.m.markets else np.inf
+        out[:, 4] = self.m.markets.expected_offset_price()
         return out
 
     # -- parameter tables ---------------------------------------------------------------------
@@ -152,8 +152,7 @@ class Decisions:
         op[:, L["OP_COP"]] = t.column("cop", 1.0)
         op[:, L["OP_FLH"]] = t.column("full_load_hours_h_per_yr", 1.0)
         op[:, L["OP_AVAIL"]] = (t.column("available_from_year") <= year).astype(float)
-        op[:, L["OP_WEST"]] = self.m.markets.direct_supply_western_only(t.western_only()) \
-            if self.m.markets else t.western_only()
+        op[:, L["OP_WEST"]] = self.m.markets.direct_supply_western_only(t.western_only())
         gc = cfg.green_credit
         qualifies = np.array([not gc.options or o in gc.options for o in t.ids])
         op[:, L["OP_CREDIT"]] = np.where(qualifies, gc.rate_discount_frac, 0.0)
@@ -161,8 +160,7 @@ class Decisions:
         for j, col in enumerate(("OP_EXP_ETS", "OP_EXP_ETS_FREE", "OP_EXP_EU", "OP_EXP_CBAM_FREE",
                                  "OP_EXP_OFFSET")):
             op[:, L[col]] = exp[:, j]
-        if self.m.markets:
-            self.m.markets.adjust_option_params(op, year)
+        self.m.markets.adjust_option_params(op, year)
         self.last_op = op
         return op
 
@@ -195,8 +193,7 @@ class Decisions:
         pp[:, L["PP_GRID_EF"]] = policy.factors.grid_tco2_per_mwh_by_prov
         pp[:, L["PP_RESID_EF"]] = policy.factors.residual_mix_tco2_per_mwh_by_prov
         pp[:, L["PP_WEST"]] = d.western_base().astype(float)
-        pp[:, L["PP_DIRECT_OPEN"]] = (self.m.markets.direct_supply_open()
-                                      if self.m.markets else d.western_base().astype(float))
+        pp[:, L["PP_DIRECT_OPEN"]] = self.m.markets.direct_supply_open()
         return pp
 
     def subsidy_rates(self) -> np.ndarray:

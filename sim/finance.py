@@ -1,8 +1,9 @@
 """Cash flows of every firm each year (vectorised): carbon costs, penalties, premiums, financing.
 
 Per firm and year (CNY unless stated):
-- ETS payment = covered x price x (scope 1 - free share x industry benchmark x output); negative
-  when the firm is below its free allocation (it sells allowances);
+- ETS payment = covered x price x (scope 1 - free share x industry benchmark x output - offsets
+  surrendered); negative when the firm is below its free allocation (it sells allowances);
+- offsets bought (both uses) cost the market price (``offset_cost_cny``, set by the market);
 - CBAM cost (EUR, from the accounting kernel) x EUR/CNY;
 - buyer penalty above a buyer's footprint threshold (unless certified near-zero or better and the
   scenario exempts certified output): share of EU sales x price (price discount) or x margin
@@ -62,8 +63,9 @@ class Finance:
         self.energy_bill()
         covered = pol.ets_covered_by_ind[s.industry]
         bench = m.ets_benchmark[s.industry]
+        keep = 1.0 - cfg.offsets.quality_discount_frac
         s.ets_cost_cny[:] = np.where(covered, pol.ets_price_cny_per_tco2 * (
-            s.scope1_tco2 - pol.ets_free_share * bench * s.output), 0.0)
+            s.scope1_tco2 - pol.ets_free_share * bench * s.output - s.offsets_ets_tco2 * keep), 0.0)
         s.cbam_cost_cny[:] = s.cbam_cost_eur * pol.eur_cny
         thr, pen = m.buyer_requirements(year)
         above = s.footprint_tco2_per_unit > thr[s.industry]

@@ -20,6 +20,7 @@ from sim.datasets import CARRIERS, DefaultData, defaults, read_csv
 from sim.decisions import Decisions
 from sim.energy import EnergyModel
 from sim.finance import Finance
+from sim.markets import Markets
 from sim.policy import PolicyYear, path_value, policy_for_year
 from sim.population import draw_population
 from sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
@@ -74,14 +75,14 @@ class ZeroCarbonModel(mesa.Model):
         self.products = read_csv("products.csv").set_index("industry").loc[self.data.industry_ids]
         self.ets_benchmark = self._ets_benchmark()
         self.eligible_year = self._eligible_year()
-        self.markets = None
         self._create_agents(agent_class)
         self._set_behaviour()
         self.finance = Finance(self)
         self.policy: PolicyYear | None = policy_for_year(self.cfg, self.data, self.year)
         self._set_baseline_intensity()
-        self.decisions = Decisions(self)
         self.collector = Collector(self, [EMISSIONS, CERTIFICATION, FINANCE])
+        self.markets = Markets(self)
+        self.decisions = Decisions(self)
         self.results = Results(self.collector, self.summary)
 
     # -- set-up -------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ class ZeroCarbonModel(mesa.Model):
 
     def offset_limit_frac(self) -> float:
         """Share of gross emissions offsets may cover for zero-carbon status (0 without a market)."""
-        return self.markets.zero_carbon_limit_frac() if self.markets else 0.0
+        return self.markets.zero_carbon_limit_frac()
 
     def budget(self) -> np.ndarray:
         return self.finance.budget()
@@ -174,11 +175,14 @@ class ZeroCarbonModel(mesa.Model):
                     out=s.output)
         self.finance.update_revenue()
         self.decisions.step(self.year, self.policy)
-        self._account()
-        if self.markets:
-            self.markets.clear(self.year)
+        self._energy()
+        if self.markets.allocate_green_power(self.year):
+            self._energy()
+        self._emissions()
+        self.markets.clear(self.year)
+        self.markets.collect_green_power(self.year)
         np.add(s.scope1_tco2, s.scope2_market_tco2, out=s.net_tco2)
-        s.net_tco2 -= s.offsets_retired_tco2
+        s.net_tco2 -= s.offsets_retired_tco2 * (1.0 - self.cfg.offsets.quality_discount_frac)
         certification.update_tiers(self, self.year)
         self.finance.year_end(self.year)
         self._counterfactual()
@@ -188,9 +192,15 @@ class ZeroCarbonModel(mesa.Model):
         if self.year > self.end_year:
             self.running = False
 
-    def _account(self) -> None:
+    def _energy(self) -> None:
         if self.engine == "compiled":
             self.energy.update(self.firms)
+        else:
+            for agent in self.firm_agents:
+                agent.update_energy()
+
+    def _emissions(self) -> None:
+        if self.engine == "compiled":
             account(self.firms.quantities(), self.policy.factors, out=self.firms.results())
         else:
             for agent in self.firm_agents:

@@ -111,6 +111,11 @@ def _eu_exporters(pop: Population, data: DefaultData, industry: np.ndarray, wout
     base = np.bincount(industry, weights=wout * shape, minlength=n_ind)
     scale = target * tot / (pop.eu_share_per_exporter_frac * np.where(base > 0, base, 1.0))
     exporter = rng.random(len(industry)) < np.minimum(1.0, scale[industry] * shape)
+    # small draws: an industry that exports to the EU keeps at least one exporter (its largest firm)
+    for k in np.flatnonzero((target > 0) & (np.bincount(industry, weights=exporter, minlength=n_ind) == 0)):
+        members = np.flatnonzero(industry == k)
+        if len(members):
+            exporter[members[np.argmax(size_rank[members])]] = True
     exp_out = np.bincount(industry, weights=wout * exporter, minlength=n_ind)
     share = np.minimum(target * tot / np.where(exp_out > 0, exp_out, 1.0), 0.95)
     return exporter, np.where(exporter, share[industry], 0.0)

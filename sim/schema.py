@@ -226,6 +226,33 @@ class OptionOverride(Section):
         None, description="multiplier on the option's per-industry maximum share (shares capped at 1)")
 
 
+class Offsets(Section):
+    """The cross-regional offset market (CCER-type credits) and its registry."""
+
+    enabled: bool = True
+    scope: Literal["national", "own_region", "own_province"] = Field(
+        "national", description="where a firm may buy: anywhere, its grid region, its province")
+    supply_mult: Annotated[float, Field(ge=0.0, le=100.0)] = 1.0
+    supply_growth_until_year: Year = Field(2035, description="issuance flat after this year")
+    quality_discount_frac: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    zero_carbon_limit_frac: Frac = Field(0.25, description="offsets may cover at most this share of "
+                                                           "2025-intensity emissions (zero-carbon)")
+    supply_steps: Annotated[int, Field(ge=1, le=100)] = 10
+
+
+class GreenPower(Section):
+    """Green-power trading premium and direct supply from the western bases."""
+
+    transmission: bool = Field(True, description="direct supply reaches other provinces over UHV lines")
+    transmission_mult: Path = Field(default_factory=lambda: {2025: 1.0},
+                                    description="multiplier on the bases' export capacity path")
+    local_capacity_mult: Path = Field(default_factory=lambda: {2025: 1.0})
+    market_twh: dict[Year, Annotated[float, Field(gt=0.0)]] = Field(
+        default_factory=lambda: {2025: 330.0}, description="national green-power trading volume")
+    premium_span_cny_per_mwh: NonNeg | None = Field(
+        None, description="premium rise when contracts equal the market; absent = from data")
+
+
 class ScenarioModel(Section):
     """Top level of a scenario file."""
 
@@ -245,6 +272,8 @@ class ScenarioModel(Section):
     green_credit: GreenCredit = Field(default_factory=GreenCredit)
     certification: Certification = Field(default_factory=Certification)
     behaviour: Behaviour = Field(default_factory=Behaviour)
+    offsets: Offsets = Field(default_factory=Offsets)
+    green_power: GreenPower = Field(default_factory=GreenPower)
     options: dict[str, OptionOverride] = Field(default_factory=dict,
                                                description="option id -> parameter overrides")
     @field_validator("options")

@@ -28,7 +28,8 @@ FINANCE_FIELDS = ("revenue_cny", "cash_cny", "debt_cny", "hurdle_rate_frac", "aw
                   "capex_cny", "subsidy_cny", "credit_support_cny", "ets_cost_cny",
                   "cbam_cost_cny", "buyer_penalty_cny", "cert_premium_cny", "energy_cost_cny", "green_power_cost_cny",
                   "no_retrofit_tco2",
-                  "offsets_retired_tco2", "offset_cost_cny", "net_tco2")
+                  "offsets_retired_tco2", "offsets_zero_tco2", "offsets_ets_tco2",
+                  "offset_cost_cny", "net_tco2")
 assert set(QUANTITY_FIELDS) - {"output"} <= set(QTY_FIELDS)
 
 

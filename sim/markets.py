@@ -1,0 +1,315 @@
+"""Markets: the cross-regional offset market with its registry, and green power from the western bases.
+
+Offsets (each year, after accounting):
+- supply: every row of ``offset_supply.csv`` issues ``issuable x (1 + growth)^(t - 2025)`` from its
+  first vintage (flat after ``offsets.supply_growth_until_year``, x ``supply_mult``), offered as a
+  linear marginal-cost curve from ``cost_min`` to ``cost_max`` (``supply_steps`` steps); banked units
+  of earlier vintages are offered at the row's ``cost_min``;
+- demand: firms that meet the near-zero test and can cover their residual within
+  ``zero_carbon_limit_frac`` of their 2025-intensity emissions bid for it at the extra zero-carbon premium per
+  tonne; ETS-covered firms bid up to ``ets.offset_limit_frac`` of the allowances due (their scope 1)
+  at the allowance price. Units are discounted by ``quality_discount_frac``;
+- clearing: one uniform price per market (national, or per grid region / province when
+  ``offsets.scope`` restricts purchases), where the step curves cross; bids at the marginal price
+  are filled pro rata (deterministic); cheapest supply sells first and each buyer province receives
+  the market's sales mix pro rata, which gives the seller x buyer flows;
+- the registry retires what was sold (oldest vintage first) and keeps the rest banked.
+
+Green power (each year, after decisions and before accounting):
+- direct supply: western firms draw on their province's local capacity; other provinces share the
+  bases' export capacity over UHV lines (``green_power.transmission``); requests beyond capacity are
+  scaled down pro rata per province (local) or nationally (export), and new contracts are closed
+  where capacity binds;
+- the green-power trading premium rises with the volume contracted by the modelled firms relative
+  to the national green-power market: premium = base + span x contracted / market, where base is
+  retrofits.csv's contract premium and span the bases' premium rise at full contracting.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ext._decisions import LAYOUT as L
+from sim.certification import gross_tco2, uncredited_tco2
+from sim.datasets import read_csv
+from sim.policy import path_value
+from sim.registry import Registry
+
+BASE_YEAR = 2025
+
+
+def clear(cost: np.ndarray, supply: np.ndarray, wtp: np.ndarray, demand: np.ndarray
+          ) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """Uniform-price clearing of step curves.
+
+    Args: supply steps (``cost`` CNY/unit, ``supply`` units) and bids (``wtp`` CNY/unit,
+    ``demand`` units). Returns (price, volume, sold per supply step, filled per bid). Bids at the
+    marginal price are filled pro rata. Price is NaN when there is no demand.
+    """
+    sold, filled = np.zeros_like(supply), np.zeros_like(demand)
+    if demand.sum() <= 0:
+        return float("nan"), 0.0, sold, filled
+    if supply.sum() <= 0:
+        return float(wtp[demand > 0].max()), 0.0, sold, filled
+    so = np.argsort(cost, kind="stable")
+    do = np.argsort(-wtp, kind="stable")
+    cs, cd = np.cumsum(supply[so]), np.cumsum(demand[do])
+    candidates = np.unique(np.concatenate([cs, cd]))
+    candidates = candidates[candidates > 0]
+    # prices in force just below each candidate quantity
+    s_idx = np.minimum(np.searchsorted(cs, candidates, side="left"), len(cs) - 1)
+    d_idx = np.minimum(np.searchsorted(cd, candidates, side="left"), len(cd) - 1)
+    ok = (wtp[do][d_idx] >= cost[so][s_idx]) & (candidates <= cs[-1] + 1e-9) & (candidates <= cd[-1] + 1e-9)
+    if not ok.any():
+        return float(cost[so][0]), 0.0, sold, filled
+    q = float(candidates[np.flatnonzero(ok)[-1]])
+    last_cost = float(cost[so][s_idx[np.flatnonzero(ok)[-1]]])
+    next_bid = np.searchsorted(cd, q, side="right")
+    next_wtp = float(wtp[do][next_bid]) if next_bid < len(cd) else 0.0
+    price = max(last_cost, next_wtp)
+    # supply: cheapest first
+    sold[so] = np.clip(q - (cs - supply[so]), 0.0, supply[so])
+    # demand: bids above the price in full, bids at the price pro rata
+    above = wtp > price
+    filled[above] = demand[above]
+    at = np.isclose(wtp, price) & ~above
+    rest = q - filled.sum()
+    if at.any() and rest > 0:
+        filled[at] = demand[at] * min(1.0, rest / demand[at].sum())
+    return price, q, sold, filled
+
+
+class Markets:
+    """Offset and green-power markets of one model (``model.markets``)."""
+
+    def __init__(self, model):
+        self.m = model
+        d, cfg = model.data, model.cfg
+        self.projects = read_csv("offset_supply.csv")
+        self.proj_prov = np.array([d.province_names.index(p) for p in self.projects.province])
+        self.registry = Registry()
+        self.region = d.provinces["grid_region"].to_numpy()
+        self.price_history: list[float] = []
+        bases = read_csv("green_power_bases.csv").set_index("province")
+        self.bases = bases
+        n_prov = len(d.province_names)
+        self.local_twh = np.zeros(n_prov)
+        self.export_twh_2025 = 0.0
+        for name, row in bases.iterrows():
+            self.local_twh[d.province_names.index(name)] = row["direct_supply_capacity_twh_per_yr_2025"]
+        self.export_growth = bases["export_capacity_growth_frac_per_yr"].to_numpy(float)
+        self.export_2025 = bases["export_capacity_twh_per_yr_2025"].to_numpy(float)
+        span = cfg.green_power.premium_span_cny_per_mwh
+        if span is None:    # premium rise of a base once all its capacity is contracted (mean)
+            cap = bases["direct_supply_capacity_twh_per_yr_2025"] + bases["export_capacity_twh_per_yr_2025"]
+            span = float((bases["premium_slope_cny_per_mwh_per_twh"] * cap).mean())
+        self.premium_span = float(span)
+        self.contracted_twh = 0.0
+        self.open = np.ones(n_prov)
+
+    # -- hooks used by the decision step -------------------------------------------------------
+    def zero_carbon_limit_frac(self) -> float:
+        o = self.m.cfg.offsets
+        return o.zero_carbon_limit_frac if o.enabled else 0.0
+
+    def expected_offset_price(self) -> float:
+        """Last year's national (volume-weighted) price; inf when no offsets can be had."""
+        if not self.m.cfg.offsets.enabled:
+            return np.inf
+        known = [p for p in self.price_history if np.isfinite(p)]
+        return known[-1] / (1.0 - self.m.cfg.offsets.quality_discount_frac) if known else \
+            float(self.projects.cost_min_cny_per_tco2.mean())
+
+    def direct_supply_western_only(self, western_only: np.ndarray) -> np.ndarray:
+        transmission = self.m.cfg.green_power.transmission
+        return np.where(transmission, False, western_only).astype(float)
+
+    def direct_supply_open(self) -> np.ndarray:
+        western = self.m.data.western_base().astype(float)
+        return self.open if self.m.cfg.green_power.transmission else self.open * western
+
+    def premium(self) -> float:
+        """Green-power trading premium this year (CNY/MWh), from last year's contracted volume."""
+        base = float(self.m.decisions.opts.column("opex_cny_per_unit_yr")[L["O_CONTRACT"]])
+        market = path_value(self.m.cfg.green_power.market_twh, self.m.year, 1.0)
+        return base + self.premium_span * self.contracted_twh / market
+
+    def adjust_option_params(self, op: np.ndarray, year: int) -> None:
+        op[L["O_CONTRACT"], L["OP_OPEX"]] = self.premium()
+
+    # -- green power ---------------------------------------------------------------------------
+    def capacity_twh(self, year: int) -> tuple[np.ndarray, float]:
+        gp = self.m.cfg.green_power
+        local = self.local_twh * path_value(gp.local_capacity_mult, year, 1.0)
+        t = max(0, year - BASE_YEAR)
+        export = float(np.sum(self.export_2025 * (1 + self.export_growth) ** t)) * \
+            path_value(gp.transmission_mult, year, 1.0) if gp.transmission else 0.0
+        return local, export
+
+    def allocate_green_power(self, year: int) -> bool:
+        """Scale direct-supply shares to the capacity; True if any firm was cut back."""
+        s, w = self.m.firms, self.m.firms.weight
+        n_prov = len(self.m.data.province_names)
+        local, export = self.capacity_twh(year)
+        west = self.m.data.western_base()
+        req = np.bincount(s.province, weights=s.direct_supply_mwh * w, minlength=n_prov) / 1e6
+        fill = np.ones(n_prov)
+        fill[west] = np.minimum(1.0, local[west] / np.where(req[west] > 0, req[west], np.inf))
+        req_other = req[~west].sum()
+        if req_other > 0:
+            fill[~west] = min(1.0, export / req_other)
+        self.open = (fill >= 1.0).astype(float) * ((req < np.where(west, local, export)) | (req == 0))
+        self._gp_year = dict(requested=req * 1e6, fill=fill, local=local, export=export)
+        if (fill < 1.0).any():
+            s.direct_supply_frac *= fill[s.province]
+            return True
+        return False
+
+    def collect_green_power(self, year: int) -> None:
+        s, w = self.m.firms, self.m.firms.weight
+        n_prov = len(self.m.data.province_names)
+        contracted = np.bincount(s.province, weights=(s.green_contract_mwh - s.direct_supply_mwh) * w,
+                                 minlength=n_prov)
+        direct = np.bincount(s.province, weights=s.direct_supply_mwh * w, minlength=n_prov)
+        g = self._gp_year
+        cap = np.where(self.m.data.western_base(), g["local"], 0.0) * 1e6
+        self.m.collector.add_rows("green_power", pd.DataFrame({
+            "year": year, "province": self.m.data.province_names, "contracted_mwh": contracted,
+            "direct_supply_mwh": direct, "direct_supply_requested_mwh": g["requested"],
+            "direct_supply_fill_frac": g["fill"], "local_direct_capacity_mwh": cap,
+            "export_capacity_mwh": g["export"] * 1e6, "premium_cny_per_mwh": self.premium()}))
+        self.contracted_twh = contracted.sum() / 1e6
+
+    # -- offsets -------------------------------------------------------------------------------
+    def issue(self, year: int) -> np.ndarray:
+        """New blocks for this year; returns the quantity issued per project row."""
+        o = self.m.cfg.offsets
+        p = self.projects
+        t = min(year, o.supply_growth_until_year) - BASE_YEAR
+        q = (p.issuable_tco2_per_yr_2025.to_numpy(float) * (1 + p.growth_frac_per_yr.to_numpy(float)) ** t
+             * o.supply_mult * (p.first_vintage_year.to_numpy(int) <= year))
+        for r in np.flatnonzero(q > 0):
+            self.registry.issue(year, int(r), float(q[r]))
+        return q
+
+    def bids(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per firm: zero-carbon bid (units, CNY/unit) and ETS bid (units, CNY/unit)."""
+        m, s, cfg = self.m, self.m.firms, self.m.cfg
+        keep = 1.0 - cfg.offsets.quality_discount_frac
+        c = cfg.certification
+        out = np.where(s.output > 0, s.output, 1.0)
+        base_emis = s.base_intensity_tco2_per_unit * out
+        gross = gross_tco2(s) + uncredited_tco2(m)
+        eligible = (m.eligible_year <= year)[s.industry]
+        near = eligible & (gross <= (1.0 - path_value(c.near_zero_cut_frac, year)) * base_emis)
+        residual = gross - c.zero_carbon_residual_frac * base_emis
+        wants = near & (residual > 0) & (residual <= self.zero_carbon_limit_frac() * base_emis)
+        extra = (c.zero_carbon_premium_frac - c.near_zero_premium_frac) * s.revenue_cny
+        z_units = np.where(wants & (extra > 0), residual / keep, 0.0)
+        z_wtp = np.where(z_units > 0, extra / np.where(z_units > 0, z_units, 1.0), 0.0)
+        pol = m.policy
+        covered = pol.ets_covered_by_ind[s.industry]
+        e_units = np.where(covered, cfg.ets.offset_limit_frac * np.maximum(s.scope1_tco2, 0.0) / keep, 0.0)
+        e_wtp = np.where(covered, pol.ets_price_cny_per_tco2 * keep, 0.0)
+        return z_units, z_wtp, e_units, e_wtp
+
+    def partitions(self) -> list[tuple[str, np.ndarray]]:
+        """(market name, bool mask over provinces) for the scenario's purchase scope."""
+        scope = self.m.cfg.offsets.scope
+        names = np.array(self.m.data.province_names)
+        if scope == "national":
+            return [("national", np.ones(len(names), bool))]
+        key = names if scope == "own_province" else self.region
+        return [(str(k), key == k) for k in dict.fromkeys(key)]
+
+    def clear(self, year: int) -> None:
+        """Issue, clear every market, retire, and write the firms' offsets and costs."""
+        s, w, cfg = self.m.firms, self.m.firms.weight, self.m.cfg
+        s.offsets_retired_tco2[:] = 0.0
+        s.offsets_zero_tco2[:] = 0.0
+        s.offsets_ets_tco2[:] = 0.0
+        s.offset_cost_cny[:] = 0.0
+        names = self.m.data.province_names
+        if not cfg.offsets.enabled:
+            self.price_history.append(np.nan)
+            self._record(year, [("national", np.nan, 0.0, 0.0, 0.0)], [])
+            return
+        self.issue(year)
+        p = self.projects
+        steps = cfg.offsets.supply_steps
+        z_units, z_wtp, e_units, e_wtp = self.bids(year)
+        rows, flows, total_value, total_q = [], [], 0.0, 0.0
+        for name, mask in self.partitions():
+            proj = np.flatnonzero(mask[self.proj_prov])
+            firm = mask[s.province]
+            # supply steps: banked units at cost_min, this year's issuance along the linear curve
+            cost, qty, owner = [], [], []
+            for r in proj:
+                avail = self.registry.holdings(int(r))
+                new = self._issued_this_year(int(r), year)
+                banked = avail - new
+                lo, hi = p.cost_min_cny_per_tco2.iloc[r], p.cost_max_cny_per_tco2.iloc[r]
+                if banked > 0:
+                    cost.append(lo)
+                    qty.append(banked)
+                    owner.append(r)
+                if new > 0:
+                    cost += list(lo + (hi - lo) * (np.arange(steps) + 0.5) / steps)
+                    qty += [new / steps] * steps
+                    owner += [r] * steps
+            idx = np.flatnonzero(firm & ((z_units > 0) | (e_units > 0)))
+            wtp = np.concatenate([z_wtp[idx], e_wtp[idx]])
+            dem = np.concatenate([z_units[idx], e_units[idx]]) * np.concatenate([w[idx], w[idx]])
+            price, vol, sold, filled = clear(np.array(cost, float), np.array(qty, float), wtp, dem)
+            share = np.divide(filled, dem, out=np.zeros_like(filled), where=dem > 0)
+            k = len(idx)
+            s.offsets_zero_tco2[idx] = share[:k] * z_units[idx]
+            s.offsets_ets_tco2[idx] = share[k:] * e_units[idx]
+            buyers = np.bincount(s.province[idx], weights=(s.offsets_zero_tco2[idx] + s.offsets_ets_tco2[idx]) * w[idx],
+                                 minlength=len(names))
+            buyer_share = {names[b]: buyers[b] / buyers.sum() for b in np.flatnonzero(buyers)} if buyers.sum() > 0 else {}
+            sold_by_row = np.bincount(np.array(owner, int), weights=sold, minlength=len(p)) if owner else np.zeros(len(p))
+            for r in np.flatnonzero(sold_by_row > 0):
+                self.registry.retire(year, int(r), float(sold_by_row[r]), buyer_share, use="firms")
+                for b, sh in buyer_share.items():
+                    flows.append((year, p.province.iloc[r], b, float(sold_by_row[r] * sh)))
+            demand_total = float(dem.sum())
+            rows.append((name, price, vol, demand_total, float(sold_by_row.sum())))
+            if vol > 0:
+                total_value += price * vol
+                total_q += vol
+        s.offsets_retired_tco2[:] = s.offsets_zero_tco2 + s.offsets_ets_tco2
+        self._price_by_firm(rows)
+        s.offset_cost_cny[:] = s.offsets_retired_tco2 * self._firm_price
+        self.price_history.append(total_value / total_q if total_q > 0 else np.nan)
+        self.registry.check()
+        self._record(year, rows, flows)
+
+    def _issued_this_year(self, row: int, year: int) -> float:
+        reg = self.registry
+        return float(sum(i for p, v, i in zip(reg.project, reg.vintage, reg.issued)
+                         if p == row and v == year))
+
+    def _price_by_firm(self, rows) -> None:
+        s = self.m.firms
+        price = np.zeros(s.n)
+        for (name, p, *_), (_, mask) in zip(rows, self.partitions()):
+            price[mask[s.province]] = 0.0 if not np.isfinite(p) else p
+        self._firm_price = price
+
+    def _record(self, year: int, rows, flows) -> None:
+        issued, retired, banked = self.registry.totals()
+        this_issued = float(sum(i for v, i in zip(self.registry.vintage, self.registry.issued) if v == year))
+        this_retired = float(sum(r[4] for r in self.registry.retirements if r[0] == year))
+        df = pd.DataFrame(rows, columns=["market", "price_cny_per_tco2", "volume_tco2", "demand_tco2",
+                                         "sold_tco2"])
+        df.insert(0, "year", year)
+        df["issued_tco2"] = this_issued
+        df["retired_tco2"] = this_retired
+        df["banked_tco2"] = banked
+        df["issued_cumulative_tco2"] = issued
+        df["retired_cumulative_tco2"] = retired
+        self.m.collector.add_rows("offsets", df)
+        f = pd.DataFrame(flows, columns=["year", "seller_province", "buyer_province", "tco2"])
+        self.m.collector.add_rows("offset_flows", f.groupby(
+            ["year", "seller_province", "buyer_province"], as_index=False).tco2.sum())

@@ -1,0 +1,99 @@
+"""The offset registry: issuance and retirement recorded in blocks; nothing retired twice.
+
+A block is one project row's issuance in one year (project, province, type, vintage, quantity).
+Retirements draw on blocks (oldest vintage first) and are recorded with their buyer. Invariants
+(``check``) hold after every operation and are checked by the model every year: a retirement
+larger than what a block still holds raises ``RegistryError`` at once.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+TOLERANCE_TCO2 = 1e-6
+
+
+class RegistryError(RuntimeError):
+    """An operation or state that would break the registry's invariants."""
+
+
+class Registry:
+    def __init__(self):
+        self.project: list[int] = []
+        self.vintage: list[int] = []
+        self.issued: list[float] = []
+        self.retired: list[float] = []
+        self.retirements: list[tuple[int, int, str, str, float]] = []   # year, block, buyer, use, t
+
+    def issue(self, year: int, project: int, quantity_tco2: float) -> int:
+        """Record a new block; returns its id."""
+        if quantity_tco2 < 0 or not np.isfinite(quantity_tco2):
+            raise RegistryError(f"cannot issue {quantity_tco2} tCO2 (project {project}, {year})")
+        self.project.append(project)
+        self.vintage.append(year)
+        self.issued.append(float(quantity_tco2))
+        self.retired.append(0.0)
+        return len(self.issued) - 1
+
+    def holdings(self, project: int) -> float:
+        """Issued and not yet retired units of a project (tCO2)."""
+        return float(sum(i - r for p, i, r in zip(self.project, self.issued, self.retired) if p == project))
+
+    def retire(self, year: int, project: int, quantity_tco2: float, buyers: dict[str, float],
+               use: str) -> None:
+        """Retire ``quantity_tco2`` of a project, oldest vintage first, split among ``buyers``
+        (buyer -> share, summing to 1)."""
+        if quantity_tco2 < -TOLERANCE_TCO2:
+            raise RegistryError(f"negative retirement {quantity_tco2} (project {project})")
+        left = quantity_tco2
+        if left > self.holdings(project) + TOLERANCE_TCO2:
+            raise RegistryError(f"project {project}: retiring {quantity_tco2:.6g} tCO2 but only "
+                                f"{self.holdings(project):.6g} issued and not retired")
+        for b in sorted((b for b, p in enumerate(self.project) if p == project),
+                        key=lambda b: self.vintage[b]):
+            if left <= TOLERANCE_TCO2:
+                break
+            take = min(left, self.issued[b] - self.retired[b])
+            if take <= 0:
+                continue
+            self.retired[b] += take
+            left -= take
+            for buyer, share in buyers.items():
+                if share > 0:
+                    self.retirements.append((year, b, buyer, use, take * share))
+
+    # -- totals and invariants ------------------------------------------------------------------
+    def totals(self) -> tuple[float, float, float]:
+        """(issued, retired, banked) over every block, tCO2."""
+        issued, retired = float(np.sum(self.issued)), float(np.sum(self.retired))
+        return issued, retired, issued - retired
+
+    def check(self) -> None:
+        """Raise ``RegistryError`` if any invariant fails."""
+        issued, retired = np.asarray(self.issued), np.asarray(self.retired)
+        if (retired < -TOLERANCE_TCO2).any():
+            raise RegistryError("a block has negative retirements")
+        over = retired - issued > TOLERANCE_TCO2 * np.maximum(1.0, issued)
+        if over.any():
+            b = int(np.flatnonzero(over)[0])
+            raise RegistryError(f"block {b} retired {retired[b]} > issued {issued[b]}")
+        if self.retirements:
+            recorded = np.bincount([r[1] for r in self.retirements],
+                                   weights=[r[4] for r in self.retirements], minlength=len(issued))
+            if np.abs(recorded - retired).max() > TOLERANCE_TCO2 * max(1.0, retired.max()):
+                raise RegistryError("retirement records do not add up to the blocks' retirements")
+        elif retired.sum() > TOLERANCE_TCO2:
+            raise RegistryError("blocks show retirements that were never recorded")
+
+    def table(self, projects: pd.DataFrame) -> pd.DataFrame:
+        """Blocks and retirements as one table (project, province, type, vintage, quantity, owner)."""
+        rows = [dict(block=b, year=self.vintage[b], project=p, province=projects.province.iloc[p],
+                     project_type=projects.project_type.iloc[p], vintage=self.vintage[b],
+                     quantity_tco2=self.issued[b], owner="issued")
+                for b, p in enumerate(self.project)]
+        rows += [dict(block=b, year=y, project=self.project[b],
+                      province=projects.province.iloc[self.project[b]],
+                      project_type=projects.project_type.iloc[self.project[b]],
+                      vintage=self.vintage[b], quantity_tco2=-q, owner=f"retired:{buyer}:{use}")
+                 for y, b, buyer, use, q in self.retirements]
+        return pd.DataFrame(rows)

@@ -4,7 +4,8 @@
 1. ``refresh``: options reaching the end of their life are replaced (capex paid again at this year's
    price and subsidy rate); effects of options past their lead time are written into the firm arrays.
 2. awareness and peer shares: awareness rises with the adoption share among firms of the same
-   industry x province; a firm reviews its options this year with probability = awareness.
+   industry x province; a firm reviews its options this year with probability awareness x
+   ``behaviour.review_frac_per_yr``.
 3. valuation and choice by ``ext._decisions.decide_into`` (or ``ext.reference.decide_firm`` with
    ``engine="python"``), then Python rules for agents that override ``FirmAgent.decide``.
 4. subsidies: if the year's requests exceed ``subsidy.budget_cny_per_yr`` every subsidy is scaled
@@ -284,7 +285,7 @@ class Decisions:
 
     def inputs(self, year: int, policy: PolicyYear, peer: np.ndarray) -> DecisionInputs:
         s, rng = self.m.firms, self.m.rng
-        review = (rng.random(s.n) < s.awareness_frac).astype(np.uint8)
+        review = (rng.random(s.n) < s.awareness_frac * self.m.cfg.behaviour.review_frac_per_yr).astype(np.uint8)
         draw = rng.random(s.n)
         return DecisionInputs(
             review=review, industry=s.industry, province=s.province, cell=self.cell,

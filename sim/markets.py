@@ -87,6 +87,9 @@ class Markets:
         d, cfg = model.data, model.cfg
         self.projects = read_csv("offset_supply.csv")
         self.proj_prov = np.array([d.province_names.index(p) for p in self.projects.province])
+        self.cost_lo = self.projects.cost_min_cny_per_tco2.to_numpy(float)
+        self.cost_hi = self.projects.cost_max_cny_per_tco2.to_numpy(float)
+        self.proj_prov_name = self.projects.province.to_numpy()
         self.registry = Registry()
         self.region = d.provinces["grid_region"].to_numpy()
         self.price_history: list[float] = []
@@ -182,7 +185,7 @@ class Markets:
 
     # -- offsets -------------------------------------------------------------------------------
     def issue(self, year: int) -> np.ndarray:
-        """New blocks for this year; returns the quantity issued per project row."""
+        """New blocks for this year; returns (and keeps) the quantity issued per project row."""
         o = self.m.cfg.offsets
         p = self.projects
         t = min(year, o.supply_growth_until_year) - BASE_YEAR
@@ -190,6 +193,7 @@ class Markets:
              * o.supply_mult * (p.first_vintage_year.to_numpy(int) <= year))
         for r in np.flatnonzero(q > 0):
             self.registry.issue(year, int(r), float(q[r]))
+        self.issued_now = q
         return q
 
     def bids(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -232,6 +236,7 @@ class Markets:
         names = self.m.data.province_names
         if not cfg.offsets.enabled:
             self.price_history.append(np.nan)
+            self.issued_now = np.zeros(len(self.projects))
             self._record(year, [("national", np.nan, 0.0, 0.0, 0.0)], [])
             return
         self.issue(year)
@@ -246,9 +251,9 @@ class Markets:
             cost, qty, owner = [], [], []
             for r in proj:
                 avail = self.registry.holdings(int(r))
-                new = self._issued_this_year(int(r), year)
+                new = float(self.issued_now[r])
                 banked = avail - new
-                lo, hi = p.cost_min_cny_per_tco2.iloc[r], p.cost_max_cny_per_tco2.iloc[r]
+                lo, hi = self.cost_lo[r], self.cost_hi[r]
                 if banked > 0:
                     cost.append(lo)
                     qty.append(banked)
@@ -260,8 +265,10 @@ class Markets:
             idx = np.flatnonzero(firm & ((z_units > 0) | (e_units > 0)))
             wtp = np.concatenate([z_wtp[idx], e_wtp[idx]])
             dem = np.concatenate([z_units[idx], e_units[idx]]) * np.concatenate([w[idx], w[idx]])
-            price, vol, sold, filled = clear(np.array(cost, float), np.array(qty, float), wtp, dem)
-            share = np.divide(filled, dem, out=np.zeros_like(filled), where=dem > 0)
+            levels, where = np.unique(wtp, return_inverse=True)      # identical bids clear together
+            level_dem = np.bincount(where, weights=dem, minlength=len(levels)).astype(float)
+            price, vol, sold, filled = clear(np.array(cost, float), np.array(qty, float), levels, level_dem)
+            share = np.divide(filled, level_dem, out=np.zeros_like(filled), where=level_dem > 0)[where]
             k = len(idx)
             s.offsets_zero_tco2[idx] = share[:k] * z_units[idx]
             s.offsets_ets_tco2[idx] = share[k:] * e_units[idx]
@@ -272,7 +279,7 @@ class Markets:
             for r in np.flatnonzero(sold_by_row > 0):
                 self.registry.retire(year, int(r), float(sold_by_row[r]), buyer_share, use="firms")
                 for b, sh in buyer_share.items():
-                    flows.append((year, p.province.iloc[r], b, float(sold_by_row[r] * sh)))
+                    flows.append((year, self.proj_prov_name[r], b, float(sold_by_row[r] * sh)))
             demand_total = float(dem.sum())
             rows.append((name, price, vol, demand_total, float(sold_by_row.sum())))
             if vol > 0:
@@ -285,11 +292,6 @@ class Markets:
         self.registry.check()
         self._record(year, rows, flows)
 
-    def _issued_this_year(self, row: int, year: int) -> float:
-        reg = self.registry
-        return float(sum(i for p, v, i in zip(reg.project, reg.vintage, reg.issued)
-                         if p == row and v == year))
-
     def _price_by_firm(self, rows) -> None:
         s = self.m.firms
         price = np.zeros(s.n)
@@ -299,7 +301,7 @@ class Markets:
 
     def _record(self, year: int, rows, flows) -> None:
         issued, retired, banked = self.registry.totals()
-        this_issued = float(sum(i for v, i in zip(self.registry.vintage, self.registry.issued) if v == year))
+        this_issued = float(self.issued_now.sum()) if year == self.m.year else 0.0
         this_retired = float(sum(r[4] for r in self.registry.retirements if r[0] == year))
         df = pd.DataFrame(rows, columns=["market", "price_cny_per_tco2", "volume_tco2", "demand_tco2",
                                          "sold_tco2"])

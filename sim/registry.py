@@ -19,6 +19,8 @@ class RegistryError(RuntimeError):
 
 class Registry:
     def __init__(self):
+        self._held: dict[int, float] = {}                 # project -> issued - retired
+        self._blocks_of: dict[int, list[int]] = {}        # project -> its blocks, oldest first
         self.project: list[int] = []
         self.vintage: list[int] = []
         self.issued: list[float] = []
@@ -33,11 +35,14 @@ class Registry:
         self.vintage.append(year)
         self.issued.append(float(quantity_tco2))
         self.retired.append(0.0)
-        return len(self.issued) - 1
+        block = len(self.issued) - 1
+        self._held[project] = self._held.get(project, 0.0) + float(quantity_tco2)
+        self._blocks_of.setdefault(project, []).append(block)
+        return block
 
     def holdings(self, project: int) -> float:
         """Issued and not yet retired units of a project (tCO2)."""
-        return float(sum(i - r for p, i, r in zip(self.project, self.issued, self.retired) if p == project))
+        return self._held.get(project, 0.0)
 
     def retire(self, year: int, project: int, quantity_tco2: float, buyers: dict[str, float],
                use: str) -> None:
@@ -49,14 +54,14 @@ class Registry:
         if left > self.holdings(project) + TOLERANCE_TCO2:
             raise RegistryError(f"project {project}: retiring {quantity_tco2:.6g} tCO2 but only "
                                 f"{self.holdings(project):.6g} issued and not retired")
-        for b in sorted((b for b, p in enumerate(self.project) if p == project),
-                        key=lambda b: self.vintage[b]):
+        for b in self._blocks_of.get(project, []):     # issued in year order: oldest vintage first
             if left <= TOLERANCE_TCO2:
                 break
             take = min(left, self.issued[b] - self.retired[b])
             if take <= 0:
                 continue
             self.retired[b] += take
+            self._held[project] -= take
             left -= take
             for buyer, share in buyers.items():
                 if share > 0:
@@ -74,6 +79,11 @@ class Registry:
         if (retired < -TOLERANCE_TCO2).any():
             raise RegistryError("a block has negative retirements")
         over = retired - issued > TOLERANCE_TCO2 * np.maximum(1.0, issued)
+        held = np.bincount(self.project, weights=issued - retired, minlength=len(self._held)) \
+            if self.project else np.zeros(0)
+        for p, h in self._held.items():
+            if abs(held[p] - h) > TOLERANCE_TCO2 * max(1.0, abs(h)):
+                raise RegistryError(f"project {p}: holdings {h} disagree with its blocks {held[p]}")
         if over.any():
             b = int(np.flatnonzero(over)[0])
             raise RegistryError(f"block {b} retired {retired[b]} > issued {issued[b]}")

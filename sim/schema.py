@@ -205,6 +205,8 @@ class Behaviour(Section):
     leader_awareness_frac: Frac = 0.8
     follower_awareness_frac: Frac = 0.1
     awareness_diffusion_frac: Frac = 0.02
+    review_frac_per_yr: Frac = Field(0.5, description="share of aware firms revisiting their "
+                                                     "retrofit plans in a year")
     peer_weight: Annotated[float, Field(ge=0.0, le=5.0)] = 0.6
     hurdle_spread_frac: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02
     leader_hurdle_discount_frac: Annotated[float, Field(ge=0.0, le=0.2)] = 0.01

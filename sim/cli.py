@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("bench", help="measure kernel and end-to-end speed")
     s.add_argument("--firms", type=int, default=500_000)
-    s.add_argument("--python-firms", type=int, default=20_000)
+    s.add_argument("--python-firms", type=int, default=2_000)
     s.set_defaults(fn=cmd_bench)
 
     for register in _extensions():

@@ -277,6 +277,12 @@ cdef inline double _apply(int k, double* e, Quant q, double m, const double[:, :
     return e[9] * q.process_tco2
 
 
+cdef inline bint _same_expectations(const double* a, const double* b) noexcept nogil:
+    return (a[OP_EXP_ETS] == b[OP_EXP_ETS] and a[OP_EXP_ETS_FREE] == b[OP_EXP_ETS_FREE]
+            and a[OP_EXP_EU] == b[OP_EXP_EU] and a[OP_EXP_CBAM_FREE] == b[OP_EXP_CBAM_FREE]
+            and a[OP_EXP_OFFSET] == b[OP_EXP_OFFSET])
+
+
 cdef inline double _annuity(double r, double life) noexcept nogil:
     if life <= 0.0:
         return 0.0
@@ -297,7 +303,7 @@ cdef void _decide_one(Py_ssize_t i,
     signed char[::1] choice, double[::1] capacity, double[::1] capex, double[::1] subsidy,
     double[:, ::1] npv_out,
 ) noexcept nogil:
-    cdef int k, kk, ind, prv
+    cdef int k, kk, ind, prv, c0_for
     cdef double e0[10]
     cdef double e1[10]
     cdef double util[9]
@@ -322,6 +328,7 @@ cdef void _decide_one(Py_ssize_t i,
     bill = fmax(_energy_bill(q0, &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
                              &op[O_CCUS, 0], sc), 1.0)
     total = 1.0   # exp(0) for doing nothing
+    c0_for = -1   # option whose expectations c0 was computed under (reused when they are equal)
     for k in range(N_OPT):
         util[k] = -INFINITY
         m = applic[ind, k]
@@ -339,9 +346,11 @@ cdef void _decide_one(Py_ssize_t i,
         if cap <= 0.0:
             continue
         q1 = _energy(output[i], per_unit, e1, i, pp[prv, PP_YIELD], sc)
-        c0 = _annual_cost(q0, output[i], verified[i], revenue[i], base_int[i], &ip[ind, 0],
-                          &pp[prv, 0], &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
-                          &op[O_CCUS, 0], &op[k, 0], sc)
+        if c0_for < 0 or not _same_expectations(&op[k, 0], &op[c0_for, 0]):
+            c0 = _annual_cost(q0, output[i], verified[i], revenue[i], base_int[i], &ip[ind, 0],
+                              &pp[prv, 0], &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
+                              &op[O_CCUS, 0], &op[k, 0], sc)
+            c0_for = k
         c1 = _annual_cost(q1, output[i], verified[i], revenue[i], base_int[i], &ip[ind, 0],
                           &pp[prv, 0], &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
                           &op[O_CCUS, 0], &op[k, 0], sc)

@@ -8,7 +8,8 @@ Offsets (each year, after accounting):
 - demand: firms that meet the near-zero test and can cover their residual within
   ``zero_carbon_limit_frac`` of their 2025-intensity emissions bid for it at the extra zero-carbon premium per
   tonne; ETS-covered firms bid up to ``ets.offset_limit_frac`` of the allowances due (their scope 1)
-  at the allowance price. Units are discounted by ``quality_discount_frac``;
+  at the allowance price. Units are discounted by ``quality_discount_frac``; bids are rounded to
+  whole CNY per tonne (capped at 20,000) so identical bids clear together;
 - clearing: one uniform price per market (national, or per grid region / province when
   ``offsets.scope`` restricts purchases), where the step curves cross; bids at the marginal price
   are filled pro rata (deterministic); cheapest supply sells first and each buyer province receives
@@ -36,6 +37,7 @@ from sim.policy import path_value
 from sim.registry import Registry
 
 BASE_YEAR = 2025
+BID_CAP_CNY_PER_TCO2 = 20_000   # bids are rounded to whole CNY and capped here (far above any supply cost)
 
 
 def clear(cost: np.ndarray, supply: np.ndarray, wtp: np.ndarray, demand: np.ndarray
@@ -47,6 +49,10 @@ def clear(cost: np.ndarray, supply: np.ndarray, wtp: np.ndarray, demand: np.ndar
     marginal price are filled pro rata. Price is NaN when there is no demand.
     """
     sold, filled = np.zeros_like(supply), np.zeros_like(demand)
+    ds, ss = demand > 0, supply > 0
+    if not (ds.all() and ss.all()):          # clear on the non-empty steps only
+        price, q, sold[ss], filled[ds] = clear(cost[ss], supply[ss], wtp[ds], demand[ds])
+        return price, q, sold, filled
     if demand.sum() <= 0:
         return float("nan"), 0.0, sold, filled
     if supply.sum() <= 0:
@@ -265,8 +271,10 @@ class Markets:
             idx = np.flatnonzero(firm & ((z_units > 0) | (e_units > 0)))
             wtp = np.concatenate([z_wtp[idx], e_wtp[idx]])
             dem = np.concatenate([z_units[idx], e_units[idx]]) * np.concatenate([w[idx], w[idx]])
-            levels, where = np.unique(wtp, return_inverse=True)      # identical bids clear together
-            level_dem = np.bincount(where, weights=dem, minlength=len(levels)).astype(float)
+            # bids are whole CNY per unit, capped: identical bids clear together, no sort needed
+            where = np.minimum(np.rint(wtp), BID_CAP_CNY_PER_TCO2).astype(np.int64)
+            level_dem = np.bincount(where, weights=dem, minlength=BID_CAP_CNY_PER_TCO2 + 1).astype(float)
+            levels = np.arange(len(level_dem), dtype=float)
             price, vol, sold, filled = clear(np.array(cost, float), np.array(qty, float), levels, level_dem)
             share = np.divide(filled, level_dem, out=np.zeros_like(filled), where=level_dem > 0)[where]
             k = len(idx)

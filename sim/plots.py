@@ -8,7 +8,7 @@ returns the numbers a figure was drawn from as a tidy DataFrame (panel, x, serie
 Objects here:
 
 - colours: ``INDUSTRY_COLOURS``, ``OPTION_COLOURS``, ``TIER_COLOURS``, ``SCOPE_COLOURS``,
-  ``PROVINCE_COLOURS``, ``scenario_colour(name)``; ``PROVINCE_TILES`` (row, column of each of the
+  ``PROVINCE_COLOURS``, ``scenario_colours(names)``; ``PROVINCE_TILES`` (row, column of each of the
   31 provinces on the tile-grid map).
 - units: ``unit_of(column)`` (``net_tco2`` -> ``tCO2``) and ``scaled(values, unit)`` (a readable
   multiple: ``MtCO2``, ``bn CNY``, ``thousand factories``).
@@ -22,6 +22,7 @@ Objects here:
 """
 from __future__ import annotations
 
+import textwrap
 from functools import cache
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -46,8 +47,8 @@ OPTION_COLOURS = {
     "efficiency": "#66a61e", "process_innovation": "#a6761d", "ccus": "#666666",
 }
 TIER_COLOURS = {"green": "#a1d99b", "near_zero": "#41ab5d", "zero_carbon": "#00441b"}
-TIER_LABELS = {"green": "green factory", "near_zero": "near-zero-carbon factory",
-               "zero_carbon": "zero-carbon factory"}
+TIER_LABELS = {"green": "green factories", "near_zero": "near-zero-carbon factories",
+               "zero_carbon": "zero-carbon factories"}
 SCOPE_COLOURS = {"scope1_tco2": "#8c510a", "scope2_market_tco2": "#dfc27d",
                  "scope2_location_tco2": "#bf812d", "offsets_retired_tco2": "#35978f"}
 SCOPE_LABELS = {"scope1_tco2": "scope 1", "scope2_market_tco2": "scope 2 (market-based)",
@@ -58,6 +59,14 @@ LABELS = {"solar_pv": "solar PV", "lithium_batteries": "lithium batteries",
           "green_contract": "green-power contracts", "green_certificate": "green certificates",
           "direct_supply": "green-power direct supply", "ccus": "CCUS",
           "process_innovation": "process innovation", "battery_storage": "battery storage"}
+COLUMN_LABELS = {"net_tco2": "net emissions", "no_retrofit_tco2": "emissions without retrofits",
+                 "cbam_embedded_tco2": "CBAM embedded emissions", "cbam_cost_eur": "CBAM paid",
+                 "ets_cost_cny": "ETS payments", "subsidy_cny": "subsidies paid",
+                 "credit_support_cny": "green-credit interest support", "capex_cny": "retrofit capex",
+                 "offset_cost_cny": "offsets bought", "green_power_cost_cny": "green-power premiums",
+                 "footprint_tco2_per_unit": "product footprint", "eu_output": "EU-bound output",
+                 "firms": "factories", "price_cny_per_tco2": "offset price",
+                 "volume_tco2": "offsets traded"}
 
 # Tile grid of the 31 mainland provinces, roughly as on a map: (row from the top, column).
 PROVINCE_TILES = {
@@ -73,7 +82,8 @@ PROVINCE_TILES = {
     "Hainan": (7, 3),
 }
 _PALETTE_31 = ([plt.get_cmap("tab20")(i) for i in range(20) if i not in (14, 15)]   # no greys
-               + [plt.get_cmap("tab20b")(i) for i in range(0, 20, 2)] + list(plt.get_cmap("Set2").colors[:3]))
+               + [plt.get_cmap("tab20b")(i) for i in range(0, 20, 2)]
+               + list(plt.get_cmap("Set2").colors[:3]))
 PROVINCE_COLOURS = {p: _PALETTE_31[i] for i, p in enumerate(sorted(PROVINCE_TILES))}
 _SCENARIO_COLOURS = {
     "baseline": "#000000", "no-cbam": "#1f77b4", "cbam-extended": "#d62728",
@@ -83,16 +93,6 @@ _SCENARIO_COLOURS = {
 OTHER_COLOUR = "#c7c7c7"
 MACRO_ORDER = ("west", "central", "northeast", "east")
 TIERS = ("green", "near_zero", "zero_carbon")
-
-
-COLUMN_LABELS = {"net_tco2": "net emissions", "no_retrofit_tco2": "emissions without retrofits",
-                 "cbam_embedded_tco2": "CBAM embedded emissions", "cbam_cost_eur": "CBAM paid",
-                 "ets_cost_cny": "ETS payments", "subsidy_cny": "subsidies paid",
-                 "credit_support_cny": "green-credit interest support", "capex_cny": "retrofit capex",
-                 "offset_cost_cny": "offsets bought", "green_power_cost_cny": "green-power premiums",
-                 "footprint_tco2_per_unit": "product footprint", "eu_output": "EU-bound output",
-                 "firms": "factories", "price_cny_per_tco2": "offset price",
-                 "volume_tco2": "offsets traded"}
 
 
 def label(name: str) -> str:
@@ -107,9 +107,20 @@ def label(name: str) -> str:
     return name.replace("_", " ")
 
 
-def scenario_colour(name: str, i: int = 0):
-    """A packaged scenario's own colour; others take colour ``i`` of the default cycle."""
-    return _SCENARIO_COLOURS.get(name, f"C{i % 10}")
+_SPARE_COLOURS = ("#17becf", "#bcbd22", "#7f7f7f", "#ff9896", "#aec7e8", "#c49c94", "#98df8a",
+                  "#c5b0d5", "#f7b6d2", "#dbdb8d", "#9edae5", "#ffbb78")
+
+
+def scenario_colours(names: Sequence[str]) -> dict[str, object]:
+    """A colour per scenario: packaged scenarios keep their own, the others take distinct spares."""
+    out, spare = {}, iter(_SPARE_COLOURS)
+    taken = {_SCENARIO_COLOURS[n] for n in names if n in _SCENARIO_COLOURS}
+    for n in names:
+        if n in _SCENARIO_COLOURS and _SCENARIO_COLOURS[n] not in out.values():
+            out[n] = _SCENARIO_COLOURS[n]
+        else:
+            out[n] = next((c for c in spare if c not in taken), "#7f7f7f")
+    return out
 
 
 def colour_of(key: str, series: str) -> object:
@@ -223,6 +234,13 @@ def _new(ax=None, figsize=(9, 5)) -> tuple[Figure, object]:
     return fig, ax
 
 
+def _suptitle(fig: Figure, title: str | None) -> None:
+    """A title over all panels (if any), then a tight layout."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+
+
 def _years(ax) -> None:
     """Whole years on the x axis."""
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -306,7 +324,8 @@ def emission_wedges(emissions: pd.DataFrame, by: str = "industry", *, scope2: st
 
 # -- adoption and certification -------------------------------------------------------------------
 def adoption_curves(adoption: pd.DataFrame, population: pd.DataFrame | None = None, *,
-                    industries: Sequence[str] | None = None, capex: bool = True) -> Figure:
+                    industries: Sequence[str] | None = None, capex: bool = True,
+                    title: str | None = None) -> Figure:
     """S-curves: factories with each retrofit option installed, over the years.
 
     With ``population`` (any table with ``year`` and ``firms``: ``certification`` or
@@ -315,7 +334,7 @@ def adoption_curves(adoption: pd.DataFrame, population: pd.DataFrame | None = No
     """
     a = adoption if industries is None else adoption[adoption["industry"].isin(industries)]
     wide = a.pivot_table(index="year", columns="option", values="firms", aggfunc="sum", fill_value=0.0)
-    wide = wide[_ordered(wide.columns, "option")]
+    wide = wide[[c for c in _ordered(wide.columns, "option") if wide[c].any()]]   # adopted options
     if population is not None:
         p = population if industries is None else population[population["industry"].isin(industries)]
         total = p.groupby("year")["firms"].sum().reindex(wide.index)
@@ -336,7 +355,7 @@ def adoption_curves(adoption: pd.DataFrame, population: pd.DataFrame | None = No
     _legend(ax, loc="upper left")
     if capex:
         _capex_panel(axes[0, 1], a)
-    fig.tight_layout()
+    _suptitle(fig, title)
     return fig
 
 
@@ -350,6 +369,9 @@ def _capex_panel(ax, adoption: pd.DataFrame) -> None:
         ax.bar(wide.index, wide[opt] / factor, bottom=bottom, color=colour_of("option", opt),
                label=label(opt), width=0.8)
         bottom += wide[opt].to_numpy() / factor
+    if not wide.to_numpy().any():
+        ax.text(0.5, 0.5, "no retrofit capex", transform=ax.transAxes, ha="center")
+    ax.set_ylim(bottom=0)
     _years(ax)
     ax.set_ylabel(_axis_label("retrofit capex", _per_year(unit, "CNY")))
     ax.set_title("Retrofit capex by option")
@@ -357,7 +379,7 @@ def _capex_panel(ax, adoption: pd.DataFrame) -> None:
 
 
 def certified_factories(certification: pd.DataFrame, by: str = "wave", *,
-                        share: bool = False) -> Figure:
+                        share: bool = False, title: str | None = None) -> Figure:
     """Certified factories by tier (green, near-zero-carbon, zero-carbon) over the years.
 
     ``by="wave"``: one panel for the first-wave industries and one for the others, tiers stacked
@@ -367,14 +389,15 @@ def certified_factories(certification: pd.DataFrame, by: str = "wave", *,
     c = certification
     if by == "wave":
         wave = c["industry"].isin(first_wave())
+        others = [i for i in _ordered(c.loc[~wave, "industry"].unique(), "industry")]
         panels = [("first wave: " + ", ".join(label(i) for i in first_wave()), c[wave]),
-                  ("other industries (textiles and heavy industry)", c[~wave])]
+                  ("other industries: " + ", ".join(label(i) for i in others), c[~wave])]
         fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), sharey=not share)
-        for ax, (title, part) in zip(axes, panels):
+        for ax, (heading, part) in zip(axes, panels):
             wide = part.groupby("year")[list(TIERS)].sum()
             total = part.groupby("year")["firms"].sum()
             _stack_panel(ax, wide, "tier", total if share else None)
-            ax.set_title(title, fontsize=9)
+            ax.set_title(textwrap.fill(heading, 80), fontsize=9)
     elif by == "industry":
         fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
         total = c.pivot_table(index="year", columns="industry", values="firms", aggfunc="sum")
@@ -383,10 +406,10 @@ def certified_factories(certification: pd.DataFrame, by: str = "wave", *,
                                  fill_value=0.0)
             wide = wide[_ordered(wide.columns, "industry")]
             _stack_panel(ax, wide, "industry", total.sum(axis=1) if share else None)
-            ax.set_title(f"{TIER_LABELS[tier]}s", fontsize=9)
+            ax.set_title(TIER_LABELS[tier], fontsize=9)
     else:
         raise ValueError(f"by must be 'wave' or 'industry', not {by!r}")
-    fig.tight_layout()
+    _suptitle(fig, title)
     return fig
 
 
@@ -428,32 +451,35 @@ def province_values(data: pd.DataFrame | pd.Series, column: str | None = None,
 
 def province_map(data: pd.DataFrame | pd.Series, column: str | None = None, year: int | None = None,
                  *, agg: str = "sum", unit: str | None = None, title: str | None = None,
-                 cmap: str = "YlOrRd", log: bool = False, ax=None) -> Figure:
+                 cmap: str = "YlOrRd", log: bool = False, centre: float | None = None,
+                 ax=None) -> Figure:
     """A tile-grid map of the 31 provinces coloured by one per-province value.
 
     ``data`` is a results table with a ``province`` column (``column`` in ``year``, default the
     last year, aggregated over industries by ``agg``), or a Series indexed by province name (give
     its ``unit``). Provinces without a value are grey; ``log`` uses a logarithmic colour scale
-    (positive values only). The colour bar carries the unit.
+    (positive values only), ``centre`` a diverging one around that value (with e.g.
+    ``cmap="RdBu_r"``, for differences between scenarios). The colour bar carries the unit.
     """
     values = province_values(data, column, year, agg)
     unknown = sorted(set(values.index) - set(PROVINCE_TILES))
     if unknown:
-        raise ValueError(f"unknown provinces {unknown}; expected the 31 names of sim/data/provinces.csv")
+        raise ValueError(f"unknown provinces {unknown}; expected the 31 names of "
+                         "sim/data/provinces.csv")
     base = unit if unit is not None else unit_of(column or "")
     factor, unit_label = scaled(values.to_numpy(), base, at_least=10.0)
     if column and base in _FLOWS and "year" in getattr(data, "columns", ()):
         unit_label = _per_year(unit_label, base)
     shown = values / factor
-    norm = _map_norm(shown, log)
+    norm = _map_norm(shown, log, centre)
     colours = plt.get_cmap(cmap)
-    fig, ax = _new(ax, figsize=(8.5, 7))
+    fig, ax = _new(ax, figsize=(8, 6.5))
     for prov, (r, c) in PROVINCE_TILES.items():
         v = shown.get(prov, np.nan)
         known = bool(np.isfinite(v)) and not (log and v <= 0)
-        ax.add_patch(Rectangle((c, -r), 0.94, -0.94, facecolor=colours(norm(v)) if known else "#eeeeee",
-                               edgecolor="white", gid=prov))
-        dark = known and norm(v) > 0.6
+        face = colours(norm(v)) if known else "#eeeeee"
+        ax.add_patch(Rectangle((c, -r), 0.94, -0.94, facecolor=face, edgecolor="white", gid=prov))
+        dark = known and _luminance(colours(norm(v))) < 0.5
         ax.text(c + 0.47, -r - 0.47, f"{_tile_name(prov)}\n{_fmt(v) if np.isfinite(v) else '–'}",
                 ha="center", va="center", fontsize=6.5, color="white" if dark else "black", gid=prov)
     ax.set_xlim(0.8, 8.0)
@@ -473,8 +499,11 @@ def province_map(data: pd.DataFrame | pd.Series, column: str | None = None, year
     return fig
 
 
-def _map_norm(shown: pd.Series, log: bool):
+def _map_norm(shown: pd.Series, log: bool, centre: float | None = None):
     finite = shown[np.isfinite(shown)]
+    if centre is not None:
+        half = float(np.abs(finite - centre).max()) if len(finite) else 1.0
+        return Normalize(vmin=centre - (half or 1.0), vmax=centre + (half or 1.0))
     if log:
         pos = finite[finite > 0]
         if pos.empty:
@@ -486,20 +515,31 @@ def _map_norm(shown: pd.Series, log: bool):
     return Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
 
 
+def _luminance(rgba) -> float:
+    r, g, b = rgba[:3]
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
 def _tile_name(prov: str) -> str:
     return {"Inner Mongolia": "Inner\nMongolia", "Heilongjiang": "Heilong-\njiang"}.get(prov, prov)
 
 
 def _fmt(v: float) -> str:
+    """A short label for a number: three significant figures or so."""
     a = abs(v)
-    return f"{v:,.0f}" if a >= 100 else f"{v:.1f}" if a >= 10 else f"{v:.2f}" if a >= 0.01 or a == 0 else f"{v:.1e}"
+    if a >= 100:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}" if a >= 0.01 or a == 0 else f"{v:.1e}"
 
 
 # -- offsets --------------------------------------------------------------------------------------
 _REGISTRY_COLUMNS = ("issued_tco2", "retired_tco2", "banked_tco2")   # the same in every market row
 
 
-def offset_market(offsets: pd.DataFrame, *, max_markets: int = 6) -> Figure:
+def offset_market(offsets: pd.DataFrame, *, max_markets: int = 6,
+                  title: str | None = None) -> Figure:
     """Offset market over the years: clearing prices (top) and volumes (bottom).
 
     Prices: one line per market when there are at most ``max_markets`` markets (national, or a few
@@ -545,17 +585,17 @@ def offset_market(offsets: pd.DataFrame, *, max_markets: int = 6) -> Figure:
     bottom.set_title("Offset market: volumes")
     _record(bottom, _tidy(wide, "tCO2"))
     _legend(bottom, loc="upper left")
-    fig.tight_layout()
+    _suptitle(fig, title)
     return fig
 
 
 def _province_order(names) -> list[str]:
+    """Provinces from west to east (``MACRO_ORDER``), inland before coastal, then by name."""
     p = _provinces()
-    def key(n):
-        region = p["macro_region"].get(n, "east") if n in p.index else n
-        coast = str(p["coastal"].get(n, False)).lower() == "true" if n in p.index else False
-        return (MACRO_ORDER.index(region) if region in MACRO_ORDER else len(MACRO_ORDER), coast, n)
-    return sorted(names, key=key)
+    region = {n: p.at[n, "macro_region"] if n in p.index else "" for n in names}
+    coastal = {n: n in p.index and str(p.at[n, "coastal"]).lower() == "true" for n in names}
+    rank = {r: i for i, r in enumerate(MACRO_ORDER)}
+    return sorted(names, key=lambda n: (rank.get(region[n], len(rank)), coastal[n], n))
 
 
 def flow_matrix(offset_flows: pd.DataFrame, years: Sequence[int] | None = None,
@@ -635,8 +675,12 @@ def offset_flows(offset_flows: pd.DataFrame, *, years: Sequence[int] | None = No
                 if v > 0:
                     ax.text(j, i, _fmt(v), ha="center", va="center", fontsize=6,
                             color="white" if v > 0.6 * m.to_numpy().max() / factor else "black")
-    share = west_to_coast_share(f) if len(f) else 0.0
-    ax.set_title(f"Offset flows {span}: {share:.0%} from western to coastal provinces", fontsize=10)
+    if f["tco2"].sum() > 0:
+        share = west_to_coast_share(f)
+        ax.set_title(f"Offset flows {span}: {share:.0%} from western to coastal provinces",
+                     fontsize=10)
+    else:
+        ax.set_title("Offset flows: no offsets traded", fontsize=10)
     data = m.stack().rename("value").reset_index()
     data.columns = ["x", "series", "value"]
     _record(ax, data.assign(unit="tCO2"))
@@ -676,7 +720,8 @@ def _scenario_tables(tables) -> dict[str, pd.DataFrame]:
 
 def compare_scenarios(tables: Mapping[str, pd.DataFrame] | pd.DataFrame, metric: Metric, *,
                       reference: str | None = None, industries: Sequence[str] | None = None,
-                      unit: str | None = None, title: str | None = None) -> Figure:
+                      unit: str | None = None, relative: bool = False, what: str | None = None,
+                      title: str | None = None) -> Figure:
     """One metric over the years for several scenarios (left) and minus a reference (right).
 
     Args:
@@ -687,6 +732,8 @@ def compare_scenarios(tables: Mapping[str, pd.DataFrame] | pd.DataFrame, metric:
             function ``f(table) -> Series indexed by year`` for ratios (give ``unit``).
         reference: the scenario the differences are taken against (default: the first).
         industries: restrict to these industries first.
+        relative: differences in % of the reference instead of in the metric's unit.
+        what: the metric's name on the axes (default: from the column or function name).
     """
     named = _scenario_tables(tables)
     if not named:
@@ -701,15 +748,20 @@ def compare_scenarios(tables: Mapping[str, pd.DataFrame] | pd.DataFrame, metric:
     factor, unit_label = scaled(mean.to_numpy(), base)
     if isinstance(metric, str):
         unit_label = _per_year(unit_label, base)
-    what = label(metric) if isinstance(metric, str) else getattr(metric, "__name__", "metric")
+    if relative:
+        ref = mean[reference].where(mean[reference] != 0)
+        diff = diff.div(ref.abs(), axis=0) * 100.0
+    dfactor, dunit = (1.0, "% of the reference") if relative else (factor, unit_label)
+    what = what or _metric_name(metric)
     fig, (ax, dx) = plt.subplots(1, 2, figsize=(13, 4.8))
-    for i, (name, p) in enumerate(per.items()):
-        colour = scenario_colour(name, i)
+    colours = scenario_colours(list(per))
+    for name, p in per.items():
+        colour = colours[name]
         ax.plot(mean.index, mean[name] / factor, color=colour, lw=2, label=name)
         if p.shape[1] > 1:
             ax.fill_between(p.index, p.min(axis=1) / factor, p.max(axis=1) / factor, color=colour,
                             alpha=0.15, lw=0)
-        dx.plot(diff.index, diff[name] / factor, color=colour, lw=2 if name != reference else 1,
+        dx.plot(diff.index, diff[name] / dfactor, color=colour, lw=2 if name != reference else 1,
                 ls="-" if name != reference else ":", label=name)
     runs = max(p.shape[1] for p in per.values())
     ax.set_title(title or (f"{what}" + (f" (mean of {runs} runs, band: range)" if runs > 1 else "")))
@@ -718,12 +770,17 @@ def compare_scenarios(tables: Mapping[str, pd.DataFrame] | pd.DataFrame, metric:
         _years(a)
         _legend(a, loc="best")
     ax.set_ylabel(_axis_label(what, unit_label))
-    dx.set_ylabel(_axis_label(f"{what} minus {reference}", unit_label))
+    dx.set_ylabel(_axis_label(f"{what} minus {reference}", dunit))
     dx.axhline(0.0, color="black", lw=0.6)
     _record(ax, _tidy(mean, base))
-    _record(dx, _tidy(diff, base))
+    _record(dx, _tidy(diff, "%" if relative else base))
     fig.tight_layout()
     return fig
+
+
+def _metric_name(metric: Metric) -> str:
+    return label(metric) if isinstance(metric, str) else \
+        getattr(metric, "__name__", "metric").replace("_", " ")
 
 
 def _summary_table(summaries) -> pd.DataFrame:
@@ -769,14 +826,14 @@ def compare_summaries(summaries: Mapping[str, pd.DataFrame] | pd.DataFrame,
     metrics = metrics or ["emissions cut", "zero-carbon factories", "fiscal cost",
                           "abatement cost"]
     chosen = [_match(list(wide.index), m) for m in metrics]
+    colours = scenario_colours(names)
     n = len(chosen)
     rows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(rows, min(n, ncols), figsize=(3.4 * min(n, ncols), 3.8 * rows),
                              squeeze=False)
     for ax, metric in zip(axes.flat, chosen):
         values = wide.loc[metric, names].astype(float)
-        bars = ax.bar(range(len(names)), values,
-                      color=[scenario_colour(s, i) for i, s in enumerate(names)])
+        bars = ax.bar(range(len(names)), values, color=[colours[s] for s in names])
         ref = values[reference] if reference is not None else None
         for b, (s, v) in zip(bars, values.items()):
             note = _fmt(v)
@@ -786,7 +843,7 @@ def compare_summaries(summaries: Mapping[str, pd.DataFrame] | pd.DataFrame,
                         va="bottom" if v >= 0 else "top", fontsize=7)
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
         ax.set_ylabel(wide.loc[metric, "unit"])
-        ax.set_title(metric, fontsize=8)
+        ax.set_title(textwrap.fill(metric, 34), fontsize=8)
         ax.margins(y=0.2)
         _record(ax, pd.DataFrame({"x": names, "series": metric, "value": values.to_numpy(),
                                   "unit": wide.loc[metric, "unit"]}))
@@ -819,7 +876,7 @@ def fan_quantiles(runs: pd.DataFrame, metric: Metric, *, industries: Sequence[st
 
 def fan_chart(runs: pd.DataFrame | Mapping[str, pd.DataFrame], metric: Metric, *,
               industries: Sequence[str] | None = None, unit: str | None = None,
-              title: str | None = None, ax=None) -> Figure:
+              what: str | None = None, title: str | None = None, ax=None) -> Figure:
     """Monte Carlo fan chart: median with 50 % (25-75) and 90 % (5-95) bands over the years.
 
     ``runs`` is one table of all runs stacked with a ``run`` (or ``seed``) column (e.g.
@@ -831,14 +888,15 @@ def fan_chart(runs: pd.DataFrame | Mapping[str, pd.DataFrame], metric: Metric, *
     named = dict(runs) if not isinstance(runs, pd.DataFrame) else {None: runs}
     qs = {k: fan_quantiles(v, metric, industries=industries) for k, v in named.items()}
     base = unit if unit is not None else (unit_of(metric) if isinstance(metric, str) else "")
-    factor, unit_label = scaled(np.concatenate([q[list(_QCOLS)].to_numpy().ravel() for q in qs.values()]),
-                                base)
+    every = np.concatenate([q[list(_QCOLS)].to_numpy().ravel() for q in qs.values()])
+    factor, unit_label = scaled(every, base)
     if isinstance(metric, str):
         unit_label = _per_year(unit_label, base)
     fig, ax = _new(ax, figsize=(9, 5))
     data = []
-    for i, (name, q) in enumerate(qs.items()):
-        colour = scenario_colour(name, i) if name is not None else "C0"
+    colours = scenario_colours([str(k) for k in qs]) if None not in qs else {}
+    for name, q in qs.items():
+        colour = colours.get(str(name), "C0")
         x = q.index.to_numpy()
         ax.fill_between(x, q["q05"] / factor, q["q95"] / factor, color=colour, alpha=0.15, lw=0,
                         label=f"{name + ': ' if name else ''}90 % of runs (5-95)")
@@ -847,7 +905,7 @@ def fan_chart(runs: pd.DataFrame | Mapping[str, pd.DataFrame], metric: Metric, *
         ax.plot(x, q["q50"] / factor, color=colour, lw=2, label=f"{name + ': ' if name else ''}median")
         t = _tidy(q[list(_QCOLS)], base)
         data.append(t if name is None else t.assign(series=name + " " + t["series"]))
-    what = label(metric) if isinstance(metric, str) else getattr(metric, "__name__", "metric")
+    what = what or _metric_name(metric)
     n = int(max(q["n"].max() for q in qs.values())) if all("n" in q for q in qs.values()) else None
     _years(ax)
     ax.set_ylabel(_axis_label(what, unit_label))
@@ -899,7 +957,8 @@ def sensitivity_bars(indices: pd.DataFrame, *, kinds: Sequence[str] | None = Non
     fig, ax = _new(ax, figsize=(8, max(3.0, 0.55 * len(order) * len(kinds) + 1.5)))
     height = 0.8 / len(kinds)
     y = np.arange(len(order))
-    colours = {"S1": "#4292c6", "ST": "#08306b", "mu_star": "#08306b", "sigma": "#9ecae1", "mu": "#6baed6"}
+    colours = {"S1": "#4292c6", "ST": "#08306b", "mu_star": "#08306b", "sigma": "#9ecae1",
+               "mu": "#6baed6"}
     for i, kind in enumerate(kinds):
         part = t[t["index"] == kind].set_index("parameter").reindex(order)
         err = np.vstack([(part["value"] - part["low"]).clip(lower=0).fillna(0.0),

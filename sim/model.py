@@ -246,15 +246,17 @@ class ZeroCarbonModel(mesa.Model):
         return self
 
     # -- results ------------------------------------------------------------------------------
-    def summary(self) -> pd.DataFrame:
-        """Headline figures of the run so far (metric, value, unit)."""
-        e = self.collector.table("emissions")
+    def summary(self, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        """Headline figures of the run so far (metric, value, unit); ``tables`` = the results
+        tables if already built (saves building them again)."""
+        table = (lambda name: tables[name]) if tables is not None else self.collector.table
+        e = table("emissions")
         if e.empty:
             return pd.DataFrame(columns=["metric", "value", "unit"])
         ey = e.groupby("year")[["scope1_tco2", "scope2_location_tco2", "scope2_market_tco2",
                                 "net_tco2", "no_retrofit_tco2", "offsets_retired_tco2"]].sum()
-        fy = self.collector.table("finance").groupby("year").sum(numeric_only=True)
-        cy = self.collector.table("certification").groupby("year")[
+        fy = table("finance").groupby("year").sum(numeric_only=True)
+        cy = table("certification").groupby("year")[
             ["green", "near_zero", "zero_carbon"]].sum()
         first, last = ey.index.min(), ey.index.max()
         net0, net1 = ey.loc[first, "net_tco2"], ey.loc[last, "net_tco2"]

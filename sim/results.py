@@ -152,9 +152,9 @@ class Results:
         """Every table by name."""
         return {n: self._c.table(n) for n in self._c.names}
 
-    def summary(self) -> pd.DataFrame:
-        """Headline figures (one row per metric, with unit)."""
-        return self._summary_fn()
+    def summary(self, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+        """Headline figures (one row per metric, with unit); pass ``tables()`` if already built."""
+        return self._summary_fn(tables)
 
     def to_parquet(self, folder: str | Path) -> list[Path]:
         """Write each table as ``folder/NAME.parquet`` (atomically: temporary name, then rename)."""

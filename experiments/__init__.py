@@ -1,0 +1,29 @@
+"""Experiments: Monte Carlo, parameter sweeps and sensitivity analysis, local or on Dask.
+
+Thin layers over one model run (``experiments.runner``): each is a plan of seeded runs that the
+shared engine (``experiments.engine``) executes on a local process pool, in-process or on a
+``dask.distributed`` cluster, stores as Parquet (resumable) and returns as pandas objects::
+
+    import experiments
+    from sim import Scenario
+    scn = Scenario.load("jiangsu").replace({"population.firms": 2000})
+    mc = experiments.monte_carlo(scn, runs=100, seed=1, workers=2, out="results/mc")
+    mc.tables["emissions"]          # all runs stacked; every row has run and seed
+    mc.summary("emissions", by=["year"])   # mean, sd, q05 ... q95 per year
+    sw = experiments.sweep(scn, {"ets.price_cny_per_tco2.2030": [100, 200]}, runs_per_point=20)
+    sa = experiments.sensitivity(scn, "emissions.net_tco2@2035", method="sobol", samples=64)
+    sa.indices                       # parameter, index (S1, ST), value, conf, low, high
+
+Modules: ``runner`` (seeds, one run), ``executors`` (serial, process pool, Dask), ``store``
+(Parquet dataset, manifest, resume), ``engine`` (plan -> results), ``montecarlo``, ``sweep``,
+``sensitivity``, ``summary`` (statistics over runs), ``plots``, ``bench`` and ``cli`` (``zcf mc``,
+``zcf sweep``, ``zcf sensitivity``, ``zcf bench-mc``).
+"""
+from experiments.engine import ExperimentError, ExperimentResult, load
+from experiments.montecarlo import monte_carlo
+from experiments.sensitivity import SensitivityResult, sensitivity
+from experiments.summary import QUANTILES, summarise
+from experiments.sweep import sweep
+
+__all__ = ["ExperimentError", "ExperimentResult", "SensitivityResult", "QUANTILES", "load",
+           "monte_carlo", "summarise", "sensitivity", "sweep"]

@@ -1,0 +1,230 @@
+"""Sub-commands ``zcf mc``, ``zcf sweep``, ``zcf sensitivity`` and ``zcf bench-mc``.
+
+``register(subparsers)`` is called by ``sim.cli``. Every handler takes the argparse namespace and
+returns an exit code; bad input raises ``ScenarioError`` or ``UsageError`` (exit code 2, one line,
+no traceback).
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.engine import ExperimentError
+
+
+@functools.lru_cache(maxsize=1)
+def usage_error() -> type:
+    """``sim.cli.UsageError`` -- also when ``python -m sim.cli`` runs that module as ``__main__``
+    (a second copy of the class, which is the one its ``main()`` catches)."""
+    from sim import cli
+    main = sys.modules.get("__main__")
+    twin = getattr(main, "UsageError", None)
+    if (getattr(getattr(main, "__spec__", None), "name", None) == "sim.cli"
+            and isinstance(twin, type) and twin is not cli.UsageError):
+        return type("UsageError", (cli.UsageError, twin), {})
+    return cli.UsageError
+
+
+def _usage_errors(fn):
+    """Turn ``ExperimentError`` into ``sim.cli.UsageError`` (exit code 2)."""
+    @functools.wraps(fn)
+    def wrapper(args) -> int:
+        try:
+            return fn(args)
+        except ExperimentError as e:
+            raise usage_error()(str(e)) from None
+    return wrapper
+
+
+def _scenario(args):
+    from sim.cli import scenario_from_args
+    UsageError = usage_error()
+    if args.plot and not args.out:
+        raise UsageError("--plot needs --out DIR (the folder for the figures)")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, not {args.seed}")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, not {args.workers}")
+    return scenario_from_args(args.scenario, args.firms, args.years)
+
+
+def _exec_kw(args) -> dict:
+    return {"seed": args.seed, "workers": args.workers, "scheduler": args.scheduler,
+            "out": args.out, "progress": not args.quiet}
+
+
+def _fmt(df: pd.DataFrame) -> str:
+    return df.to_string(index=False, float_format=lambda v: f"{v:,.2f}")
+
+
+def _net_emissions(result, years: list[int] | None = None) -> pd.DataFrame:
+    """Net emissions (MtCO2/yr) over runs for a few years."""
+    stats = result.summary("emissions", by=["year"])
+    stats = stats[stats["metric"] == "net_tco2"].drop(columns="metric")
+    all_years = sorted(stats["year"].unique())
+    if years is None:
+        years = sorted({all_years[0], all_years[-1], *[y for y in all_years if y % 5 == 0]})
+    stats = stats[stats["year"].isin(years)].copy()
+    for c in ("mean", "sd", "q05", "q25", "q50", "q75", "q95"):
+        stats[c] = stats[c] / 1e6
+    return stats.drop(columns=["q25", "q75"])
+
+
+def _finish(result, args, t0: float) -> None:
+    resumed = f", {result.resumed} found finished in {args.out}" if result.resumed else ""
+    print(f"({len(result.runs)} runs of {result.scenario.name}, seed {args.seed}{resumed}: "
+          f"{time.perf_counter() - t0:.1f} s)")
+    if args.out:
+        from experiments.store import RunStore
+        RunStore(args.out).write_stats(result.stats())
+        print(f"wrote {args.out}/tables/*/run-*.parquet, {args.out}/stats/*.parquet and "
+              f"{args.out}/manifest.json")
+        if args.plot or getattr(result, "indices", None) is not None:
+            from experiments.plots import experiment_figures
+            paths = experiment_figures(result, Path(args.out) / "figures")
+            print("figures: " + ", ".join(str(p) for p in paths))
+
+
+@_usage_errors
+def cmd_mc(args) -> int:
+    from experiments.montecarlo import monte_carlo
+    UsageError = usage_error()
+    scn = _scenario(args)
+    if args.runs < 1:
+        raise UsageError(f"--runs must be >= 1, not {args.runs}")
+    t0 = time.perf_counter()
+    result = monte_carlo(scn, args.runs, **_exec_kw(args))
+    if "emissions" in result.tables:
+        print(f"net emissions over {len(result.runs)} runs (MtCO2/yr):")
+        print(_fmt(_net_emissions(result)))
+    _finish(result, args, t0)
+    return 0
+
+
+@_usage_errors
+def cmd_sweep(args) -> int:
+    from experiments.sweep import parse_set, sweep
+    UsageError = usage_error()
+    scn = _scenario(args)
+    grid: dict = {}
+    for text in args.set:
+        key, values = parse_set(text)
+        if key in grid:
+            raise UsageError(f"--set {key} is given twice; give all its values once: "
+                             f"--set {key}=V1,V2,...")
+        grid[key] = values
+    if args.runs_per_point < 1:
+        raise UsageError(f"--runs-per-point must be >= 1, not {args.runs_per_point}")
+    t0 = time.perf_counter()
+    result = sweep(scn, grid, args.runs_per_point, **_exec_kw(args))
+    if "emissions" in result.tables:
+        last = scn.cfg.time.end_year
+        table = _net_emissions(result, years=[last]).drop(columns="year")
+        print(f"net emissions {last} per point over {args.runs_per_point} runs each (MtCO2/yr):")
+        print(_fmt(table))
+    _finish(result, args, t0)
+    return 0
+
+
+@_usage_errors
+def cmd_sensitivity(args) -> int:
+    from experiments.sensitivity import sensitivity
+    scn = _scenario(args)
+    if not 0.0 < args.conf_level < 1.0:
+        raise usage_error()(f"--conf-level must be between 0 and 1, not {args.conf_level}")
+    t0 = time.perf_counter()
+    result = sensitivity(scn, args.output, method=args.method, samples=args.samples,
+                         second_order=args.second_order, num_levels=args.levels,
+                         conf_level=args.conf_level, **_exec_kw(args))
+    level = f"{args.conf_level:.0%}"
+    print(f"{args.method} indices of {args.output} ({len(result.runs)} runs; conf = half-width "
+          f"of the {level} confidence interval):")
+    print(_fmt(result.indices.drop(columns=["output", "method", "low", "high"])))
+    if result.indices.attrs.get("constant_output"):
+        print(f"note: {args.output} is the same in every run, so every index is 0")
+    if args.out:
+        from experiments.store import write_parquet_atomic
+        write_parquet_atomic(result.indices, Path(args.out) / "indices.parquet")
+        result.indices.to_csv(Path(args.out) / "indices.csv", index=False)
+        print(f"wrote {args.out}/indices.parquet and indices.csv")
+    _finish(result, args, t0)
+    return 0
+
+
+@_usage_errors
+def cmd_bench_mc(args) -> int:
+    from experiments.bench import bench_mc
+    bench_mc(scenario=args.scenario, runs=args.runs, ratio_runs=args.ratio_runs,
+             workers=args.workers, firms=args.firms, years=args.years, seed=args.seed,
+             out=args.out, progress=not args.quiet)
+    return 0
+
+
+def _common(p, plot: bool = True) -> None:
+    p.add_argument("scenario", help="packaged name or path to a TOML file")
+    p.add_argument("--firms", type=int, help="firm agents per run (default: the scenario's)")
+    p.add_argument("--years", help="e.g. 2025-2040 (default: the scenario's)")
+    p.add_argument("--seed", type=int, default=0, help="experiment seed (default 0)")
+    p.add_argument("--out", help="Parquet folder; repeating the command there resumes")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
+    if plot:
+        p.add_argument("--plot", action="store_true", help="write fan charts (PNG) under --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def register(sub) -> None:
+    """Add the experiment sub-commands to ``zcf``'s sub-parsers."""
+    p = sub.add_parser("mc", help="Monte Carlo over the scenario's [uncertainty] parameters",
+                       description="Run N seeded runs; run i draws its parameters and model seed "
+                       "from child i of SeedSequence(--seed).")
+    p.add_argument("--runs", type=int, required=True, help="number of runs")
+    _common(p)
+    p.set_defaults(fn=cmd_mc)
+
+    p = sub.add_parser("sweep", help="grid over scenario values, common random numbers",
+                       description="Every combination of the --set values, each run "
+                       "--runs-per-point times with the same seeds at every point.")
+    p.add_argument("--set", action="append", required=True, metavar="KEY=V1,V2,...",
+                   help="dotted scenario key and its values, e.g. "
+                        "ets.price_cny_per_tco2.2030=100,200 (repeat for more keys)")
+    p.add_argument("--runs-per-point", type=int, required=True)
+    _common(p)
+    p.set_defaults(fn=cmd_sweep)
+
+    p = sub.add_parser("sensitivity", help="Sobol or Morris indices over [uncertainty] (SALib)",
+                       description="Global sensitivity of one output to the scenario's "
+                       "[uncertainty] parameters. METRIC is TABLE.COLUMN@YEAR, summed over all "
+                       "rows (industries, provinces) of that year, e.g. emissions.net_tco2@2035; "
+                       "without @YEAR it is summed over all years too.")
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    p.add_argument("--samples", type=int, required=True,
+                   help="N: sobol runs N x (D + 2) (N a power of 2), morris N x (D + 1)")
+    p.add_argument("--output", required=True, metavar="METRIC",
+                   help="TABLE.COLUMN@YEAR, e.g. emissions.net_tco2@2035")
+    p.add_argument("--second-order", action="store_true", help="sobol: also S2 (more runs)")
+    p.add_argument("--levels", type=int, default=4, help="morris grid levels (default 4)")
+    p.add_argument("--conf-level", type=float, default=0.95, help="confidence level (0.95)")
+    _common(p, plot=True)
+    p.set_defaults(fn=cmd_sensitivity)
+
+    p = sub.add_parser("bench-mc", help="Monte Carlo benchmark: 1,000 runs and 1-vs-N workers",
+                       description="Times a Monte Carlo of --runs runs with --workers workers "
+                       "(default: CPU count) and --ratio-runs runs with 1 worker, both writing "
+                       "Parquet to a temporary folder, and prints the throughput ratio.")
+    p.add_argument("--scenario", default="jiangsu")
+    p.add_argument("--runs", type=int, default=1000)
+    p.add_argument("--ratio-runs", type=int, default=200, help="runs timed with 1 worker")
+    p.add_argument("--workers", type=int, help="workers of the big run (default: CPU count)")
+    p.add_argument("--firms", type=int)
+    p.add_argument("--years")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="keep the stores here (default: a temporary folder)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_bench_mc)

@@ -27,27 +27,31 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
-def check_provinces(values):
-    allowed = defaults().province_names
+def _check_names(kind: str, allowed, values):
     bad = [v for v in values if v not in allowed]
     if bad:
-        raise ValueError(f"unknown province {bad[0]!r}; allowed: {', '.join(allowed)}")
+        raise ValueError(f"unknown {kind} {bad[0]!r}; allowed: {', '.join(allowed)}")
     return values
+
+
+def check_provinces(values):
+    return _check_names("province", defaults().province_names, values)
 
 
 def check_industries(values):
-    allowed = defaults().industry_ids
-    bad = [v for v in values if v not in allowed]
-    if bad:
-        raise ValueError(f"unknown industry {bad[0]!r}; allowed: {', '.join(allowed)}")
-    return values
+    return _check_names("industry", defaults().industry_ids, values)
 
 
 def check_options(values):
-    bad = [v for v in values if v not in OPTIONS]
-    if bad:
-        raise ValueError(f"unknown retrofit option {bad[0]!r}; allowed: {', '.join(OPTIONS)}")
-    return values
+    return _check_names("retrofit option", OPTIONS, values)
+
+
+def keys_in(check):
+    """A field validator for a table whose keys ``check`` must accept."""
+    def validate(table: dict) -> dict:
+        check(list(table))
+        return table
+    return validate
 
 
 class Population(Section):
@@ -85,11 +89,7 @@ class Growth(Section):
     growth_taper_year: int = Field(2035, ge=2025, le=2100,
                                    description="after this year growth halves (assumption)")
 
-    @field_validator("output_growth_frac_per_yr")
-    @classmethod
-    def _known(cls, v):
-        check_industries(list(v))
-        return v
+    _growth = field_validator("output_growth_frac_per_yr")(keys_in(check_industries))
 
 
 class Prices(Section):
@@ -121,11 +121,7 @@ class Ets(Section):
                                             description="industry -> first year; overrides data")
     offset_limit_frac: Frac = 0.05
 
-    @field_validator("coverage_start")
-    @classmethod
-    def _known(cls, v):
-        check_industries(list(v))
-        return v
+    _coverage_start = field_validator("coverage_start")(keys_in(check_industries))
 
 
 class Expectations(Section):
@@ -154,17 +150,9 @@ class Subsidy(Section):
     province_addon_frac: dict[str, Frac] = Field(default_factory=dict)
     budget_cny_per_yr: NonNeg | None = Field(None, description="absent = unlimited")
 
-    @field_validator("capex_share")
-    @classmethod
-    def _opts(cls, v):
-        check_options(list(v))
-        return v
+    _capex_share = field_validator("capex_share")(keys_in(check_options))
 
-    @field_validator("province_addon_frac")
-    @classmethod
-    def _provs(cls, v):
-        check_provinces(list(v))
-        return v
+    _province_addon_frac = field_validator("province_addon_frac")(keys_in(check_provinces))
 
 
 class GreenCredit(Section):
@@ -192,11 +180,7 @@ class Certification(Section):
     zero_carbon_premium_frac: Frac = 0.02
     certified_exempt_from_buyer_penalty: bool = True
 
-    @field_validator("eligible_year")
-    @classmethod
-    def _known(cls, v):
-        check_industries(list(v))
-        return v
+    _eligible_year = field_validator("eligible_year")(keys_in(check_industries))
 
 
 class Behaviour(Section):
@@ -278,11 +262,7 @@ class ScenarioModel(Section):
     green_power: GreenPower = Field(default_factory=GreenPower)
     options: dict[str, OptionOverride] = Field(default_factory=dict,
                                                description="option id -> parameter overrides")
-    @field_validator("options")
-    @classmethod
-    def _known_options(cls, v):
-        check_options(list(v))
-        return v
+    _options = field_validator("options")(keys_in(check_options))
 
     uncertainty: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="key path -> distribution; checked by sim.uncertainty")

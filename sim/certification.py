@@ -38,21 +38,28 @@ def uncredited_tco2(model) -> np.ndarray:
     return (1.0 - credit) * np.minimum(s.green_certificate_mwh, s.grid_mwh) * resid
 
 
+def near_zero_status(model, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(near-zero test passed, gross emissions counted for certification, 2025-level emissions at
+    today's output, cut against that level) of every firm this year."""
+    s, c = model.firms, model.cfg.certification
+    base_emis = s.base_intensity_tco2_per_unit * np.where(s.output > 0, s.output, 1.0)
+    gross = gross_tco2(s) + uncredited_tco2(model)
+    cut = 1.0 - gross / np.where(base_emis > 0, base_emis, 1.0)
+    eligible = (model.eligible_year <= year)[s.industry]
+    return eligible & (cut >= path_value(c.near_zero_cut_frac, year)), gross, base_emis, cut
+
+
 def update_tiers(model, year: int) -> None:
     """Write ``firms.tier`` for ``year`` from this year's accounting."""
     s, c = model.firms, model.cfg.certification
+    near, gross, base_emis, cut = near_zero_status(model, year)
     out = np.where(s.output > 0, s.output, 1.0)
-    base_emis = s.base_intensity_tco2_per_unit * out
-    uncredited = uncredited_tco2(model)
-    cut = 1.0 - (gross_tco2(s) + uncredited) / np.where(base_emis > 0, base_emis, 1.0)
     saved = 1.0 - energy_gj(s, model.energy.gj) / out / np.where(
         s.base_energy_gj_per_unit > 0, s.base_energy_gj_per_unit, 1.0)
     score = (ENERGY_WEIGHT * np.clip(saved / c.green_energy_target_frac, 0, 1)
              + CARBON_WEIGHT * np.clip(cut / c.green_carbon_target_frac, 0, 1)
              + RESOURCE_WEIGHT * s.resource_score)
-    eligible = (model.eligible_year <= year)[s.industry]
-    near = eligible & (cut >= path_value(c.near_zero_cut_frac, year))
     keep = 1.0 - model.cfg.offsets.quality_discount_frac
-    after_offsets = gross_tco2(s) + uncredited - s.offsets_zero_tco2 * keep
+    after_offsets = gross - s.offsets_zero_tco2 * keep
     zero = near & (after_offsets <= c.zero_carbon_residual_frac * base_emis + 1e-9 * base_emis)
     s.tier[:] = np.where(zero, 3, np.where(near, 2, np.where(score >= c.green_score_threshold, 1, 0)))

@@ -167,7 +167,6 @@ class Decisions:
 
     def industry_params(self, year: int, policy: PolicyYear) -> np.ndarray:
         m, cfg = self.m, self.m.cfg
-        ind = m.data.industries
         ip = np.zeros((len(m.data.industry_ids), L["N_IND_PAR"]))
         f = policy.factors
         cbam_year = max(year, cfg.cbam.start_year)
@@ -184,7 +183,6 @@ class Decisions:
         ip[:, L["IP_BUYER_PEN"]] = pen
         ip[:, L["IP_ELIGIBLE"]] = (m.eligible_year <= year + 1).astype(float)
         ip[:, L["IP_NEAR_CUT"]] = path_value(cfg.certification.near_zero_cut_frac, year)
-        del ind
         return ip
 
     def province_params(self, policy: PolicyYear) -> np.ndarray:

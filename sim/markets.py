@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ext._decisions import LAYOUT as L
-from sim.certification import gross_tco2, uncredited_tco2
+from sim.certification import near_zero_status
 from sim.datasets import read_csv
 from sim.policy import path_value
 from sim.registry import Registry
@@ -207,11 +207,7 @@ class Markets:
         m, s, cfg = self.m, self.m.firms, self.m.cfg
         keep = 1.0 - cfg.offsets.quality_discount_frac
         c = cfg.certification
-        out = np.where(s.output > 0, s.output, 1.0)
-        base_emis = s.base_intensity_tco2_per_unit * out
-        gross = gross_tco2(s) + uncredited_tco2(m)
-        eligible = (m.eligible_year <= year)[s.industry]
-        near = eligible & (gross <= (1.0 - path_value(c.near_zero_cut_frac, year)) * base_emis)
+        near, gross, base_emis, _ = near_zero_status(m, year)
         residual = gross - c.zero_carbon_residual_frac * base_emis
         wants = near & (residual > 0) & (residual <= self.zero_carbon_limit_frac() * base_emis)
         extra = (c.zero_carbon_premium_frac - c.near_zero_premium_frac) * s.revenue_cny

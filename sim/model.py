@@ -119,8 +119,8 @@ class ZeroCarbonModel(mesa.Model):
         """Each firm's own start-year intensity (no retrofits): the yardstick of certification."""
         s = self.firms
         np.multiply(s.base_output, growth_factor(self.data, self.cfg, self.year)[s.industry], out=s.output)
-        self.energy.update(s) if self.engine == "compiled" else [self.energy.update_one(s, i) for i in range(s.n)]
-        account(s.quantities(), self.policy.factors, out=s.results())
+        self._energy()
+        self._emissions()
         out = np.where(s.output > 0, s.output, 1.0)
         s.base_intensity_tco2_per_unit[:] = certification.gross_tco2(s) / out
         s.base_energy_gj_per_unit[:] = certification.energy_gj(s, self.energy.gj) / out

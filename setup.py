@@ -4,7 +4,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 KERNELS = ["accounting", "decisions", "state"]
-PARALLEL: set[str] = set()   # kernels built with OpenMP (none: prange gave no gain on 2 cores)
+PARALLEL = {"decisions"}   # kernels built with OpenMP (firms are independent: prange)
 
 extensions = [
     Extension(

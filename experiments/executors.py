@@ -4,7 +4,7 @@ Objects here:
 
 - ``SerialExecutor``: one worker, in this process (``--workers 1``).
 - ``LocalExecutor``: a ``ProcessPoolExecutor`` of ``workers`` processes (``spawn`` start method;
-  workers ignore Ctrl-C, which the main process handles).
+  workers ignore Ctrl-C, which the main process handles, and run kernels single-threaded).
 - ``DaskExecutor``: ``dask.distributed.Client(ADDRESS)`` (or a ``Client`` you pass in), so a
   cluster needs no code change. Workers must have this package installed.
 - ``make_executor(workers, scheduler, n_tasks)``: the right one for the options.
@@ -52,8 +52,19 @@ class SerialExecutor:
         return "1 worker (in-process)"
 
 
-def _ignore_sigint() -> None:
+def _init_worker() -> None:
+    """Workers ignore Ctrl-C (the main process handles it) and run kernels on one thread each
+    (the pool already keeps every core busy)."""
+    import ext
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    ext.set_threads(1)
+
+
+def _single_threaded(fn: Callable, item: Any) -> Any:
+    """Run ``fn(item)`` with one kernel thread (a dask worker runs tasks in its own threads)."""
+    import ext
+    ext.set_threads(1)
+    return fn(item)
 
 
 class LocalExecutor:
@@ -65,7 +76,7 @@ class LocalExecutor:
 
     def __enter__(self):
         self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_ignore_sigint)
+                                        initializer=_init_worker)
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
@@ -126,7 +137,7 @@ class DaskExecutor:
         from distributed import as_completed
         items = iter(items)
         limit = self.workers * IN_FLIGHT_PER_WORKER
-        first = [self.client.submit(fn, item, pure=False) for item, _ in zip(items, range(limit))]
+        first = [self.client.submit(_single_threaded, fn, item, pure=False) for item, _ in zip(items, range(limit))]
         if not first:
             return
         queue = as_completed(first)
@@ -136,7 +147,7 @@ class DaskExecutor:
                 fut.release()
                 nxt = next(items, None)
                 if nxt is not None:
-                    queue.add(self.client.submit(fn, nxt, pure=False))
+                    queue.add(self.client.submit(_single_threaded, fn, nxt, pure=False))
                 yield result
         finally:
             queue.clear()

@@ -1,6 +1,25 @@
 """Compiled kernels (Cython) and their plain-Python references.
 
 - ``ext.accounting``: emissions and CBAM accounting over arrays of firms.
-- ``ext.decisions``: retrofit valuation and logit choice over arrays of firms.
+- ``ext._decisions``: retrofit valuation and logit choice over arrays of firms (OpenMP threads).
+- ``ext._yearend``: offset bids, certification tiers and cash flows at the close of a year.
 - ``ext.reference``: the same rules written per firm in plain Python, the tests' oracle.
+
+``set_threads(n)`` caps the threads a multi-threaded kernel uses (0: one per core, the default).
+Results never depend on it (firms are independent); experiment workers run one thread each so
+parallel runs do not oversubscribe the cores.
 """
+_threads = 0
+
+
+def set_threads(n: int) -> None:
+    """Threads for the multi-threaded kernels: ``n`` >= 1, or 0 for one per core."""
+    global _threads
+    if int(n) < 0:
+        raise ValueError(f"threads must be >= 0, not {n}")
+    _threads = int(n)
+
+
+def threads() -> int:
+    """The current thread setting (0: one per core)."""
+    return _threads

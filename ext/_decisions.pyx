@@ -15,6 +15,8 @@ Among options with NPV > 0 whose net capex fits the budget, and doing nothing (u
 picks by a logit rule on utility beta x (NPV / annuity) / annual energy bill (the annualised gain
 relative to the bill, capped at 50), using the uniform draw it is given.
 """
+from cython.parallel cimport prange
+cimport openmp
 from libc.math cimport exp, fmax, fmin, pow, INFINITY, NAN
 
 from ext._firm cimport Acc, Quant, firm_account, firm_energy
@@ -179,16 +181,52 @@ LAYOUT = dict(
 )
 
 
-cdef inline Quant _energy(double output, const double[:, ::1] pu, const double* e, Py_ssize_t i,
-                          double yld, const double[::1] sc) noexcept nogil:
-    return firm_energy(output, pu[0, i], pu[1, i], pu[2, i], pu[3, i], pu[4, i], pu[5, i],
-                       pu[6, i], e[0], e[1], e[2], e[3], e[4], e[5], e[6], e[7], e[8], e[9], yld,
+ctypedef struct Ctx:
+    # firm arrays (length n; 2-D blocks row-major with n columns)
+    Py_ssize_t n
+    const unsigned char* review
+    const int* industry
+    const int* province
+    const long long* cell
+    const double* output
+    const double* per_unit      # (7, n)
+    const double* effects       # (10, n)
+    const double* level         # (N_OPT, n)
+    const unsigned char* verified
+    const signed char* tier
+    const double* revenue
+    const double* budget
+    const double* hurdle
+    const double* base_int
+    const double* draw
+    # small tables (row-major)
+    const double* applic        # (n_ind, N_OPT)
+    const double* op            # (N_OPT, N_OPT_PAR)
+    const double* ip            # (n_ind, N_IND_PAR)
+    const double* pp            # (n_prov, N_PROV_PAR)
+    const double* sub_rate      # (N_OPT, n_prov)
+    Py_ssize_t n_prov
+    const double* peer          # (n_cells, N_OPT)
+    const double* sc
+    # outputs
+    signed char* choice
+    double* capacity
+    double* capex
+    double* subsidy
+    double* npv_out             # (N_OPT, n), or NULL: not wanted
+
+
+cdef inline Quant _energy(double output, const double* pu, Py_ssize_t n, const double* e,
+                          Py_ssize_t i, double yld, const double* sc) noexcept nogil:
+    return firm_energy(output, pu[i], pu[n + i], pu[2 * n + i], pu[3 * n + i], pu[4 * n + i],
+                       pu[5 * n + i], pu[6 * n + i], e[0], e[1], e[2], e[3], e[4], e[5], e[6],
+                       e[7], e[8], e[9], yld,
                        sc[SC_GJ_COAL], sc[SC_GJ_GAS], sc[SC_GJ_DIESEL], sc[SC_GJ_HEAT])
 
 
 cdef inline double _energy_bill(Quant q, const double* op_contract,
                                 const double* op_cert, const double* op_direct,
-                                const double* op_ccus, const double[::1] sc) noexcept nogil:
+                                const double* op_ccus, const double* sc) noexcept nogil:
     """Annual energy, green-power and capture operating bill of a firm state (CNY)."""
     return (q.coal_t * sc[SC_P_COAL] + q.natural_gas_m3 * sc[SC_P_GAS]
             + q.diesel_t * sc[SC_P_DIESEL] + q.purchased_heat_gj * sc[SC_P_HEAT]
@@ -201,9 +239,8 @@ cdef inline double _energy_bill(Quant q, const double* op_contract,
 
 cdef inline double _annual_cost(Quant q, double output, unsigned char verified, double revenue,
                                 double base_int, const double* ip, const double* pp,
-                                const double* op_contract, const double* op_cert,
-                                const double* op_direct, const double* op_ccus,
-                                const double* opk, const double[::1] sc) noexcept nogil:
+                                const double* op, const double* opk,
+                                const double* sc) noexcept nogil:
     """Expected annual cost of a firm state at option k's expected prices (``opk``)."""
     cdef Acc a = firm_account(
         q.coal_t, q.natural_gas_m3, q.diesel_t, q.purchased_heat_gj, q.grid_mwh,
@@ -212,7 +249,8 @@ cdef inline double _annual_cost(Quant q, double output, unsigned char verified, 
         pp[PP_GRID_EF], pp[PP_RESID_EF], <signed char>ip[IP_CBAM_COV], ip[IP_CBAM_BENCH],
         ip[IP_CBAM_DEFAULT], sc[SC_MARKUP], opk[OP_EXP_CBAM_FREE], ip[IP_DE_MINIMIS],
         opk[OP_EXP_EU], opk[OP_EXP_ETS] * ip[IP_ETS_COV], opk[OP_EXP_ETS_FREE], sc[SC_EUR_CNY])
-    cdef double cost = _energy_bill(q, op_contract, op_cert, op_direct, op_ccus, sc)
+    cdef double cost = _energy_bill(q, &op[O_CONTRACT * N_OPT_PAR], &op[O_CERT * N_OPT_PAR],
+                                    &op[O_DIRECT * N_OPT_PAR], &op[O_CCUS * N_OPT_PAR], sc)
     cost += ip[IP_ETS_COV] * opk[OP_EXP_ETS] * (
         a.scope1 - opk[OP_EXP_ETS_FREE] * ip[IP_ETS_BENCH] * output)
     cost += a.cost_eur * sc[SC_EUR_CNY]
@@ -239,18 +277,18 @@ cdef inline double _annual_cost(Quant q, double output, unsigned char verified, 
     return cost
 
 
-cdef inline double _apply(int k, double* e, Quant q, double m, const double[:, ::1] op,
-                          const double[::1] sc) noexcept nogil:
+cdef inline double _apply(int k, double* e, Quant q, double m, const double* op,
+                          const double* sc) noexcept nogil:
     """Add option k at max share ``m`` to effects ``e``; return its capacity (option's unit)."""
     cdef double fossil_gj = (q.coal_t * sc[SC_GJ_COAL] + q.natural_gas_m3 * sc[SC_GJ_GAS]
                              + q.diesel_t * sc[SC_GJ_DIESEL] + q.purchased_heat_gj * sc[SC_GJ_HEAT])
     if k == O_PV:
         e[4] = m * q.electricity_mwh
         if e[5] == 0.0:
-            e[5] = op[O_PV, OP_EFFECT]
+            e[5] = op[O_PV * N_OPT_PAR + OP_EFFECT]
         return e[4]
     if k == O_STORAGE:
-        e[5] = op[O_STORAGE, OP_EFFECT]
+        e[5] = op[O_STORAGE * N_OPT_PAR + OP_EFFECT]
         return m * e[4]
     if k == O_CONTRACT:
         e[6] = m
@@ -263,8 +301,8 @@ cdef inline double _apply(int k, double* e, Quant q, double m, const double[:, :
         return m * q.grid_mwh
     if k == O_ELEC:
         e[2] = m
-        e[3] = op[O_ELEC, OP_COP]
-        return fossil_gj * m / (op[O_ELEC, OP_FLH] * 0.0036)
+        e[3] = op[O_ELEC * N_OPT_PAR + OP_COP]
+        return fossil_gj * m / (op[O_ELEC * N_OPT_PAR + OP_FLH] * 0.0036)
     if k == O_EFF:
         e[0] = m
         return m * (fossil_gj + q.electricity_mwh * 3.6)
@@ -273,7 +311,7 @@ cdef inline double _apply(int k, double* e, Quant q, double m, const double[:, :
         return m * (q.coal_t * sc[SC_GJ_COAL] + q.natural_gas_m3 * sc[SC_GJ_GAS]
                     + q.purchased_heat_gj * sc[SC_GJ_HEAT])
     # O_CCUS
-    e[9] = m * op[O_CCUS, OP_EFFECT]
+    e[9] = m * op[O_CCUS * N_OPT_PAR + OP_EFFECT]
     return e[9] * q.process_tco2
 
 
@@ -291,52 +329,60 @@ cdef inline double _annuity(double r, double life) noexcept nogil:
     return (1.0 - pow(1.0 + r, -life)) / r
 
 
-cdef void _decide_one(Py_ssize_t i,
-    const unsigned char[::1] review, const int[::1] industry, const int[::1] province,
-    const long long[::1] cell, const double[::1] output, const double[:, ::1] per_unit,
-    const double[:, ::1] effects, const double[:, ::1] level, const unsigned char[::1] verified,
-    const signed char[::1] tier, const double[::1] revenue, const double[::1] budget,
-    const double[::1] hurdle, const double[::1] base_int, const double[::1] draw,
-    const double[:, ::1] applic, const double[:, ::1] op, const double[:, ::1] ip,
-    const double[:, ::1] pp, const double[:, ::1] sub_rate, const double[:, ::1] peer,
-    const double[::1] sc,
-    signed char[::1] choice, double[::1] capacity, double[::1] capex, double[::1] subsidy,
-    double[:, ::1] npv_out,
-) noexcept nogil:
+cdef inline void _take(const Ctx* c, Py_ssize_t i, int k, double cap, double cx,
+                       double sub) noexcept nogil:
+    c.choice[i] = k
+    c.capacity[i] = cap
+    c.capex[i] = cx
+    c.subsidy[i] = sub
+
+
+cdef void _decide_one(const Ctx* c, Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t n = c.n
     cdef int k, kk, ind, prv, c0_for
     cdef double e0[10]
     cdef double e1[10]
-    cdef double util[9]
-    cdef double caps[9]
-    cdef double gross_capex[9]
-    cdef double subs[9]
+    cdef double util[N_OPT]
+    cdef double eu[N_OPT]
+    cdef double caps[N_OPT]
+    cdef double gross_capex[N_OPT]
+    cdef double subs[N_OPT]
     cdef Quant q0, q1
-    cdef double m, c0, c1, cap, cx, sub, net, r, ann, fixed, val, total, acc_u, u, bill
-    choice[i] = -1
-    capacity[i] = 0.0
-    capex[i] = 0.0
-    subsidy[i] = 0.0
-    for k in range(N_OPT):
-        npv_out[k, i] = NAN
-    if not review[i]:
+    cdef double m, c0 = 0.0, c1, cap, cx, sub, net, r, ann, fixed, val, total, acc_u, u, bill
+    cdef const double* opk
+    cdef const double* ipi
+    cdef const double* ppi
+    cdef const double* op = c.op
+    cdef const double* sc = c.sc
+    c.choice[i] = -1
+    c.capacity[i] = 0.0
+    c.capex[i] = 0.0
+    c.subsidy[i] = 0.0
+    if c.npv_out != NULL:
+        for k in range(N_OPT):
+            c.npv_out[k * n + i] = NAN
+    if not c.review[i]:
         return
-    ind = industry[i]
-    prv = province[i]
+    ind = c.industry[i]
+    prv = c.province[i]
+    ipi = &c.ip[ind * N_IND_PAR]
+    ppi = &c.pp[prv * N_PROV_PAR]
     for kk in range(10):
-        e0[kk] = effects[kk, i]
-    q0 = _energy(output[i], per_unit, e0, i, pp[prv, PP_YIELD], sc)
-    bill = fmax(_energy_bill(q0, &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
-                             &op[O_CCUS, 0], sc), 1.0)
+        e0[kk] = c.effects[kk * n + i]
+    q0 = _energy(c.output[i], c.per_unit, n, e0, i, ppi[PP_YIELD], sc)
+    bill = fmax(_energy_bill(q0, &op[O_CONTRACT * N_OPT_PAR], &op[O_CERT * N_OPT_PAR],
+                             &op[O_DIRECT * N_OPT_PAR], &op[O_CCUS * N_OPT_PAR], sc), 1.0)
     total = 1.0   # exp(0) for doing nothing
     c0_for = -1   # option whose expectations c0 was computed under (reused when they are equal)
     for k in range(N_OPT):
         util[k] = -INFINITY
-        m = applic[ind, k]
-        if m < 0.0 or level[k, i] > 0.0 or op[k, OP_AVAIL] <= 0.0:
+        opk = &op[k * N_OPT_PAR]
+        m = c.applic[ind * N_OPT + k]
+        if m < 0.0 or c.level[k * n + i] > 0.0 or opk[OP_AVAIL] <= 0.0:
             continue
-        if op[k, OP_WEST] > 0.0 and pp[prv, PP_WEST] <= 0.0:
+        if opk[OP_WEST] > 0.0 and ppi[PP_WEST] <= 0.0:
             continue
-        if k == O_DIRECT and pp[prv, PP_DIRECT_OPEN] <= 0.0:
+        if k == O_DIRECT and ppi[PP_DIRECT_OPEN] <= 0.0:
             continue
         if k == O_STORAGE and e0[4] <= 0.0:
             continue
@@ -345,56 +391,52 @@ cdef void _decide_one(Py_ssize_t i,
         cap = _apply(k, e1, q0, m, op, sc)
         if cap <= 0.0:
             continue
-        q1 = _energy(output[i], per_unit, e1, i, pp[prv, PP_YIELD], sc)
-        if c0_for < 0 or not _same_expectations(&op[k, 0], &op[c0_for, 0]):
-            c0 = _annual_cost(q0, output[i], verified[i], revenue[i], base_int[i], &ip[ind, 0],
-                              &pp[prv, 0], &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
-                              &op[O_CCUS, 0], &op[k, 0], sc)
+        q1 = _energy(c.output[i], c.per_unit, n, e1, i, ppi[PP_YIELD], sc)
+        if c0_for < 0 or not _same_expectations(opk, &op[c0_for * N_OPT_PAR]):
+            c0 = _annual_cost(q0, c.output[i], c.verified[i], c.revenue[i], c.base_int[i], ipi,
+                              ppi, op, opk, sc)
             c0_for = k
-        c1 = _annual_cost(q1, output[i], verified[i], revenue[i], base_int[i], &ip[ind, 0],
-                          &pp[prv, 0], &op[O_CONTRACT, 0], &op[O_CERT, 0], &op[O_DIRECT, 0],
-                          &op[O_CCUS, 0], &op[k, 0], sc)
-        cx = cap * op[k, OP_CAPEX]
-        sub = cx * sub_rate[k, prv]
+        c1 = _annual_cost(q1, c.output[i], c.verified[i], c.revenue[i], c.base_int[i], ipi,
+                          ppi, op, opk, sc)
+        cx = cap * opk[OP_CAPEX]
+        sub = cx * c.sub_rate[k * c.n_prov + prv]
         net = cx - sub
-        fixed = cap * op[k, OP_OPEX] if op[k, OP_BASIS] == 0.0 else 0.0
-        r = hurdle[i] - op[k, OP_CREDIT] + sc[SC_RISK] * (1.0 - peer[cell[i], k])
-        if tier[i] >= 2:
+        fixed = cap * opk[OP_OPEX] if opk[OP_BASIS] == 0.0 else 0.0
+        r = c.hurdle[i] - opk[OP_CREDIT] + sc[SC_RISK] * (1.0 - c.peer[c.cell[i] * N_OPT + k])
+        if c.tier[i] >= 2:
             r = r - sc[SC_CERTIFIED_CREDIT]
-        ann = _annuity(r, op[k, OP_LIFE]) * pow(1.0 + fmax(r, 0.0), -op[k, OP_LEAD])
+        ann = _annuity(r, opk[OP_LIFE])
+        if opk[OP_LEAD] != 0.0:
+            ann = ann * pow(1.0 + fmax(r, 0.0), -opk[OP_LEAD])
         val = (c0 - c1 - fixed) * ann - net
-        npv_out[k, i] = val
-        if val <= 0.0 or net > budget[i]:
+        if c.npv_out != NULL:
+            c.npv_out[k * n + i] = val
+        if val <= 0.0 or net > c.budget[i]:
             continue
         u = fmin(sc[SC_BETA] * val / ann / bill, 50.0)
         util[k] = u
+        eu[k] = exp(u)
         caps[k] = cap
         gross_capex[k] = cx
         subs[k] = sub
-        total += exp(u)
+        total += eu[k]
     if total <= 1.0:
         return
     acc_u = 1.0 / total     # probability of doing nothing comes first
-    if draw[i] < acc_u:
+    if c.draw[i] < acc_u:
         return
     for k in range(N_OPT):
         if util[k] == -INFINITY:
             continue
-        acc_u += exp(util[k]) / total
-        if draw[i] < acc_u or k == N_OPT - 1:
-            choice[i] = k
-            capacity[i] = caps[k]
-            capex[i] = gross_capex[k]
-            subsidy[i] = subs[k]
-            break
-    if choice[i] < 0:   # rounding left the draw past the last option: take the last valued
-        for k in range(N_OPT - 1, -1, -1):
-            if util[k] != -INFINITY:
-                choice[i] = k
-                capacity[i] = caps[k]
-                capex[i] = gross_capex[k]
-                subsidy[i] = subs[k]
-                break
+        acc_u += eu[k] / total
+        if c.draw[i] < acc_u:
+            _take(c, i, k, caps[k], gross_capex[k], subs[k])
+            return
+    # rounding left the draw past the last option: take the last valued
+    for k in range(N_OPT - 1, -1, -1):
+        if util[k] != -INFINITY:
+            _take(c, i, k, caps[k], gross_capex[k], subs[k])
+            return
 
 
 def decide_into(
@@ -407,15 +449,62 @@ def decide_into(
     const double[:, ::1] pp, const double[:, ::1] sub_rate, const double[:, ::1] peer,
     const double[::1] sc,
     signed char[::1] choice, double[::1] capacity, double[::1] capex, double[::1] subsidy,
-    double[:, ::1] npv_out,
+    double[:, ::1] npv_out, int threads=0,
 ):
     """Choose at most one option per reviewing firm; see the module docstring for the rule.
 
     Shapes: applic (n_ind, N_OPT) max share (< 0: not allowed); op (N_OPT, N_OPT_PAR);
     ip (n_ind, N_IND_PAR); pp (n_prov, N_PROV_PAR); sub_rate (N_OPT, n_prov); peer (n_cells, N_OPT);
-    npv_out (N_OPT, n) gets every valued option's NPV (NaN where not valued).
+    npv_out (N_OPT, n) gets every valued option's NPV (NaN where not valued), or pass shape
+    (0, 0) when the NPVs are not needed. Firms are independent, so ``threads`` (0: OpenMP's
+    default) changes the speed, never the result.
     """
     cdef Py_ssize_t i, n = output.shape[0]
-    with nogil:
-        for i in range(n):
-            _decide_one(i, review, industry, province, cell, output, per_unit, effects, level, verified, tier, revenue, budget, hurdle, base_int, draw, applic, op, ip, pp, sub_rate, peer, sc, choice, capacity, capex, subsidy, npv_out)
+    if n == 0:
+        return
+    _check(n, per_unit.shape[0] == 7 and effects.shape[0] == 10 and level.shape[0] == N_OPT,
+           "per_unit (7, n), effects (10, n), level (N_OPT, n)")
+    _check(n, applic.shape[1] == N_OPT and op.shape[0] == N_OPT and op.shape[1] == N_OPT_PAR
+           and ip.shape[1] == N_IND_PAR and pp.shape[1] == N_PROV_PAR
+           and sub_rate.shape[0] == N_OPT and sub_rate.shape[1] == pp.shape[0]
+           and peer.shape[1] == N_OPT and sc.shape[0] == N_SCALAR, "parameter table shapes")
+    _check(n, npv_out.shape[0] == 0 or (npv_out.shape[0] == N_OPT and npv_out.shape[1] == n),
+           "npv_out (N_OPT, n) or (0, 0)")
+    cdef Ctx c
+    c.n = n
+    c.review = &review[0]
+    c.industry = &industry[0]
+    c.province = &province[0]
+    c.cell = &cell[0]
+    c.output = &output[0]
+    c.per_unit = &per_unit[0, 0]
+    c.effects = &effects[0, 0]
+    c.level = &level[0, 0]
+    c.verified = &verified[0]
+    c.tier = &tier[0]
+    c.revenue = &revenue[0]
+    c.budget = &budget[0]
+    c.hurdle = &hurdle[0]
+    c.base_int = &base_int[0]
+    c.draw = &draw[0]
+    c.applic = &applic[0, 0]
+    c.op = &op[0, 0]
+    c.ip = &ip[0, 0]
+    c.pp = &pp[0, 0]
+    c.sub_rate = &sub_rate[0, 0]
+    c.n_prov = pp.shape[0]
+    c.peer = &peer[0, 0]
+    c.sc = &sc[0]
+    c.choice = &choice[0]
+    c.capacity = &capacity[0]
+    c.capex = &capex[0]
+    c.subsidy = &subsidy[0]
+    c.npv_out = &npv_out[0, 0] if npv_out.shape[0] > 0 else NULL
+    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    for i in prange(n, nogil=True, schedule="static", chunksize=4096, num_threads=nt):
+        _decide_one(&c, i)
+
+
+def _check(Py_ssize_t n, bint ok, str what):
+    if not ok:
+        raise ValueError(f"decide_into: wrong shapes for {n} firms, expected {what}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import ext
 from ext import _decisions, _state
 from ext._decisions import LAYOUT as L
 from ext.reference import apply_option, decide_firm
@@ -64,7 +65,7 @@ class Choices:
     capacity: np.ndarray
     capex: np.ndarray
     subsidy: np.ndarray
-    npv: np.ndarray         # (n_options, n), nan where not valued
+    npv: np.ndarray         # (n_options, n), nan where not valued; (0, 0) when not kept
 
 
 class Decisions:
@@ -298,15 +299,17 @@ class Decisions:
     def choose(self, a: DecisionInputs) -> Choices:
         n, k = len(a.output), len(self.opts)
         if getattr(self, "_choices", None) is None or len(self._choices.option) != n:
+            # NPVs per option are kept only where Python reads them (custom rules, python engine)
+            want_npv = bool(self.custom) or self.m.engine != "compiled"
             self._choices = Choices(np.empty(n, np.int8), np.empty(n), np.empty(n), np.empty(n),
-                                    np.empty((k, n)))
+                                    np.empty((k, n) if want_npv else (0, 0)))
         c = self._choices     # every entry is written below (buffers reused across years)
         if self.m.engine == "compiled":
             _decisions.decide_into(a.review, a.industry, a.province, a.cell, a.output, a.per_unit,
                                    a.effects, a.level, a.verified, a.tier, a.revenue, a.budget,
                                    a.hurdle, a.base_int, a.draw, a.applic, a.op, a.ip, a.pp,
                                    a.sub_rate, a.peer, a.sc, c.option, c.capacity, c.capex,
-                                   c.subsidy, c.npv)
+                                   c.subsidy, c.npv, threads=ext.threads())
         else:
             for i in range(n):
                 c.option[i], c.capacity[i], c.capex[i], c.subsidy[i], c.npv[:, i] = decide_firm(i, a)

@@ -3,7 +3,7 @@ import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-KERNELS = ["accounting", "decisions", "state"]
+KERNELS = ["accounting", "decisions", "state", "yearend"]
 PARALLEL = {"decisions"}   # kernels built with OpenMP (firms are independent: prange)
 
 extensions = [

@@ -38,6 +38,11 @@ def uncredited_tco2(model) -> np.ndarray:
     return (1.0 - credit) * np.minimum(s.green_certificate_mwh, s.grid_mwh) * resid
 
 
+def near_zero_cut(model, year: int) -> float:
+    """The cut against 2025 intensity a firm needs for near-zero status in ``year``."""
+    return path_value(model.cfg.certification.near_zero_cut_frac, year)
+
+
 def near_zero_status(model, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(near-zero test passed, gross emissions counted for certification, 2025-level emissions at
     today's output, cut against that level) of every firm this year."""
@@ -46,7 +51,7 @@ def near_zero_status(model, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     gross = gross_tco2(s) + uncredited_tco2(model)
     cut = 1.0 - gross / np.where(base_emis > 0, base_emis, 1.0)
     eligible = (model.eligible_year <= year)[s.industry]
-    return eligible & (cut >= path_value(c.near_zero_cut_frac, year)), gross, base_emis, cut
+    return eligible & (cut >= near_zero_cut(model, year)), gross, base_emis, cut
 
 
 def update_tiers(model, year: int) -> None:

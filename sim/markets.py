@@ -35,9 +35,9 @@ from sim.certification import near_zero_status
 from sim.datasets import read_csv
 from sim.policy import path_value
 from sim.registry import Registry
+from sim.yearend import BID_CAP_CNY_PER_TCO2
 
 BASE_YEAR = 2025
-BID_CAP_CNY_PER_TCO2 = 20_000   # bids are rounded to whole CNY and capped here (far above any supply cost)
 
 
 def clear(cost: np.ndarray, supply: np.ndarray, wtp: np.ndarray, demand: np.ndarray
@@ -229,14 +229,20 @@ class Markets:
         return [(str(k), key == k) for k in dict.fromkeys(key)]
 
     def clear(self, year: int) -> None:
-        """Issue, clear every market, retire, and write the firms' offsets and costs."""
-        s, w, cfg = self.m.firms, self.m.firms.weight, self.m.cfg
-        s.offsets_retired_tco2[:] = 0.0
-        s.offsets_zero_tco2[:] = 0.0
-        s.offsets_ets_tco2[:] = 0.0
-        s.offset_cost_cny[:] = 0.0
+        """Issue, clear every market and retire what was sold; keeps, for the year-end step that
+        writes the firms' offsets and costs, the filled share of the demand at each price level
+        of each market (``share``), each province's market and each market's price."""
+        cfg, n_prov = self.m.cfg, len(self.m.data.province_names)
         names = self.m.data.province_names
+        parts = self.partitions()
+        self.market_of_prov = np.zeros(n_prov, dtype=np.int64)
+        for j, (_, mask) in enumerate(parts):
+            self.market_of_prov[mask] = j
+        self.market_price = np.zeros(len(parts))
         if not cfg.offsets.enabled:
+            self.share = np.zeros((len(parts), BID_CAP_CNY_PER_TCO2 + 1))
+            self.m.year_end.bids.z_units[:] = 0.0
+            self.m.year_end.bids.e_units[:] = 0.0
             self.price_history.append(np.nan)
             self.issued_now = np.zeros(len(self.projects))
             self._record(year, [("national", np.nan, 0.0, 0.0, 0.0)], [])
@@ -244,11 +250,12 @@ class Markets:
         self.issue(year)
         p = self.projects
         steps = cfg.offsets.supply_steps
-        z_units, z_wtp, e_units, e_wtp = self.bids(year)
+        demand = self.m.year_end.offset_bids(year).demand        # (n_prov, levels)
+        levels = np.arange(demand.shape[1], dtype=float)
+        self.share = np.zeros((len(parts), demand.shape[1]))
         rows, flows, total_value, total_q = [], [], 0.0, 0.0
-        for name, mask in self.partitions():
+        for j, (name, mask) in enumerate(parts):
             proj = np.flatnonzero(mask[self.proj_prov])
-            firm = mask[s.province]
             # supply steps: banked units at cost_min, this year's issuance along the linear curve
             cost, qty, owner = [], [], []
             for r in proj:
@@ -264,44 +271,39 @@ class Markets:
                     cost += list(lo + (hi - lo) * (np.arange(steps) + 0.5) / steps)
                     qty += [new / steps] * steps
                     owner += [r] * steps
-            idx = np.flatnonzero(firm & ((z_units > 0) | (e_units > 0)))
-            wtp = np.concatenate([z_wtp[idx], e_wtp[idx]])
-            dem = np.concatenate([z_units[idx], e_units[idx]]) * np.concatenate([w[idx], w[idx]])
             # bids are whole CNY per unit, capped: identical bids clear together, no sort needed
-            where = np.minimum(np.rint(wtp), BID_CAP_CNY_PER_TCO2).astype(np.int64)
-            level_dem = np.bincount(where, weights=dem, minlength=BID_CAP_CNY_PER_TCO2 + 1).astype(float)
-            levels = np.arange(len(level_dem), dtype=float)
+            level_dem = demand[mask].sum(axis=0)
             price, vol, sold, filled = clear(np.array(cost, float), np.array(qty, float), levels, level_dem)
-            share = np.divide(filled, level_dem, out=np.zeros_like(filled), where=level_dem > 0)[where]
-            k = len(idx)
-            s.offsets_zero_tco2[idx] = share[:k] * z_units[idx]
-            s.offsets_ets_tco2[idx] = share[k:] * e_units[idx]
-            buyers = np.bincount(s.province[idx], weights=(s.offsets_zero_tco2[idx] + s.offsets_ets_tco2[idx]) * w[idx],
-                                 minlength=len(names))
+            share = np.divide(filled, level_dem, out=np.zeros_like(filled), where=level_dem > 0)
+            self.share[j] = share
+            self.market_price[j] = price
+            buyers = np.zeros(n_prov)
+            buyers[mask] = demand[mask] @ share
             buyer_share = {names[b]: buyers[b] / buyers.sum() for b in np.flatnonzero(buyers)} if buyers.sum() > 0 else {}
             sold_by_row = np.bincount(np.array(owner, int), weights=sold, minlength=len(p)) if owner else np.zeros(len(p))
             for r in np.flatnonzero(sold_by_row > 0):
                 self.registry.retire(year, int(r), float(sold_by_row[r]), buyer_share, use="firms")
                 for b, sh in buyer_share.items():
                     flows.append((year, self.proj_prov_name[r], b, float(sold_by_row[r] * sh)))
-            demand_total = float(dem.sum())
+            demand_total = float(level_dem.sum())
             rows.append((name, price, vol, demand_total, float(sold_by_row.sum())))
             if vol > 0:
                 total_value += price * vol
                 total_q += vol
-        s.offsets_retired_tco2[:] = s.offsets_zero_tco2 + s.offsets_ets_tco2
-        self._price_by_firm(rows)
-        s.offset_cost_cny[:] = s.offsets_retired_tco2 * self._firm_price
         self.price_history.append(total_value / total_q if total_q > 0 else np.nan)
         self.registry.check()
         self._record(year, rows, flows)
 
-    def _price_by_firm(self, rows) -> None:
+    def assign_offsets(self, bids) -> None:
+        """Offsets each firm received (its bids' filled share at their levels) and their cost:
+        the numpy statement of that part of ``ext._yearend.close_year_into``."""
         s = self.m.firms
-        price = np.zeros(s.n)
-        for (name, p, *_), (_, mask) in zip(rows, self.partitions()):
-            price[mask[s.province]] = 0.0 if not np.isfinite(p) else p
-        self._firm_price = price
+        mkt = self.market_of_prov[s.province]
+        s.offsets_zero_tco2[:] = self.share[mkt, bids.z_level] * bids.z_units
+        s.offsets_ets_tco2[:] = self.share[mkt, bids.e_level] * bids.e_units
+        np.add(s.offsets_zero_tco2, s.offsets_ets_tco2, out=s.offsets_retired_tco2)
+        price = np.where(np.isfinite(self.market_price), self.market_price, 0.0)[mkt]
+        s.offset_cost_cny[:] = s.offsets_retired_tco2 * price
 
     def _record(self, year: int, rows, flows) -> None:
         issued, retired, banked = self.registry.totals()

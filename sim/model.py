@@ -27,6 +27,7 @@ from sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
 from sim.scenario import Scenario
 from sim.schema import OPTIONS
 from sim.state import QTY_FIELDS, FirmArrays
+from sim.yearend import YearEnd
 
 ENGINES = ("compiled", "python")
 
@@ -82,6 +83,7 @@ class ZeroCarbonModel(mesa.Model):
         self._set_baseline_intensity()
         self.collector = Collector(self, [EMISSIONS, CERTIFICATION, FINANCE])
         self.markets = Markets(self)
+        self.year_end = YearEnd(self)
         self.decisions = Decisions(self)
         self.results = Results(self.collector, self.summary)
 
@@ -181,11 +183,7 @@ class ZeroCarbonModel(mesa.Model):
         self._emissions()
         self.markets.clear(self.year)
         self.markets.collect_green_power(self.year)
-        np.add(s.scope1_tco2, s.scope2_market_tco2, out=s.net_tco2)
-        s.net_tco2 -= s.offsets_retired_tco2 * (1.0 - self.cfg.offsets.quality_discount_frac)
-        certification.update_tiers(self, self.year)
-        self.finance.year_end(self.year)
-        self._counterfactual()
+        self.year_end.close(self.year)
         self.collector.collect(self.year, s)
         self._collect_adoption()
         self.year += 1

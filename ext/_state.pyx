@@ -1,37 +1,72 @@
 # cython: language_level=3
 """Compiled bookkeeping over all firms: retrofit effects from installed options, group sums.
 
-- ``effects_into``: which installed options are past their lead time (active), which reached the
-  end of their life (due), and the effect rows they imply (reference:
+- ``effects_into``: for the firms where something happens this year, which installed options are
+  past their lead time (active), which reached the end of their life (due), the effect rows they
+  imply and the next year something happens (reference:
   ``sim.decisions.Decisions.write_effects_reference``).
 - ``segment_sum_into``: weighted sums of a per-firm array per industry x province cell, for firms
   sorted by cell (reference: ``numpy.bincount``).
 """
-from libc.math cimport fmax
+from libc.math cimport fmax, fmin
 
 
 def effects_into(
-    int year, const int[::1] industry, const double[:, ::1] level, const int[:, ::1] built,
-    const double[:, ::1] cap, const double[:, ::1] applic, const long[::1] lead,
-    const long[::1] life, const double[::1] effect, double cop,
-    double[:, ::1] effects, unsigned char[:, ::1] due,
+    int year, const long long[::1] idx, const int[::1] industry, const double[:, ::1] level,
+    int[:, ::1] built, const double[:, ::1] cap, const double[:, ::1] applic,
+    const long[::1] lead, const long[::1] life, const double[::1] effect, double cop,
+    const double[::1] capex_per_unit,
+    double[:, ::1] effects, int[::1] next_event, int[::1] due_opt, long long[::1] due_firm,
 ):
-    """Write ``effects`` (rows of sim.state.EFFECT_FIELDS) and ``due``; return the number due.
+    """For the firms ``idx`` only: write their ``effects`` columns (rows of
+    sim.state.EFFECT_FIELDS), list the options at end of life as (``due_opt``, ``due_firm``)
+    pairs (capacity 9 x len(idx)), and set ``next_event``: the first year in which one of the
+    firm's options becomes active or reaches the end of its life (assuming due options are
+    replaced this year). Returns the number of due pairs.
 
-    Option order is sim.schema.OPTIONS: pv, storage, contract, certificate, direct supply,
-    electrification, efficiency, process innovation, CCUS.
+    An option due while its ``capex_per_unit`` is zero this year (green contracts and
+    certificates, renewed every year) is renewed here (``built = year - lead``): it costs nothing,
+    so it is not listed.
+
+    Firms whose ``next_event`` is later than ``year`` and who installed nothing need no update,
+    so a year touches only the few firms where something happens. Option order is
+    sim.schema.OPTIONS: pv, storage, contract, certificate, direct supply, electrification,
+    efficiency, process innovation, CCUS.
     """
-    cdef Py_ssize_t i, k, n = industry.shape[0], n_opt = level.shape[0]
+    cdef Py_ssize_t j, i, k, m = idx.shape[0], n_opt = level.shape[0]
     cdef long n_due = 0
-    cdef int ind
+    cdef int ind, start, end, nxt, ne
     cdef bint act[9]
+    if n_opt != 9 or effects.shape[0] != 10:
+        raise ValueError("effects_into: expects 9 options and 10 effect rows")
+    if due_opt.shape[0] < 9 * m or due_firm.shape[0] < 9 * m:
+        raise ValueError("effects_into: due_opt/due_firm need room for 9 x len(idx) pairs")
     with nogil:
-        for i in range(n):
+        for j in range(m):
+            i = idx[j]
             ind = industry[i]
+            ne = 2147483647
             for k in range(n_opt):
-                act[k] = level[k, i] > 0.0 and built[k, i] + lead[k] <= year
-                due[k, i] = level[k, i] > 0.0 and year >= built[k, i] + lead[k] + life[k]
-                n_due += due[k, i]
+                act[k] = False
+                if level[k, i] > 0.0:
+                    start = built[k, i] + lead[k]
+                    end = start + life[k]
+                    act[k] = start <= year
+                    if act[k] and year >= end:
+                        if capex_per_unit[k] == 0.0:
+                            built[k, i] = year - lead[k]
+                        else:
+                            due_opt[n_due] = k
+                            due_firm[n_due] = i
+                            n_due += 1
+                        nxt = year + life[k]         # replaced now: active again until then
+                    elif act[k]:
+                        nxt = end
+                    else:
+                        nxt = start
+                    if nxt < ne:
+                        ne = nxt
+            next_event[i] = ne
             effects[0, i] = fmax(applic[ind, 6], 0.0) if act[6] else 0.0
             effects[1, i] = fmax(applic[ind, 7], 0.0) if act[7] else 0.0
             effects[2, i] = fmax(applic[ind, 5], 0.0) if act[5] else 0.0
@@ -65,3 +100,70 @@ def segment_sum_into(const long long[::1] starts, const double[::1] weight,
             if i < starts[j + 1]:
                 acc0 += weight[i] * values[i]
             out[j] = acc0 + acc1
+
+
+def option_sums_into(const long long[::1] starts, const double[::1] weight,
+                     const double[:, ::1] level, const double[:, ::1] cap, double[:, ::1] out):
+    """Per cell j (firms sorted by cell, ``starts`` as in ``segment_sum_into``) and option k:
+    out[k, j] = weighted firms with k installed, out[n_opt + k, j] = their weighted capacity,
+    out[2 n_opt, j] = weighted firms with any option installed.
+    (reference: ``numpy.bincount`` of ``level > 0``, ``cap x (level > 0)``, ``any(level > 0)``)."""
+    cdef Py_ssize_t j, i, k, m = out.shape[1], n_opt = level.shape[0]
+    cdef double w
+    cdef bint anyk, on
+    cdef double acc[19]
+    if out.shape[0] != 2 * n_opt + 1 or n_opt > 9:
+        raise ValueError("option_sums_into: at most 9 options; out needs 2 x n_options + 1 rows")
+    with nogil:
+        for j in range(m):
+            for k in range(2 * n_opt + 1):
+                acc[k] = 0.0
+            for i in range(starts[j], starts[j + 1]):   # branch-free: installed = 0 or 1
+                w = weight[i]
+                anyk = False
+                for k in range(n_opt):
+                    on = level[k, i] > 0.0
+                    anyk = anyk | on
+                    acc[k] += w * on
+                    acc[n_opt + k] += w * on * cap[k, i]
+                acc[2 * n_opt] += w * anyk
+            for k in range(2 * n_opt + 1):
+                out[k, j] = acc[k]
+
+
+def install_into(
+    int year, const signed char[::1] option, const double[::1] capacity,
+    const double[::1] capex, const double[::1] subsidy, double ratio,
+    const double[::1] credit_frac_by_option, const unsigned char[::1] replaced,
+    const long long[::1] cell, const double[::1] weight,
+    double[:, ::1] level, double[:, ::1] cap, int[:, ::1] built,
+    double[::1] capex_cny, double[::1] subsidy_cny, double[::1] credit_support_cny,
+    double[::1] cash_cny, double[::1] debt_cny, double[:, ::1] capex_by_option,
+):
+    """Install every firm's chosen option (``option`` >= 0) and pay for it and for this year's
+    replacements (``replaced`` = 1): subsidies scaled by ``ratio`` (the budget's fill ratio),
+    green-credit support = ``credit_frac_by_option[k]`` x capex net of subsidy (adopters only),
+    net capex paid from cash first, then debt; weighted capex of new options per option x cell
+    added to ``capex_by_option``. (reference: ``sim.decisions.Decisions.install_reference``)."""
+    cdef Py_ssize_t i, n = option.shape[0]
+    cdef int k
+    cdef double net, from_cash
+    with nogil:
+        for i in range(n):
+            k = option[i]
+            if k < 0 and not replaced[i]:
+                continue
+            if replaced[i]:
+                subsidy_cny[i] *= ratio
+            if k >= 0:
+                level[k, i] = 1.0
+                cap[k, i] = capacity[i]
+                built[k, i] = year
+                capex_cny[i] += capex[i]
+                subsidy_cny[i] += subsidy[i] * ratio
+                capex_by_option[k, cell[i]] += capex[i] * weight[i]
+                credit_support_cny[i] = credit_frac_by_option[k] * (capex_cny[i] - subsidy_cny[i])
+            net = capex_cny[i] - subsidy_cny[i]
+            from_cash = fmin(fmax(cash_cny[i], 0.0), net)
+            cash_cny[i] -= from_cash
+            debt_cny[i] += net - from_cash

@@ -80,6 +80,8 @@ class Decisions:
         self.fill_ratio = 1.0
         self.expected: dict[str, float] = {}
         self.custom = self._custom_agents()
+        self.last_spenders = np.zeros(0, dtype=np.intp)    # firms with capex last year
+        self.spenders: list[np.ndarray] = []
         self.scalars_static = self._static_scalars()
 
     # -- expectations -------------------------------------------------------------------------
@@ -217,38 +219,45 @@ class Decisions:
     def refresh(self, year: int, policy: PolicyYear) -> None:
         """Replace options at end of life; write the effects of active options into the firms."""
         s = self.m.firms
-        due = self.write_effects(year)
-        if due is None:
+        self.m.markets.restore_direct_supply()
+        if self.m.engine == "compiled":
+            due_opt, due_firm = self.write_effects(year, np.flatnonzero(s.next_event <= year))
+        else:
+            due_opt, due_firm = self.write_effects_reference(year)
+        if not len(due_firm):
             return
         lead = self.opts.lead()
         capex_pu = self.opts.capex_per_unit(year)
         rates = self.subsidy_rates()
-        for k in np.flatnonzero(due.any(axis=1)):
-            idx = np.flatnonzero(due[k])
+        for k in np.unique(due_opt):
+            idx = due_firm[due_opt == k]
             s.built[k, idx] = year - lead[k]
             cx = s.cap[k, idx] * capex_pu[k]
             s.capex_cny[idx] += cx
             s.subsidy_cny[idx] += cx * rates[k, s.province[idx]]
             self.capex_by_option[k] += np.bincount(self.cell[idx], weights=cx * s.weight[idx],
                                                    minlength=self.n_cells)
+        self.spenders.append(due_firm)
         # a replaced option stays active (built = year - lead): the effects written above hold
 
-    def write_effects(self, year: int) -> np.ndarray | None:
-        """Effects of active options into the firm arrays; returns the (options, n) mask of
-        options at end of life, or None when none is due."""
+    def write_effects(self, year: int, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Effects of the active options of firms ``idx`` into the firm arrays (compiled path);
+        returns the (option, firm) pairs at end of life that cost something to replace (the
+        kernel renews free ones itself). Every other firm's effects are unchanged this year
+        (``firms.next_event`` says when that stops being true)."""
         s = self.m.firms
-        if self.m.engine != "compiled":
-            return self.write_effects_reference(year)
-        if not hasattr(self, "_due"):
-            self._due = np.zeros(s.level.shape, dtype=np.uint8)
-        n_due = _state.effects_into(year, s.industry, s.level, s.built, s.cap, self.opts.applic,
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        due_opt, due_firm = np.empty(9 * len(idx), np.int32), np.empty(9 * len(idx), np.int64)
+        n_due = _state.effects_into(year, idx, s.industry, s.level, s.built, s.cap, self.opts.applic,
                                     self.opts.lead(), self.opts.life(), self.opts.column("effect_frac"),
                                     float(self.opts.column("cop", 1.0)[O["electrification"]]),
-                                    s.effects, self._due)
-        return self._due.astype(bool) if n_due else None
+                                    np.ascontiguousarray(self.opts.capex_per_unit(year), dtype=float),
+                                    s.effects, s.next_event, due_opt, due_firm)
+        return due_opt[:n_due], due_firm[:n_due]
 
-    def write_effects_reference(self, year: int) -> np.ndarray | None:
-        """Plain numpy statement of ``ext._state.effects_into`` (the python engine's path)."""
+    def write_effects_reference(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """Plain numpy statement of ``ext._state.effects_into`` for every firm (the python
+        engine's path); returns the (option, firm) pairs at end of life."""
         s, a = self.m.firms, self.active(year)
         m = np.maximum(self.opts.applic[s.industry], 0.0).T        # (n_options, n)
         eff = self.opts.column("effect_frac")
@@ -265,16 +274,21 @@ class Decisions:
         s.capture_frac[:] = a[O["ccus"]] * m[O["ccus"]] * eff[O["ccus"]]
         lead, life = self.opts.lead()[:, None], self.opts.life()[:, None]
         due = (s.level > 0) & (year >= s.built + lead + life)
-        return due if due.any() else None
+        due_opt, due_firm = np.nonzero(due)
+        order = np.lexsort((due_opt, due_firm))           # by firm, then option (as the kernel)
+        return due_opt[order].astype(np.int32), due_firm[order].astype(np.int64)
 
     def peer_shares(self) -> tuple[np.ndarray, np.ndarray]:
         """(n_cells, n_options) adoption share by weight, and the any-option share per cell."""
-        s = self.m.firms
-        sums = self.m.collector.all_cell_sums
-        tot = self.m.collector.all_cell_sums(np.ones(s.n))
+        s, c = self.m.firms, self.m.collector
+        k = len(self.opts)
+        sums = c.option_sums(s.level, s.cap)
+        tot = np.ones(self.n_cells)
+        tot[c.present] = c.counts
+        per, anyo = np.zeros((self.n_cells, k)), np.zeros(self.n_cells)
+        per[c.present] = sums[:k].T
+        anyo[c.present] = sums[2 * k]
         tot = np.where(tot > 0, tot, 1.0)
-        per = np.stack([sums(s.level[k]) for k in range(len(self.opts))], 1)
-        anyo = sums((s.level > 0).any(0).astype(float))
         return np.ascontiguousarray(per / tot[:, None]), anyo / tot
 
     def update_awareness(self, peer_any: np.ndarray) -> None:
@@ -355,42 +369,62 @@ class Decisions:
     def step(self, year: int, policy: PolicyYear) -> Choices:
         s = self.m.firms
         self.capex_by_option = np.zeros((len(self.opts), self.n_cells))
-        s.capex_cny[:] = 0.0
-        s.subsidy_cny[:] = 0.0
-        s.credit_support_cny[:] = 0.0
+        for row in (s.capex_cny, s.subsidy_cny, s.credit_support_cny):
+            row[self.last_spenders] = 0.0        # only last year's spenders hold non-zero values
+        self.spenders = []
         self.refresh(year, policy)
         peer, peer_any = self.peer_shares()
         self.update_awareness(peer_any)
         a = self.inputs(year, policy, peer)
         c = self.choose(a)
         self.install(year, a, c)
-        self.write_effects(year)
+        if self.m.engine == "compiled":
+            self.write_effects(year, self.new_adopters[0])
+        else:
+            self.write_effects_reference(year)
         return c
 
     def install(self, year: int, a: DecisionInputs, c: Choices) -> None:
+        """New options, subsidies (rationed to the budget), green-credit support and payment of
+        this year's adopters and replacements (``ext._state.install_into``, or the numpy
+        statement ``install_reference`` with the python engine)."""
         s, cfg = self.m.firms, self.m.cfg
-        idx = np.flatnonzero(c.option >= 0)
-        k = c.option[idx].astype(np.intp)
+        replaced = np.zeros(s.n, dtype=np.uint8)
+        for due in self.spenders:
+            replaced[due] = 1
+        rep = np.flatnonzero(replaced)
         budget = cfg.subsidy.budget_cny_per_yr
-        requested = float((c.subsidy * s.weight).sum() + (s.subsidy_cny * s.weight).sum())
+        requested = float(c.subsidy @ s.weight + s.subsidy_cny[rep] @ s.weight[rep])
         ratio = 1.0 if budget is None or requested <= budget else (budget / requested if requested else 1.0)
         self.fill_ratio = ratio
-        subsidy = c.subsidy * ratio
-        s.subsidy_cny *= ratio
+        idx = np.flatnonzero(c.option >= 0)
+        self.new_adopters = (idx, c.option[idx].astype(np.intp))
+        credit = a.op[:, L["OP_CREDIT"]] * self.opts.life() / 2.0 * cfg.green_credit.loan_share_frac
+        if self.m.engine == "compiled":
+            _state.install_into(year, c.option, c.capacity, c.capex, c.subsidy, ratio,
+                                np.ascontiguousarray(credit, dtype=float), replaced, self.cell,
+                                s.weight, s.level, s.cap, s.built, s.capex_cny, s.subsidy_cny,
+                                s.credit_support_cny, s.cash_cny, s.debt_cny, self.capex_by_option)
+        else:
+            self.install_reference(year, c, ratio, credit, rep)
+        replaced[idx] = 1
+        self.last_spenders = np.flatnonzero(replaced)
+
+    def install_reference(self, year: int, c: Choices, ratio: float, credit: np.ndarray,
+                          rep: np.ndarray) -> None:
+        """numpy statement of ``ext._state.install_into``."""
+        s = self.m.firms
+        idx, k = self.new_adopters
+        s.subsidy_cny[rep] *= ratio
         s.level[k, idx] = 1.0
         s.cap[k, idx] = c.capacity[idx]
         s.built[k, idx] = year
         s.capex_cny[idx] += c.capex[idx]
-        s.subsidy_cny[idx] += subsidy[idx]
+        s.subsidy_cny[idx] += c.subsidy[idx] * ratio
         for kk in np.unique(k):
             sel = idx[k == kk]
             self.capex_by_option[kk] += np.bincount(self.cell[sel], weights=c.capex[sel] * s.weight[sel],
                                                     minlength=self.n_cells)
-        gc = cfg.green_credit
-        life = self.opts.life()
-        net = s.capex_cny - s.subsidy_cny
-        disc = np.zeros(s.n)
-        disc[idx] = a.op[k, L["OP_CREDIT"]] * life[k] / 2.0
-        s.credit_support_cny[:] = disc * gc.loan_share_frac * net
-        self.m.finance.pay_capex(net)
-        self.new_adopters = (idx, k)
+        s.credit_support_cny[idx] = credit[k] * (s.capex_cny[idx] - s.subsidy_cny[idx])
+        spenders = np.union1d(rep, idx)
+        self.m.finance.pay_capex(s.capex_cny[spenders] - s.subsidy_cny[spenders], spenders)

@@ -37,11 +37,13 @@ class Finance:
         s = self.m.firms
         return np.maximum(s.cash_cny, 0.0) + np.maximum(self.debt_cap_frac * s.revenue_cny - s.debt_cny, 0.0)
 
-    def pay_capex(self, net_cny: np.ndarray) -> None:
+    def pay_capex(self, net_cny: np.ndarray, idx: np.ndarray) -> None:
+        """Firms ``idx`` pay ``net_cny`` (capex net of subsidy): from cash first, then debt."""
         s = self.m.firms
-        from_cash = np.minimum(np.maximum(s.cash_cny, 0.0), net_cny)
-        s.cash_cny -= from_cash
-        s.debt_cny += net_cny - from_cash
+        cash = s.cash_cny[idx]
+        from_cash = np.minimum(np.maximum(cash, 0.0), net_cny)
+        s.cash_cny[idx] = cash - from_cash
+        s.debt_cny[idx] += net_cny - from_cash
 
     def energy_bill(self) -> None:
         """Energy purchases and green-power premiums of every firm this year (CNY)."""

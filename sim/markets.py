@@ -170,9 +170,17 @@ class Markets:
         self.open = (fill >= 1.0).astype(float) * ((req < np.where(west, local, export)) | (req == 0))
         self._gp_year = dict(requested=req * 1e6, fill=fill, local=local, export=export)
         if (fill < 1.0).any():
+            self._direct_unscaled = s.direct_supply_frac.copy()
             s.direct_supply_frac *= fill[s.province]
             return True
         return False
+
+    def restore_direct_supply(self) -> None:
+        """Undo last year's pro-rata cut of direct-supply shares (firms request in full again)."""
+        saved = getattr(self, "_direct_unscaled", None)
+        if saved is not None:
+            self.m.firms.direct_supply_frac[:] = saved
+            self._direct_unscaled = None
 
     def collect_green_power(self, year: int) -> None:
         s, w = self.m.firms, self.m.firms.weight

@@ -225,17 +225,14 @@ class ZeroCarbonModel(mesa.Model):
     def _collect_adoption(self) -> None:
         """Adoption rows: year x industry x province x option (firms, capacity, capex_cny)."""
         s, c, d = self.firms, self.collector, self.decisions
-        frames = []
-        for k, opt in enumerate(OPTIONS):
-            installed = s.level[k] > 0
-            df = c.keys.copy()
-            df.insert(0, "year", self.year)
-            df.insert(3, "option", opt)
-            df["firms"] = c.cell_sums(installed.astype(float), s.weight)
-            df["capacity"] = c.cell_sums(s.cap[k] * installed, s.weight)
-            df["capex_cny"] = d.capex_by_option[k][c.present]
-            frames.append(df)
-        c.add_rows("adoption", pd.concat(frames, ignore_index=True))
+        sums = c.option_sums(s.level, s.cap)
+        k, p = len(OPTIONS), len(c.present)
+        df = pd.DataFrame({
+            "year": np.full(k * p, self.year), "industry": np.tile(c.keys.industry.to_numpy(), k),
+            "province": np.tile(c.keys.province.to_numpy(), k), "option": np.repeat(OPTIONS, p),
+            "firms": sums[:k].ravel(), "capacity": sums[k:2 * k].ravel(),
+            "capex_cny": d.capex_by_option[:, c.present].ravel()})
+        c.add_rows("adoption", df)
 
     def run(self) -> ZeroCarbonModel:
         """Run to ``time.end_year``."""

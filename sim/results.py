@@ -76,7 +76,7 @@ class Collector:
         self.agents = agents[self.present]
         self.starts = np.ascontiguousarray(np.concatenate([[0], np.cumsum(agents[self.present])]),
                                            dtype=np.int64)
-        self._counts = self.cell_sums(np.ones(s.n))
+        self.counts = self.cell_sums(np.ones(s.n))
         self.specs = {sp.name: sp for sp in specs}
         self.rows: dict[str, list[tuple[int, np.ndarray]]] = {sp.name: [] for sp in specs}
         self.extra: dict[str, list[pd.DataFrame]] = {}
@@ -86,6 +86,13 @@ class Collector:
         out = np.empty(len(self.present))
         w = self.weight if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
         _state.segment_sum_into(self.starts, w, np.ascontiguousarray(values, dtype=np.float64), out)
+        return out
+
+    def option_sums(self, level: np.ndarray, cap: np.ndarray) -> np.ndarray:
+        """Per present cell, weighted: firms with each option installed (rows 0..K-1), their
+        capacity (rows K..2K-1) and firms with any option installed (row 2K); one pass."""
+        out = np.empty((2 * level.shape[0] + 1, len(self.present)))
+        _state.option_sums_into(self.starts, self.weight, level, cap, out)
         return out
 
     def all_cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -101,7 +108,7 @@ class Collector:
             cols = [self.cell_sums(src(firms) if callable(src) else getattr(firms, src), w)
                     for src in spec.columns.values()]
             if spec.counts:
-                cols = [self._counts] + cols
+                cols = [self.counts] + cols
             self.rows[name].append((year, np.column_stack(cols)))
 
     def add_rows(self, name: str, frame: pd.DataFrame) -> None:

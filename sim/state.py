@@ -60,6 +60,8 @@ class FirmArrays:
         self.level = np.zeros((n_options, n), dtype=np.float64)    # 1 = option installed
         self.cap = np.zeros((n_options, n), dtype=np.float64)      # capacity in the option's unit
         self.built = np.full((n_options, n), -1, dtype=np.int32)   # year of the decision
+        # first year an installed option becomes active or reaches its end of life (none: max)
+        self.next_event = np.full(n, np.iinfo(np.int32).max, dtype=np.int32)
 
     def _block(self, names: tuple[str, ...]) -> np.ndarray:
         block = np.zeros((len(names), self.n), dtype=np.float64)

@@ -122,3 +122,23 @@ def test_decision_kernel_rejects_wrong_shapes():
     a.op = np.ascontiguousarray(a.op[:, :5])
     with pytest.raises(ValueError, match="shapes"):
         _decide(a, 1)
+
+
+def test_effects_updated_only_where_something_happens_equal_a_full_rewrite():
+    from sim import Scenario, ZeroCarbonModel
+    scn = Scenario.load("baseline").replace({"population.firms": 2000, "time.end_year": 2045})
+    m = ZeroCarbonModel(scn, rng=2)
+    s, replaced = m.firms, 0
+    while m.running:
+        year = m.year
+        m.step()
+        m.markets.restore_direct_supply()       # as the next year's refresh does first
+        incremental = s.effects.copy()
+        due_opt, _ = m.decisions.write_effects_reference(year)   # every firm, from scratch
+        np.testing.assert_array_equal(incremental, s.effects)
+        installed = (s.level > 0).any(axis=0)
+        assert (s.next_event[installed] > year).all()
+        assert (s.next_event[~installed] == np.iinfo(np.int32).max).all()
+        assert len(due_opt) == 0                                  # every due option was replaced
+        replaced += int((m.decisions.capex_by_option > 0).sum())
+    assert (s.level > 0).sum() > 500 and replaced > 0

@@ -1,0 +1,72 @@
+"""Bookkeeping kernels of ext/_state.pyx against their numpy statements, on random inputs."""
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ext import _state
+from sim import Scenario, ZeroCarbonModel
+from sim.decisions import Choices
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), cells=st.integers(1, 12))
+def test_option_sums_match_bincount(seed, n, cells):
+    rng = np.random.default_rng(seed)
+    cell = np.sort(rng.integers(0, cells, n))
+    present = np.unique(cell)
+    starts = np.searchsorted(cell, np.append(present, cells)).astype(np.int64)
+    weight = rng.uniform(0.5, 50, n)
+    level = (rng.random((9, n)) < 0.3).astype(float)
+    cap = rng.uniform(0, 1e3, (9, n)) * level
+    out = np.empty((19, len(present)))
+    _state.option_sums_into(starts, weight, level, cap, out)
+    pos = np.searchsorted(present, cell)
+    for k in range(9):
+        on = level[k] > 0
+        np.testing.assert_allclose(out[k], np.bincount(pos, weight * on, len(present)), rtol=1e-12)
+        np.testing.assert_allclose(out[9 + k], np.bincount(pos, weight * cap[k] * on, len(present)),
+                                   rtol=1e-12)
+    anyo = (level > 0).any(0)
+    np.testing.assert_allclose(out[18], np.bincount(pos, weight * anyo, len(present)), rtol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), ratio=st.floats(0.1, 1.0))
+def test_install_kernel_matches_numpy(seed, ratio):
+    scn = Scenario.load("jiangsu").replace({"population.firms": 300, "time.end_year": 2060})
+    m = ZeroCarbonModel(scn, rng=4)
+    for _ in range(3):
+        m.step()
+    rng = np.random.default_rng(seed)
+    s, d, n = m.firms, m.decisions, m.firms.n
+    option = np.where(rng.random(n) < 0.4, rng.integers(0, 9, n), -1).astype(np.int8)
+    chosen = option >= 0
+    c = Choices(option, rng.uniform(0, 1e4, n) * chosen, rng.uniform(0, 1e7, n) * chosen,
+                rng.uniform(0, 1e6, n) * chosen, np.zeros((0, 0)))
+    s.cash_cny[:] = rng.uniform(-1e6, 1e7, n)
+    s.capex_cny[:] = 0.0
+    s.subsidy_cny[:] = 0.0
+    due = np.flatnonzero(rng.random(n) < 0.2)
+    s.capex_cny[due] = rng.uniform(0, 1e6, len(due))
+    s.subsidy_cny[due] = s.capex_cny[due] * 0.2
+    a = d.inputs(m.year, m.policy, d.peer_shares()[0])
+    m.cfg.subsidy.budget_cny_per_yr = float((c.subsidy @ s.weight) * ratio)
+    names = ("level", "cap", "built", "capex_cny", "subsidy_cny", "credit_support_cny",
+             "cash_cny", "debt_cny")
+    before = {k: getattr(s, k).copy() for k in names}
+    results = {}
+    for engine in ("compiled", "python"):
+        for k in names:
+            getattr(s, k)[...] = before[k]
+        d.capex_by_option = np.zeros_like(d.capex_by_option)
+        d.spenders = [due]
+        m.engine = engine
+        d.install(m.year, a, c)
+        results[engine] = {k: getattr(s, k).copy() for k in names} | {
+            "capex_by_option": d.capex_by_option.copy(), "fill": d.fill_ratio,
+            "spenders": d.last_spenders.copy()}
+    m.engine = "compiled"
+    fast, slow = results["compiled"], results["python"]
+    assert fast["fill"] < 1.0 or ratio == 1.0
+    for k in fast:
+        np.testing.assert_allclose(fast[k], slow[k], rtol=1e-12, atol=1e-6, err_msg=k)

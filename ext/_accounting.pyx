@@ -53,37 +53,63 @@ def account_into(
             cost_eur[i] = f.cost_eur
 
 
+cdef inline void _energy_one(
+    Py_ssize_t i, const double[::1] output, const double[:, ::1] per_unit,
+    const double[:, ::1] effects, const int[::1] province, const double[::1] yld,
+    double gj_coal, double gj_gas, double gj_diesel, double gj_heat,
+    double[:, ::1] quantities,
+) noexcept nogil:
+    cdef Quant q = firm_energy(
+        output[i], per_unit[0, i], per_unit[1, i], per_unit[2, i], per_unit[3, i],
+        per_unit[4, i], per_unit[5, i], per_unit[6, i], effects[0, i], effects[1, i],
+        effects[2, i], effects[3, i], effects[4, i], effects[5, i], effects[6, i], effects[7, i],
+        effects[8, i], effects[9, i], yld[province[i]], gj_coal, gj_gas, gj_diesel, gj_heat)
+    quantities[0, i] = q.coal_t
+    quantities[1, i] = q.natural_gas_m3
+    quantities[2, i] = q.diesel_t
+    quantities[3, i] = q.purchased_heat_gj
+    quantities[4, i] = q.electricity_mwh
+    quantities[5, i] = q.pv_self_mwh
+    quantities[6, i] = q.grid_mwh
+    quantities[7, i] = q.green_contract_mwh
+    quantities[8, i] = q.direct_supply_mwh
+    quantities[9, i] = q.green_certificate_mwh
+    quantities[10, i] = q.process_tco2
+    quantities[11, i] = q.captured_tco2
+    quantities[12, i] = q.eu_output
+
+
 def energy_into(
     const double[::1] output, const double[:, ::1] per_unit, const double[:, ::1] effects,
     const int[::1] province, const double[::1] yield_mwh_per_kw_by_prov,
     double gj_coal, double gj_gas, double gj_diesel, double gj_heat,
     double[:, ::1] quantities,
 ):
-    """Annual quantities of every firm (rows of ``quantities`` in ``ENERGY_OUT`` order).
+    """Annual quantities of every firm (rows of ``quantities`` in ``sim.state.QTY_FIELDS`` order).
 
     ``per_unit`` rows: coal, gas, diesel, heat, electricity, process per unit, EU share;
     ``effects`` rows: ``sim.state.EFFECT_FIELDS``.
     """
     cdef Py_ssize_t i, n = output.shape[0]
-    cdef Quant q
     with nogil:
         for i in range(n):
-            q = firm_energy(output[i], per_unit[0, i], per_unit[1, i], per_unit[2, i],
-                            per_unit[3, i], per_unit[4, i], per_unit[5, i], per_unit[6, i],
-                            effects[0, i], effects[1, i], effects[2, i], effects[3, i],
-                            effects[4, i], effects[5, i], effects[6, i], effects[7, i],
-                            effects[8, i], effects[9, i], yield_mwh_per_kw_by_prov[province[i]],
-                            gj_coal, gj_gas, gj_diesel, gj_heat)
-            quantities[0, i] = q.coal_t
-            quantities[1, i] = q.natural_gas_m3
-            quantities[2, i] = q.diesel_t
-            quantities[3, i] = q.purchased_heat_gj
-            quantities[4, i] = q.electricity_mwh
-            quantities[5, i] = q.pv_self_mwh
-            quantities[6, i] = q.grid_mwh
-            quantities[7, i] = q.green_contract_mwh
-            quantities[8, i] = q.direct_supply_mwh
-            quantities[9, i] = q.green_certificate_mwh
-            quantities[10, i] = q.process_tco2
-            quantities[11, i] = q.captured_tco2
-            quantities[12, i] = q.eu_output
+            _energy_one(i, output, per_unit, effects, province, yield_mwh_per_kw_by_prov,
+                        gj_coal, gj_gas, gj_diesel, gj_heat, quantities)
+
+
+def energy_subset_into(
+    const long long[::1] idx, const double[::1] output, const double[:, ::1] per_unit,
+    const double[:, ::1] effects, const int[::1] province,
+    const double[::1] yield_mwh_per_kw_by_prov,
+    double gj_coal, double gj_gas, double gj_diesel, double gj_heat,
+    double[:, ::1] quantities,
+):
+    """``energy_into`` for the firms ``idx`` only (the others' columns are left as they are)."""
+    cdef Py_ssize_t j, m = idx.shape[0], n = output.shape[0]
+    with nogil:
+        for j in range(m):
+            if idx[j] < 0 or idx[j] >= n:
+                with gil:
+                    raise IndexError(f"energy_subset_into: firm index {idx[j]} out of range")
+            _energy_one(idx[j], output, per_unit, effects, province, yield_mwh_per_kw_by_prov,
+                        gj_coal, gj_gas, gj_diesel, gj_heat, quantities)

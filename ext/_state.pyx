@@ -8,6 +8,8 @@
 - ``segment_sum_into``: weighted sums of a per-firm array per industry x province cell, for firms
   sorted by cell (reference: ``numpy.bincount``).
 """
+from cython.parallel cimport prange
+cimport openmp
 from libc.math cimport fmax, fmin
 
 
@@ -24,9 +26,10 @@ def effects_into(
     firm's options becomes active or reaches the end of its life (assuming due options are
     replaced this year). Returns the number of due pairs.
 
-    An option due while its ``capex_per_unit`` is zero this year (green contracts and
-    certificates, renewed every year) is renewed here (``built = year - lead``): it costs nothing,
-    so it is not listed.
+    An option whose ``capex_per_unit`` is zero (green contracts and certificates: zero in 2025,
+    so in every year) costs nothing to renew: it is renewed here when due (``built = year -
+    lead``), never listed, and its end of life is no event (so a firm whose only options are
+    contracts is not visited again).
 
     Firms whose ``next_event`` is later than ``year`` and who installed nothing need no update,
     so a year touches only the few firms where something happens. Option order is
@@ -52,18 +55,21 @@ def effects_into(
                     start = built[k, i] + lead[k]
                     end = start + life[k]
                     act[k] = start <= year
-                    if act[k] and year >= end:
-                        if capex_per_unit[k] == 0.0:
-                            built[k, i] = year - lead[k]
-                        else:
-                            due_opt[n_due] = k
-                            due_firm[n_due] = i
-                            n_due += 1
-                        nxt = year + life[k]         # replaced now: active again until then
-                    elif act[k]:
-                        nxt = end
-                    else:
+                    if not act[k]:
                         nxt = start
+                    elif capex_per_unit[k] == 0.0:
+                        # free to renew (capex 0 now, so in every year): it runs on, renewed
+                        # whenever the firm is visited; its end of life is no event
+                        if year >= end:
+                            built[k, i] = year - lead[k]
+                        nxt = 2147483647
+                    elif year >= end:
+                        due_opt[n_due] = k
+                        due_firm[n_due] = i
+                        n_due += 1
+                        nxt = year + life[k]         # replaced now: active again until then
+                    else:
+                        nxt = end
                     if nxt < ne:
                         ne = nxt
             next_event[i] = ne
@@ -167,3 +173,30 @@ def install_into(
             from_cash = fmin(fmax(cash_cny[i], 0.0), net)
             cash_cny[i] -= from_cash
             debt_cny[i] += net - from_cash
+
+
+def segment_sums_into(const long long[::1] starts, const double[::1] weight,
+                      const size_t[::1] rows, Py_ssize_t n, double[:, ::1] out, int threads=0):
+    """``segment_sum_into`` for many arrays in one call: ``rows[r]`` is the address of a
+    contiguous float64 array of ``n`` firms (the caller keeps it alive); out[r, j] = weighted sum
+    over cell j. Rows are independent: ``threads`` (0: OpenMP's default) changes only the speed."""
+    cdef Py_ssize_t r, j, i, m = out.shape[1], n_rows = rows.shape[0]
+    cdef const double* v
+    cdef double acc0, acc1
+    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    if out.shape[0] != n_rows or starts.shape[0] != m + 1 or weight.shape[0] != n \
+            or (m > 0 and starts[m] != n):
+        raise ValueError("segment_sums_into: shapes of starts, weight, rows and out disagree")
+    for r in prange(n_rows, nogil=True, schedule="dynamic", num_threads=nt):
+        v = <const double*>rows[r]
+        for j in range(m):
+            acc0 = 0.0
+            acc1 = 0.0
+            i = starts[j]
+            while i + 1 < starts[j + 1]:
+                acc0 = acc0 + weight[i] * v[i]
+                acc1 = acc1 + weight[i + 1] * v[i + 1]
+                i = i + 2
+            if i < starts[j + 1]:
+                acc0 = acc0 + weight[i] * v[i]
+            out[r, j] = acc0 + acc1

@@ -82,6 +82,7 @@ class Decisions:
         self.custom = self._custom_agents()
         self.last_spenders = np.zeros(0, dtype=np.intp)    # firms with capex last year
         self.spenders: list[np.ndarray] = []
+        self._due_opt, self._due_firm = np.empty(0, np.int32), np.empty(0, np.int64)
         self.scalars_static = self._static_scalars()
 
     # -- expectations -------------------------------------------------------------------------
@@ -247,13 +248,15 @@ class Decisions:
         (``firms.next_event`` says when that stops being true)."""
         s = self.m.firms
         idx = np.ascontiguousarray(idx, dtype=np.int64)
-        due_opt, due_firm = np.empty(9 * len(idx), np.int32), np.empty(9 * len(idx), np.int64)
+        if len(self._due_opt) < 9 * len(idx):       # buffers kept across years (no page faults)
+            self._due_opt, self._due_firm = np.empty(9 * len(idx), np.int32), np.empty(9 * len(idx), np.int64)
+        due_opt, due_firm = self._due_opt, self._due_firm
         n_due = _state.effects_into(year, idx, s.industry, s.level, s.built, s.cap, self.opts.applic,
                                     self.opts.lead(), self.opts.life(), self.opts.column("effect_frac"),
                                     float(self.opts.column("cop", 1.0)[O["electrification"]]),
                                     np.ascontiguousarray(self.opts.capex_per_unit(year), dtype=float),
                                     s.effects, s.next_event, due_opt, due_firm)
-        return due_opt[:n_due], due_firm[:n_due]
+        return due_opt[:n_due].copy(), due_firm[:n_due].copy()
 
     def write_effects_reference(self, year: int) -> tuple[np.ndarray, np.ndarray]:
         """Plain numpy statement of ``ext._state.effects_into`` for every firm (the python
@@ -378,11 +381,19 @@ class Decisions:
         a = self.inputs(year, policy, peer)
         c = self.choose(a)
         self.install(year, a, c)
-        if self.m.engine == "compiled":
-            self.write_effects(year, self.new_adopters[0])
-        else:
-            self.write_effects_reference(year)
+        self.effects_after_install(year)
         return c
+
+    def effects_after_install(self, year: int) -> None:
+        """Effects of options that act at once; the others' activation year becomes an event."""
+        if self.m.engine != "compiled":
+            self.write_effects_reference(year)
+            return
+        s, (idx, k) = self.m.firms, self.new_adopters
+        later = self.opts.lead()[k] > 0
+        s.next_event[idx[later]] = np.minimum(s.next_event[idx[later]],
+                                              year + self.opts.lead()[k[later]])
+        self.write_effects(year, idx[~later])
 
     def install(self, year: int, a: DecisionInputs, c: Choices) -> None:
         """New options, subsidies (rationed to the budget), green-credit support and payment of

@@ -36,13 +36,18 @@ class EnergyModel:
             data.provinces["solar_yield_kwh_per_kw_yr"].to_numpy(float) / 1000.0)
         self.engine = engine
 
-    def update(self, s: FirmArrays) -> None:
-        """Write this year's quantity rows of ``s`` in place."""
+    def update(self, s: FirmArrays, idx: np.ndarray | None = None) -> None:
+        """Write this year's quantity rows of ``s`` in place (of the firms ``idx`` only if given)."""
         if self.engine == "compiled":
-            _accounting.energy_into(s.output, s.per_unit, s.effects, s.province,
-                                    self.yield_by_prov, *self.gj, s.qty)
+            if idx is None:
+                _accounting.energy_into(s.output, s.per_unit, s.effects, s.province,
+                                        self.yield_by_prov, *self.gj, s.qty)
+            else:
+                _accounting.energy_subset_into(np.ascontiguousarray(idx, dtype=np.int64), s.output,
+                                               s.per_unit, s.effects, s.province,
+                                               self.yield_by_prov, *self.gj, s.qty)
             return
-        for i in range(s.n):
+        for i in (range(s.n) if idx is None else idx):
             self.update_one(s, i)
 
     def update_one(self, s: FirmArrays, i: int) -> None:

@@ -155,13 +155,12 @@ class Markets:
             path_value(gp.transmission_mult, year, 1.0) if gp.transmission else 0.0
         return local, export
 
-    def allocate_green_power(self, year: int) -> bool:
-        """Scale direct-supply shares to the capacity; True if any firm was cut back."""
-        s, w = self.m.firms, self.m.firms.weight
-        n_prov = len(self.m.data.province_names)
+    def allocate_green_power(self, year: int) -> np.ndarray | None:
+        """Scale direct-supply shares to the capacity; returns the firms cut back (or None)."""
+        s, n_prov = self.m.firms, len(self.m.data.province_names)
         local, export = self.capacity_twh(year)
         west = self.m.data.western_base()
-        req = np.bincount(s.province, weights=s.direct_supply_mwh * w, minlength=n_prov) / 1e6
+        req = self.m.collector.province_sums([s.direct_supply_mwh])[0] / 1e6
         fill = np.ones(n_prov)
         fill[west] = np.minimum(1.0, local[west] / np.where(req[west] > 0, req[west], np.inf))
         req_other = req[~west].sum()
@@ -170,10 +169,11 @@ class Markets:
         self.open = (fill >= 1.0).astype(float) * ((req < np.where(west, local, export)) | (req == 0))
         self._gp_year = dict(requested=req * 1e6, fill=fill, local=local, export=export)
         if (fill < 1.0).any():
+            cut = np.flatnonzero((s.direct_supply_frac > 0) & (fill < 1.0)[s.province])
             self._direct_unscaled = s.direct_supply_frac.copy()
-            s.direct_supply_frac *= fill[s.province]
-            return True
-        return False
+            s.direct_supply_frac[cut] *= fill[s.province[cut]]
+            return cut
+        return None
 
     def restore_direct_supply(self) -> None:
         """Undo last year's pro-rata cut of direct-supply shares (firms request in full again)."""
@@ -183,11 +183,9 @@ class Markets:
             self._direct_unscaled = None
 
     def collect_green_power(self, year: int) -> None:
-        s, w = self.m.firms, self.m.firms.weight
-        n_prov = len(self.m.data.province_names)
-        contracted = np.bincount(s.province, weights=(s.green_contract_mwh - s.direct_supply_mwh) * w,
-                                 minlength=n_prov)
-        direct = np.bincount(s.province, weights=s.direct_supply_mwh * w, minlength=n_prov)
+        s = self.m.firms
+        contract, direct = self.m.collector.province_sums([s.green_contract_mwh, s.direct_supply_mwh])
+        contracted = contract - direct
         g = self._gp_year
         cap = np.where(self.m.data.western_base(), g["local"], 0.0) * 1e6
         self.m.collector.add_rows("green_power", pd.DataFrame({

@@ -178,8 +178,9 @@ class ZeroCarbonModel(mesa.Model):
         self.finance.update_revenue()
         self.decisions.step(self.year, self.policy)
         self._energy()
-        if self.markets.allocate_green_power(self.year):
-            self._energy()
+        cut = self.markets.allocate_green_power(self.year)
+        if cut is not None:
+            self._energy(cut)
         self._emissions()
         self.markets.clear(self.year)
         self.markets.collect_green_power(self.year)
@@ -190,11 +191,12 @@ class ZeroCarbonModel(mesa.Model):
         if self.year > self.end_year:
             self.running = False
 
-    def _energy(self) -> None:
+    def _energy(self, idx: np.ndarray | None = None) -> None:
+        """This year's quantities of every firm, or of the firms ``idx`` only."""
         if self.engine == "compiled":
-            self.energy.update(self.firms)
+            self.energy.update(self.firms, idx)
         else:
-            for agent in self.firm_agents:
+            for agent in (self.firm_agents if idx is None else (self.firm_agents[i] for i in idx)):
                 agent.update_energy()
 
     def _emissions(self) -> None:

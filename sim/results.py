@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+import ext
 from ext import _state
 
 
@@ -101,12 +102,32 @@ class Collector:
         out[self.present] = self.cell_sums(values, weights)
         return out
 
+    def sums(self, arrays: list[np.ndarray]) -> np.ndarray:
+        """Weighted sums per present cell of several per-firm arrays, (len(arrays), cells)."""
+        arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in arrays]
+        out = np.empty((len(arrays), len(self.present)))
+        if arrays:
+            if any(len(a) != len(self.weight) for a in arrays):
+                raise ValueError("every summed array needs one value per firm")
+            rows = np.array([a.ctypes.data for a in arrays], dtype=np.uintp)
+            _state.segment_sums_into(self.starts, self.weight, rows, len(self.weight), out,
+                                     threads=ext.threads())
+        return out
+
+    def province_sums(self, arrays: list[np.ndarray]) -> np.ndarray:
+        """Weighted sums per province (every province, zero where no firm)."""
+        by_cell = self.sums(arrays)
+        prov = self.present % self.n_prov
+        return np.stack([np.bincount(prov, weights=row, minlength=self.n_prov) for row in by_cell])
+
     def collect(self, year: int, firms) -> None:
-        """Aggregate every declared table for ``year`` from the firm arrays."""
-        w = firms.weight
+        """Aggregate every declared table for ``year`` from the firm arrays (one kernel call)."""
+        sums = self.sums([src(firms) if callable(src) else getattr(firms, src)
+                          for spec in self.specs.values() for src in spec.columns.values()])
+        r = 0
         for name, spec in self.specs.items():
-            cols = [self.cell_sums(src(firms) if callable(src) else getattr(firms, src), w)
-                    for src in spec.columns.values()]
+            cols = [sums[r + j] for j in range(len(spec.columns))]
+            r += len(spec.columns)
             if spec.counts:
                 cols = [self.counts] + cols
             self.rows[name].append((year, np.column_stack(cols)))

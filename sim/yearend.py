@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import ext
 from ext import _yearend
 from ext._yearend import LAYOUT as Y
 from ext.accounting import RESULT_FIELDS
@@ -166,7 +167,7 @@ class YearEnd:
                                  s.tier, b.z_units, b.e_units, b.z_level, b.e_level, mk.share,
                                  self.industry_params(year),
                                  self.province_params(mk.market_of_prov, mk.market_price),
-                                 self.scalars(year))
+                                 self.scalars(year), threads=ext.threads())
 
     def close_reference(self, year: int) -> None:
         """The numpy path: the same rules, module by module."""

@@ -70,3 +70,39 @@ def test_install_kernel_matches_numpy(seed, ratio):
     assert fast["fill"] < 1.0 or ratio == 1.0
     for k in fast:
         np.testing.assert_allclose(fast[k], slow[k], rtol=1e-12, atol=1e-6, err_msg=k)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), cells=st.integers(1, 12),
+       n_rows=st.integers(1, 6), threads=st.integers(1, 2))
+def test_segment_sums_match_bincount(seed, n, cells, n_rows, threads):
+    rng = np.random.default_rng(seed)
+    cell = np.sort(rng.integers(0, cells, n))
+    present = np.unique(cell)
+    starts = np.searchsorted(cell, np.append(present, cells)).astype(np.int64)
+    weight = rng.uniform(0.5, 50, n)
+    arrays = [rng.normal(0, 1e3, n) for _ in range(n_rows)]
+    out = np.empty((n_rows, len(present)))
+    rows = np.array([a.ctypes.data for a in arrays], dtype=np.uintp)
+    _state.segment_sums_into(starts, weight, rows, n, out, threads=threads)
+    pos = np.searchsorted(present, cell)
+    for r, a in enumerate(arrays):
+        np.testing.assert_allclose(out[r], np.bincount(pos, weight * a, len(present)),
+                                   rtol=1e-9, atol=1e-6)
+
+
+def test_energy_for_a_subset_equals_the_full_pass():
+    from ext import _accounting
+    m = ZeroCarbonModel(Scenario.load("jiangsu").replace({"population.firms": 500}), rng=2)
+    for _ in range(4):
+        m.step()
+    s, e = m.firms, m.energy
+    full = np.zeros_like(s.qty)
+    _accounting.energy_into(s.output, s.per_unit, s.effects, s.province, e.yield_by_prov, *e.gj, full)
+    part = np.zeros_like(s.qty)
+    idx = np.flatnonzero(np.random.default_rng(0).random(s.n) < 0.3)
+    _accounting.energy_subset_into(idx, s.output, s.per_unit, s.effects, s.province,
+                                   e.yield_by_prov, *e.gj, part)
+    np.testing.assert_array_equal(part[:, idx], full[:, idx])
+    rest = np.setdiff1d(np.arange(s.n), idx)
+    assert (part[:, rest] == 0).all()

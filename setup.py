@@ -4,7 +4,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 KERNELS = ["accounting", "decisions", "state", "yearend"]
-PARALLEL = {"decisions", "yearend", "state"}   # kernels built with OpenMP (firms are independent: prange)
+PARALLEL = {"accounting", "decisions", "yearend", "state"}   # kernels built with OpenMP (firms are independent: prange)
 
 extensions = [
     Extension(

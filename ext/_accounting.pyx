@@ -10,6 +10,9 @@ Layers (as in scikit-learn's _loss.pyx.tp):
 The rules are those of DESIGN.md and issue 2; ``ext/reference.py`` states them once more in plain
 Python and the test suite checks that both agree.
 """
+from cython.parallel cimport prange
+cimport openmp
+
 from ext._firm cimport Acc, Quant, firm_account, firm_energy
 
 
@@ -26,14 +29,16 @@ def account_into(
     const double[::1] de_minimis_by_ind, double eu_price,
     const double[::1] dom_price_by_ind, const double[::1] dom_free_share_by_ind, double eur_cny,
     double[::1] scope1, double[::1] s2_loc, double[::1] s2_mkt, double[::1] footprint,
-    double[::1] embedded, double[::1] certificates, double[::1] cost_eur,
+    double[::1] embedded, double[::1] certificates, double[::1] cost_eur, int threads=0,
 ):
-    """Fill the seven output arrays for every firm (see ``ext.accounting.account``)."""
+    """Fill the seven output arrays for every firm (see ``ext.accounting.account``); firms are
+    independent, so ``threads`` (0: OpenMP's default) changes the speed, never the result."""
     cdef Py_ssize_t i, n = coal_t.shape[0]
     cdef int k, p
     cdef Acc f
+    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
     with nogil:
-        for i in range(n):
+        for i in prange(n, schedule="static", chunksize=8192, num_threads=nt):
             k = industry[i]
             p = province[i]
             f = firm_account(coal_t[i], gas_m3[i], diesel_t[i], heat_gj[i], grid_mwh[i],
@@ -83,16 +88,17 @@ def energy_into(
     const double[::1] output, const double[:, ::1] per_unit, const double[:, ::1] effects,
     const int[::1] province, const double[::1] yield_mwh_per_kw_by_prov,
     double gj_coal, double gj_gas, double gj_diesel, double gj_heat,
-    double[:, ::1] quantities,
+    double[:, ::1] quantities, int threads=0,
 ):
     """Annual quantities of every firm (rows of ``quantities`` in ``sim.state.QTY_FIELDS`` order).
 
     ``per_unit`` rows: coal, gas, diesel, heat, electricity, process per unit, EU share;
-    ``effects`` rows: ``sim.state.EFFECT_FIELDS``.
+    ``effects`` rows: ``sim.state.EFFECT_FIELDS``. ``threads`` as in ``account_into``.
     """
     cdef Py_ssize_t i, n = output.shape[0]
+    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
     with nogil:
-        for i in range(n):
+        for i in prange(n, schedule="static", chunksize=8192, num_threads=nt):
             _energy_one(i, output, per_unit, effects, province, yield_mwh_per_kw_by_prov,
                         gj_coal, gj_gas, gj_diesel, gj_heat, quantities)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+import ext
 from ext import _accounting
 
 QUANTITY_FIELDS = ("coal_t", "natural_gas_m3", "diesel_t", "purchased_heat_gj", "grid_mwh",
@@ -107,7 +108,7 @@ def account(q: Quantities, f: Factors, out: dict[str, np.ndarray] | None = None,
         float(f.cbam_markup_frac), float(f.cbam_free_share), _f64(f.cbam_de_minimis_units_by_ind),
         float(f.eu_ets_eur_per_tco2), _f64(f.domestic_carbon_cny_per_tco2_by_ind),
         _f64(f.domestic_free_share_by_ind), float(f.eur_cny),
-        *(out[name] for name in RESULT_FIELDS),
+        *(out[name] for name in RESULT_FIELDS), threads=ext.threads(),
     )
     return out
 

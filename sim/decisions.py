@@ -83,6 +83,7 @@ class Decisions:
         self.last_spenders = np.zeros(0, dtype=np.intp)    # firms with capex last year
         self.spenders: list[np.ndarray] = []
         self._due_opt, self._due_firm = np.empty(0, np.int32), np.empty(0, np.int64)
+        self._option_sums: np.ndarray | None = None
         self.scalars_static = self._static_scalars()
 
     # -- expectations -------------------------------------------------------------------------
@@ -281,11 +282,20 @@ class Decisions:
         order = np.lexsort((due_opt, due_firm))           # by firm, then option (as the kernel)
         return due_opt[order].astype(np.int32), due_firm[order].astype(np.int64)
 
+    def option_sums(self) -> np.ndarray:
+        """``Collector.option_sums`` of the installed options, computed once per change of
+        ``firms.level`` (only ``install`` changes it): the adoption table at the end of a year
+        and the peer shares at the start of the next read the same sums."""
+        if self._option_sums is None:
+            s = self.m.firms
+            self._option_sums = self.m.collector.option_sums(s.level, s.cap)
+        return self._option_sums
+
     def peer_shares(self) -> tuple[np.ndarray, np.ndarray]:
         """(n_cells, n_options) adoption share by weight, and the any-option share per cell."""
         s, c = self.m.firms, self.m.collector
         k = len(self.opts)
-        sums = c.option_sums(s.level, s.cap)
+        sums = self.option_sums()
         tot = np.ones(self.n_cells)
         tot[c.present] = c.counts
         per, anyo = np.zeros((self.n_cells, k)), np.zeros(self.n_cells)
@@ -420,6 +430,7 @@ class Decisions:
             self.install_reference(year, c, ratio, credit, rep)
         replaced[idx] = 1
         self.last_spenders = np.flatnonzero(replaced)
+        self._option_sums = None        # firms.level and cap changed
 
     def install_reference(self, year: int, c: Choices, ratio: float, credit: np.ndarray,
                           rep: np.ndarray) -> None:

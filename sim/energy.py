@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+import ext
 from ext import _accounting
 from ext.reference import firm_energy
 from sim.datasets import INTENSITY_COLUMNS, DefaultData
@@ -41,7 +42,7 @@ class EnergyModel:
         if self.engine == "compiled":
             if idx is None:
                 _accounting.energy_into(s.output, s.per_unit, s.effects, s.province,
-                                        self.yield_by_prov, *self.gj, s.qty)
+                                        self.yield_by_prov, *self.gj, s.qty, threads=ext.threads())
             else:
                 _accounting.energy_subset_into(np.ascontiguousarray(idx, dtype=np.int64), s.output,
                                                s.per_unit, s.effects, s.province,

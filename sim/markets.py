@@ -314,7 +314,7 @@ class Markets:
     def _record(self, year: int, rows, flows) -> None:
         issued, retired, banked = self.registry.totals()
         this_issued = float(self.issued_now.sum()) if year == self.m.year else 0.0
-        this_retired = float(sum(r[4] for r in self.registry.retirements if r[0] == year))
+        this_retired = float(self.registry.retired_in.get(year, 0.0))
         df = pd.DataFrame(rows, columns=["market", "price_cny_per_tco2", "volume_tco2", "demand_tco2",
                                          "sold_tco2"])
         df.insert(0, "year", year)
@@ -324,6 +324,11 @@ class Markets:
         df["issued_cumulative_tco2"] = issued
         df["retired_cumulative_tco2"] = retired
         self.m.collector.add_rows("offsets", df)
-        f = pd.DataFrame(flows, columns=["year", "seller_province", "buyer_province", "tco2"])
-        self.m.collector.add_rows("offset_flows", f.groupby(
-            ["year", "seller_province", "buyer_province"], as_index=False).tco2.sum())
+        total: dict[tuple, float] = {}
+        for year_, seller, buyer, t in flows:
+            total[(year_, seller, buyer)] = total.get((year_, seller, buyer), 0.0) + t
+        keys = sorted(total)
+        self.m.collector.add_rows("offset_flows", pd.DataFrame(
+            {"year": np.array([k[0] for k in keys], dtype=np.int64),
+             "seller_province": [k[1] for k in keys], "buyer_province": [k[2] for k in keys],
+             "tco2": np.array([total[k] for k in keys], dtype=float)}))

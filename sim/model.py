@@ -227,7 +227,7 @@ class ZeroCarbonModel(mesa.Model):
     def _collect_adoption(self) -> None:
         """Adoption rows: year x industry x province x option (firms, capacity, capex_cny)."""
         s, c, d = self.firms, self.collector, self.decisions
-        sums = c.option_sums(s.level, s.cap)
+        sums = d.option_sums()
         k, p = len(OPTIONS), len(c.present)
         df = pd.DataFrame({
             "year": np.full(k * p, self.year), "industry": np.tile(c.keys.industry.to_numpy(), k),

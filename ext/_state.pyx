@@ -145,15 +145,22 @@ def install_into(
     double[:, ::1] level, double[:, ::1] cap, int[:, ::1] built,
     double[::1] capex_cny, double[::1] subsidy_cny, double[::1] credit_support_cny,
     double[::1] cash_cny, double[::1] debt_cny, double[:, ::1] capex_by_option,
+    double[:, ::1] option_sums,
 ):
     """Install every firm's chosen option (``option`` >= 0) and pay for it and for this year's
     replacements (``replaced`` = 1): subsidies scaled by ``ratio`` (the budget's fill ratio),
     green-credit support = ``credit_frac_by_option[k]`` x capex net of subsidy (adopters only),
     net capex paid from cash first, then debt; weighted capex of new options per option x cell
-    added to ``capex_by_option``. (reference: ``sim.decisions.Decisions.install_reference``)."""
-    cdef Py_ssize_t i, n = option.shape[0]
+    added to ``capex_by_option``; ``option_sums`` (rows as in ``option_sums_into``, one column
+    per cell) kept up to date with the new options. (reference:
+    ``sim.decisions.Decisions.install_reference`` and ``option_sums_into``)."""
+    cdef Py_ssize_t i, kk, n = option.shape[0], n_opt = level.shape[0]
     cdef int k
+    cdef long long c
     cdef double net, from_cash
+    cdef bint had
+    if option_sums.shape[0] != 2 * n_opt + 1 or option_sums.shape[1] != capex_by_option.shape[1]:
+        raise ValueError("install_into: option_sums needs 2 x n_options + 1 rows, one column per cell")
     with nogil:
         for i in range(n):
             k = option[i]
@@ -162,6 +169,17 @@ def install_into(
             if replaced[i]:
                 subsidy_cny[i] *= ratio
             if k >= 0:
+                c = cell[i]
+                if level[k, i] > 0.0:        # re-installed (a custom rule may do that): new size
+                    option_sums[n_opt + k, c] += weight[i] * (capacity[i] - cap[k, i])
+                else:
+                    had = False
+                    for kk in range(n_opt):
+                        had = had or level[kk, i] > 0.0
+                    option_sums[k, c] += weight[i]
+                    option_sums[n_opt + k, c] += weight[i] * capacity[i]
+                    if not had:
+                        option_sums[2 * n_opt, c] += weight[i]
                 level[k, i] = 1.0
                 cap[k, i] = capacity[i]
                 built[k, i] = year

@@ -83,7 +83,8 @@ class Decisions:
         self.last_spenders = np.zeros(0, dtype=np.intp)    # firms with capex last year
         self.spenders: list[np.ndarray] = []
         self._due_opt, self._due_firm = np.empty(0, np.int32), np.empty(0, np.int64)
-        self._option_sums: np.ndarray | None = None
+        self._option_sums: np.ndarray | None = None      # python engine: per present cell
+        self._sums_by_cell: np.ndarray | None = None     # compiled: per cell, kept by install
         self.scalars_static = self._static_scalars()
 
     # -- expectations -------------------------------------------------------------------------
@@ -283,12 +284,20 @@ class Decisions:
         return due_opt[order].astype(np.int32), due_firm[order].astype(np.int64)
 
     def option_sums(self) -> np.ndarray:
-        """``Collector.option_sums`` of the installed options, computed once per change of
-        ``firms.level`` (only ``install`` changes it): the adoption table at the end of a year
-        and the peer shares at the start of the next read the same sums."""
+        """``Collector.option_sums`` of the installed options (firms with each option, their
+        capacity, firms with any; per present cell). Options are only ever added (by
+        ``install``), so the compiled path keeps these sums up to date as it installs; the
+        python engine recomputes them from the firm arrays once per change."""
+        c = self.m.collector
+        if self.m.engine == "compiled":
+            if self._sums_by_cell is None:
+                s = self.m.firms
+                self._sums_by_cell = np.zeros((2 * len(self.opts) + 1, self.n_cells))
+                self._sums_by_cell[:, c.present] = c.option_sums(s.level, s.cap)
+            return self._sums_by_cell[:, c.present]
         if self._option_sums is None:
             s = self.m.firms
-            self._option_sums = self.m.collector.option_sums(s.level, s.cap)
+            self._option_sums = c.option_sums(s.level, s.cap)
         return self._option_sums
 
     def peer_shares(self) -> tuple[np.ndarray, np.ndarray]:
@@ -422,10 +431,12 @@ class Decisions:
         self.new_adopters = (idx, c.option[idx].astype(np.intp))
         credit = a.op[:, L["OP_CREDIT"]] * self.opts.life() / 2.0 * cfg.green_credit.loan_share_frac
         if self.m.engine == "compiled":
+            self.option_sums()          # make sure the running sums exist before they are updated
             _state.install_into(year, c.option, c.capacity, c.capex, c.subsidy, ratio,
                                 np.ascontiguousarray(credit, dtype=float), replaced, self.cell,
                                 s.weight, s.level, s.cap, s.built, s.capex_cny, s.subsidy_cny,
-                                s.credit_support_cny, s.cash_cny, s.debt_cny, self.capex_by_option)
+                                s.credit_support_cny, s.cash_cny, s.debt_cny, self.capex_by_option,
+                                self._sums_by_cell)
         else:
             self.install_reference(year, c, ratio, credit, rep)
         replaced[idx] = 1

@@ -124,7 +124,7 @@ def test_decision_kernel_rejects_wrong_shapes():
         _decide(a, 1)
 
 
-def test_effects_updated_only_where_something_happens_equal_a_full_rewrite():
+def test_effects_and_adoption_sums_kept_incrementally_equal_a_full_recount():
     from sim import Scenario, ZeroCarbonModel
     scn = Scenario.load("baseline").replace({"population.firms": 2000, "time.end_year": 2045})
     m = ZeroCarbonModel(scn, rng=2)
@@ -136,6 +136,9 @@ def test_effects_updated_only_where_something_happens_equal_a_full_rewrite():
         incremental = s.effects.copy()
         due_opt, _ = m.decisions.write_effects_reference(year)   # every firm, from scratch
         np.testing.assert_array_equal(incremental, s.effects)
+        # adoption sums kept up to date by install equal a recount from the firm arrays
+        np.testing.assert_allclose(m.decisions.option_sums(),
+                                   m.collector.option_sums(s.level, s.cap), rtol=1e-9)
         installed = (s.level > 0).any(axis=0)
         assert (s.next_event[installed] > year).all()
         assert (s.next_event[~installed] == np.iinfo(np.int32).max).all()

@@ -11,6 +11,7 @@
 from cython.parallel cimport prange
 cimport openmp
 from libc.math cimport fmax, fmin
+from libc.stdlib cimport free, malloc
 
 
 def effects_into(
@@ -19,6 +20,7 @@ def effects_into(
     const long[::1] lead, const long[::1] life, const double[::1] effect, double cop,
     const double[::1] capex_per_unit,
     double[:, ::1] effects, int[::1] next_event, int[::1] due_opt, long long[::1] due_firm,
+    int threads=0,
 ):
     """For the firms ``idx`` only: write their ``effects`` columns (rows of
     sim.state.EFFECT_FIELDS), list the options at end of life as (``due_opt``, ``due_firm``)
@@ -34,56 +36,83 @@ def effects_into(
     Firms whose ``next_event`` is later than ``year`` and who installed nothing need no update,
     so a year touches only the few firms where something happens. Option order is
     sim.schema.OPTIONS: pv, storage, contract, certificate, direct supply, electrification,
-    efficiency, process innovation, CCUS.
+    efficiency, process innovation, CCUS. Firms are independent: ``threads`` (0: OpenMP's
+    default) changes the speed, never the result (``idx`` must not repeat a firm).
     """
-    cdef Py_ssize_t j, i, k, m = idx.shape[0], n_opt = level.shape[0]
+    cdef Py_ssize_t j, k, m = idx.shape[0], n = industry.shape[0]
     cdef long n_due = 0
-    cdef int ind, start, end, nxt, ne
-    cdef bint act[9]
-    if n_opt != 9 or effects.shape[0] != 10:
+    if level.shape[0] != 9 or effects.shape[0] != 10 or applic.shape[1] != 9:
         raise ValueError("effects_into: expects 9 options and 10 effect rows")
     if due_opt.shape[0] < 9 * m or due_firm.shape[0] < 9 * m:
         raise ValueError("effects_into: due_opt/due_firm need room for 9 x len(idx) pairs")
-    with nogil:
-        for j in range(m):
-            i = idx[j]
-            ind = industry[i]
-            ne = 2147483647
-            for k in range(n_opt):
-                act[k] = False
-                if level[k, i] > 0.0:
-                    start = built[k, i] + lead[k]
-                    end = start + life[k]
-                    act[k] = start <= year
-                    if not act[k]:
-                        nxt = start
-                    elif capex_per_unit[k] == 0.0:
-                        # free to renew (capex 0 now, so in every year): it runs on, renewed
-                        # whenever the firm is visited; its end of life is no event
-                        if year >= end:
-                            built[k, i] = year - lead[k]
-                        nxt = 2147483647
-                    elif year >= end:
+    if m == 0:
+        return 0
+    cdef unsigned short* due = <unsigned short*>malloc(m * sizeof(unsigned short))
+    if due == NULL:
+        raise MemoryError()
+    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    try:
+        for j in prange(m, nogil=True, schedule="static", chunksize=2048, num_threads=nt):
+            due[j] = _effects_one(idx[j], n, year, &industry[0], &level[0, 0], &built[0, 0],
+                                  &cap[0, 0], &applic[0, 0], &lead[0], &life[0], &effect[0], cop,
+                                  &capex_per_unit[0], &effects[0, 0], &next_event[0])
+        for j in range(m):              # due pairs in firm order, then option order
+            if due[j]:
+                for k in range(9):
+                    if due[j] & (1 << k):
                         due_opt[n_due] = k
-                        due_firm[n_due] = i
+                        due_firm[n_due] = idx[j]
                         n_due += 1
-                        nxt = year + life[k]         # replaced now: active again until then
-                    else:
-                        nxt = end
-                    if nxt < ne:
-                        ne = nxt
-            next_event[i] = ne
-            effects[0, i] = fmax(applic[ind, 6], 0.0) if act[6] else 0.0
-            effects[1, i] = fmax(applic[ind, 7], 0.0) if act[7] else 0.0
-            effects[2, i] = fmax(applic[ind, 5], 0.0) if act[5] else 0.0
-            effects[3, i] = cop if act[5] else 1.0
-            effects[4, i] = cap[0, i] if act[0] else 0.0
-            effects[5, i] = effect[1] if act[1] else (effect[0] if act[0] else 0.0)
-            effects[6, i] = fmax(applic[ind, 2], 0.0) if act[2] else 0.0
-            effects[7, i] = fmax(applic[ind, 3], 0.0) if act[3] else 0.0
-            effects[8, i] = fmax(applic[ind, 4], 0.0) if act[4] else 0.0
-            effects[9, i] = fmax(applic[ind, 8], 0.0) * effect[8] if act[8] else 0.0
+    finally:
+        free(due)
     return n_due
+
+
+cdef unsigned short _effects_one(
+    Py_ssize_t i, Py_ssize_t n, int year, const int* industry, const double* level, int* built,
+    const double* cap, const double* applic, const long* lead, const long* life,
+    const double* effect, double cop, const double* capex_per_unit, double* effects,
+    int* next_event,
+) noexcept nogil:
+    """One firm of ``effects_into``; returns its due options as a bit mask."""
+    cdef int k, start, end, nxt, ne = 2147483647
+    cdef int ind = industry[i]
+    cdef unsigned short due = 0
+    cdef bint act[9]
+    cdef const double* ap = &applic[ind * 9]
+    for k in range(9):
+        act[k] = False
+        if level[k * n + i] > 0.0:
+            start = built[k * n + i] + lead[k]
+            end = start + life[k]
+            act[k] = start <= year
+            if not act[k]:
+                nxt = start
+            elif capex_per_unit[k] == 0.0:
+                # free to renew (capex 0 now, so in every year): it runs on, renewed whenever
+                # the firm is visited; its end of life is no event
+                if year >= end:
+                    built[k * n + i] = year - lead[k]
+                nxt = 2147483647
+            elif year >= end:
+                due |= <unsigned short>(1 << k)
+                nxt = year + life[k]         # replaced now: active again until then
+            else:
+                nxt = end
+            if nxt < ne:
+                ne = nxt
+    next_event[i] = ne
+    effects[i] = fmax(ap[6], 0.0) if act[6] else 0.0
+    effects[n + i] = fmax(ap[7], 0.0) if act[7] else 0.0
+    effects[2 * n + i] = fmax(ap[5], 0.0) if act[5] else 0.0
+    effects[3 * n + i] = cop if act[5] else 1.0
+    effects[4 * n + i] = cap[i] if act[0] else 0.0
+    effects[5 * n + i] = effect[1] if act[1] else (effect[0] if act[0] else 0.0)
+    effects[6 * n + i] = fmax(ap[2], 0.0) if act[2] else 0.0
+    effects[7 * n + i] = fmax(ap[3], 0.0) if act[3] else 0.0
+    effects[8 * n + i] = fmax(ap[4], 0.0) if act[4] else 0.0
+    effects[9 * n + i] = fmax(ap[8], 0.0) * effect[8] if act[8] else 0.0
+    return due
 
 
 def segment_sum_into(const long long[::1] starts, const double[::1] weight,

@@ -257,7 +257,8 @@ class Decisions:
                                     self.opts.lead(), self.opts.life(), self.opts.column("effect_frac"),
                                     float(self.opts.column("cop", 1.0)[O["electrification"]]),
                                     np.ascontiguousarray(self.opts.capex_per_unit(year), dtype=float),
-                                    s.effects, s.next_event, due_opt, due_firm)
+                                    s.effects, s.next_event, due_opt, due_firm,
+                                    threads=ext.threads())
         return due_opt[:n_due].copy(), due_firm[:n_due].copy()
 
     def write_effects_reference(self, year: int) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,8 @@ Two loops that release the GIL, over the firm blocks of ``sim.state.FirmArrays``
   retrofit. Reference: ``sim.yearend.YearEnd.close_reference`` (``sim.certification``,
   ``sim.finance``, ``sim.markets``, ``ZeroCarbonModel._counterfactual``).
 """
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport free, malloc
 cimport openmp
 from libc.math cimport fmax, fmin, rint
 
@@ -124,7 +125,29 @@ cdef enum:  # scalars
     YS_BID_CAP = 40          # highest bid level (CNY per tonne)
     N_YS = 41
 
+cdef enum:  # weighted cell sums written by close_year_into (sim.yearend.CLOSE_SUMS names them)
+    S_OFFSETS_RETIRED = 0
+    S_OFFSET_COST = 1
+    S_NET = 2
+    S_NO_RETROFIT = 3
+    S_ETS_COST = 4
+    S_CBAM_EUR = 5
+    S_BUYER_PENALTY = 6
+    S_CERT_PREMIUM = 7
+    S_ENERGY_COST = 8
+    S_GREEN_POWER_COST = 9
+    S_REVENUE = 10
+    S_GREEN = 11         # firms with tier 1, 2, 3
+    S_NEAR_ZERO = 12
+    S_ZERO_CARBON = 13
+    N_SUMS = 14
+
 LAYOUT = dict(
+    S_OFFSETS_RETIRED=S_OFFSETS_RETIRED, S_OFFSET_COST=S_OFFSET_COST, S_NET=S_NET,
+    S_NO_RETROFIT=S_NO_RETROFIT, S_ETS_COST=S_ETS_COST, S_CBAM_EUR=S_CBAM_EUR,
+    S_BUYER_PENALTY=S_BUYER_PENALTY, S_CERT_PREMIUM=S_CERT_PREMIUM, S_ENERGY_COST=S_ENERGY_COST,
+    S_GREEN_POWER_COST=S_GREEN_POWER_COST, S_REVENUE=S_REVENUE, S_GREEN=S_GREEN,
+    S_NEAR_ZERO=S_NEAR_ZERO, S_ZERO_CARBON=S_ZERO_CARBON, N_SUMS=N_SUMS,
     Q_COAL=Q_COAL, Q_GAS=Q_GAS, Q_DIESEL=Q_DIESEL, Q_HEAT=Q_HEAT, Q_ELEC=Q_ELEC,
     Q_PV_SELF=Q_PV_SELF, Q_GRID=Q_GRID, Q_CONTRACT=Q_CONTRACT, Q_DIRECT=Q_DIRECT, Q_CERT=Q_CERT,
     Q_PROCESS=Q_PROCESS, Q_CAPTURED=Q_CAPTURED, Q_EU_OUTPUT=Q_EU_OUTPUT,
@@ -237,12 +260,14 @@ def close_year_into(
     const double[::1] z_units, const double[::1] e_units, const int[::1] z_level,
     const int[::1] e_level, const double[:, ::1] share,
     const double[:, ::1] ind_par, const double[:, ::1] prov_par, const double[::1] sc,
-    int threads=0,
+    const long long[::1] starts, const double[::1] weight, double[:, ::1] sums, int threads=0,
 ):
     """Offsets, net emissions, tiers, cash flows and counterfactual of every firm (rows of
     ``fin`` and ``tier`` written in place). ``share`` (n_markets, levels): filled share of the
-    demand at each price level of each market. Firms are independent: ``threads`` (0: OpenMP's
-    default) changes the speed, never the result."""
+    demand at each price level of each market. Firms are sorted by industry x province cell
+    (``starts`` as in ``ext._state.segment_sum_into``): ``sums[S_*, j]`` gets the weighted sums
+    over cell j of what the results tables collect from these rows (``SUMS``). Cells are
+    independent: ``threads`` (0: OpenMP's default) changes the speed, never the result."""
     cdef Py_ssize_t i, n = output.shape[0]
     cdef int ind, prv, mkt
     cdef double keep = sc[YS_KEEP], oz, oe, ret, out, energy, saved, score, gp, thr, lost, profit
@@ -256,77 +281,105 @@ def close_year_into(
     prem[2] = sc[YS_PREM_NEAR]
     prem[3] = sc[YS_PREM_ZERO]
     cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
-    with nogil:
-        for i in prange(n, schedule="static", chunksize=8192, num_threads=nt):
-            ind = industry[i]
-            prv = province[i]
-            # offsets bought this year
-            mkt = <int>prov_par[prv, YP_MARKET]
-            oz = share[mkt, z_level[i]] * z_units[i] if z_units[i] > 0.0 else 0.0
-            oe = share[mkt, e_level[i]] * e_units[i] if e_units[i] > 0.0 else 0.0
-            ret = oz + oe
-            fin[F_OFFSETS_ZERO, i] = oz
-            fin[F_OFFSETS_ETS, i] = oe
-            fin[F_OFFSETS_RETIRED, i] = ret
-            fin[F_OFFSET_COST, i] = ret * prov_par[prv, YP_OFFSET_PRICE]
-            fin[F_NET, i] = acc[A_SCOPE1, i] + acc[A_S2_MKT, i] - ret * keep
-            # certification tier
-            z = _near_zero(output[i], acc[A_SCOPE1, i], acc[A_S2_MKT, i], qty[Q_CERT, i],
-                           qty[Q_GRID, i], prov_par[prv, YP_RESID_EF], fin[F_BASE_INT, i],
-                           ind_par[ind, YI_ELIGIBLE], sc)
-            out = output[i] if output[i] > 0.0 else 1.0
-            energy = (qty[Q_COAL, i] * sc[YS_GJ_COAL] + qty[Q_GAS, i] * sc[YS_GJ_GAS]
-                      + qty[Q_DIESEL, i] * sc[YS_GJ_DIESEL] + qty[Q_HEAT, i] * sc[YS_GJ_HEAT]
-                      + qty[Q_ELEC, i] * 3.6)
-            saved = 1.0 - energy / out / (fin[F_BASE_ENERGY, i] if fin[F_BASE_ENERGY, i] > 0.0 else 1.0)
-            score = (sc[YS_W_ENERGY] * fmin(fmax(saved / sc[YS_GREEN_ENERGY_TARGET], 0.0), 1.0)
-                     + sc[YS_W_CARBON] * fmin(fmax(z.cut / sc[YS_GREEN_CARBON_TARGET], 0.0), 1.0)
-                     + sc[YS_W_RESOURCE] * fin[F_RESOURCE, i])
-            if z.near and z.gross - oz * keep <= sc[YS_ZERO_RESIDUAL] * z.base + 1e-9 * z.base:
-                t = 3
-            elif z.near:
-                t = 2
-            elif score >= sc[YS_GREEN_THRESHOLD]:
-                t = 1
-            else:
-                t = 0
-            tier[i] = t
-            # cash flows
-            gp = ((qty[Q_CONTRACT, i] - qty[Q_DIRECT, i]) * sc[YS_OPEX_CONTRACT]
-                  + qty[Q_DIRECT, i] * sc[YS_OPEX_DIRECT] + qty[Q_CERT, i] * sc[YS_OPEX_CERT])
-            fin[F_GREEN_POWER_COST, i] = gp
-            fin[F_ENERGY_COST, i] = (qty[Q_COAL, i] * sc[YS_P_COAL] + qty[Q_GAS, i] * sc[YS_P_GAS]
-                                     + qty[Q_DIESEL, i] * sc[YS_P_DIESEL]
-                                     + qty[Q_HEAT, i] * sc[YS_P_HEAT] + qty[Q_GRID, i] * sc[YS_P_ELEC]
-                                     + gp + qty[Q_CAPTURED, i] * sc[YS_OPEX_CCUS])
-            if ind_par[ind, YI_ETS_COV] > 0.0:
-                fin[F_ETS_COST, i] = sc[YS_ETS_PRICE] * (
-                    acc[A_SCOPE1, i] - sc[YS_ETS_FREE] * ind_par[ind, YI_ETS_BENCH] * output[i]
-                    - oe * keep)
-            else:
-                fin[F_ETS_COST, i] = 0.0
-            fin[F_CBAM_CNY, i] = acc[A_CBAM_EUR, i] * sc[YS_EUR_CNY]
-            lost = 0.0
-            if acc[A_FOOTPRINT, i] > ind_par[ind, YI_BUYER_THR] and not (
-                    sc[YS_CERT_EXEMPT] > 0.0 and t >= 2):
-                lost = ind_par[ind, YI_BUYER_PEN] * qty[Q_EU_OUTPUT, i] * ind_par[ind, YI_PRICE]
-                if sc[YS_LOST_SALES] > 0.0:
-                    lost = lost * ind_par[ind, YI_MARGIN]
-            fin[F_BUYER_PENALTY, i] = lost
-            fin[F_CERT_PREMIUM, i] = prem[t] * fin[F_REVENUE, i]
-            profit = (ind_par[ind, YI_MARGIN] * fin[F_REVENUE, i] - fin[F_ETS_COST, i]
-                      - fin[F_CBAM_CNY, i] - lost + fin[F_CERT_PREMIUM, i] - fin[F_OFFSET_COST, i])
-            fin[F_CASH, i] += sc[YS_RETAINED] * profit
-            fin[F_DEBT, i] *= 1.0 - sc[YS_AMORT]
-            # emissions without any retrofit (scope 1 + scope 2 market-based)
-            q = firm_energy(output[i], per_unit[0, i], per_unit[1, i], per_unit[2, i],
-                            per_unit[3, i], per_unit[4, i], per_unit[5, i], per_unit[6, i],
-                            0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-                            sc[YS_GJ_COAL], sc[YS_GJ_GAS], sc[YS_GJ_DIESEL], sc[YS_GJ_HEAT])
-            a = firm_account(q.coal_t, q.natural_gas_m3, q.diesel_t, q.purchased_heat_gj,
-                             q.grid_mwh, q.green_contract_mwh, q.green_certificate_mwh,
-                             q.process_tco2, q.captured_tco2, output[i], q.eu_output, 0,
-                             sc[YS_EF_COAL], sc[YS_EF_GAS], sc[YS_EF_DIESEL], sc[YS_EF_HEAT],
-                             prov_par[prv, YP_GRID_EF], prov_par[prv, YP_RESID_EF],
-                             0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
-            fin[F_NO_RETROFIT, i] = a.scope1 + a.s2_mkt
+    cdef Py_ssize_t j, r, m = sums.shape[1]
+    cdef double w
+    cdef double* local
+    if sums.shape[0] != N_SUMS or starts.shape[0] != m + 1 or (m > 0 and starts[m] != n) \
+            or weight.shape[0] != n:
+        raise ValueError("close_year_into: sums must be (N_SUMS, cells) with starts over all firms")
+    with nogil, parallel(num_threads=nt):
+        local = <double*>malloc(N_SUMS * sizeof(double))
+        for j in prange(m, schedule="dynamic", chunksize=8):
+            for r in range(N_SUMS):
+                local[r] = 0.0
+            for i in range(starts[j], starts[j + 1]):
+                ind = industry[i]
+                prv = province[i]
+                # offsets bought this year
+                mkt = <int>prov_par[prv, YP_MARKET]
+                oz = share[mkt, z_level[i]] * z_units[i] if z_units[i] > 0.0 else 0.0
+                oe = share[mkt, e_level[i]] * e_units[i] if e_units[i] > 0.0 else 0.0
+                ret = oz + oe
+                fin[F_OFFSETS_ZERO, i] = oz
+                fin[F_OFFSETS_ETS, i] = oe
+                fin[F_OFFSETS_RETIRED, i] = ret
+                fin[F_OFFSET_COST, i] = ret * prov_par[prv, YP_OFFSET_PRICE]
+                fin[F_NET, i] = acc[A_SCOPE1, i] + acc[A_S2_MKT, i] - ret * keep
+                # certification tier
+                z = _near_zero(output[i], acc[A_SCOPE1, i], acc[A_S2_MKT, i], qty[Q_CERT, i],
+                               qty[Q_GRID, i], prov_par[prv, YP_RESID_EF], fin[F_BASE_INT, i],
+                               ind_par[ind, YI_ELIGIBLE], sc)
+                out = output[i] if output[i] > 0.0 else 1.0
+                energy = (qty[Q_COAL, i] * sc[YS_GJ_COAL] + qty[Q_GAS, i] * sc[YS_GJ_GAS]
+                          + qty[Q_DIESEL, i] * sc[YS_GJ_DIESEL] + qty[Q_HEAT, i] * sc[YS_GJ_HEAT]
+                          + qty[Q_ELEC, i] * 3.6)
+                saved = 1.0 - energy / out / (fin[F_BASE_ENERGY, i] if fin[F_BASE_ENERGY, i] > 0.0 else 1.0)
+                score = (sc[YS_W_ENERGY] * fmin(fmax(saved / sc[YS_GREEN_ENERGY_TARGET], 0.0), 1.0)
+                         + sc[YS_W_CARBON] * fmin(fmax(z.cut / sc[YS_GREEN_CARBON_TARGET], 0.0), 1.0)
+                         + sc[YS_W_RESOURCE] * fin[F_RESOURCE, i])
+                if z.near and z.gross - oz * keep <= sc[YS_ZERO_RESIDUAL] * z.base + 1e-9 * z.base:
+                    t = 3
+                elif z.near:
+                    t = 2
+                elif score >= sc[YS_GREEN_THRESHOLD]:
+                    t = 1
+                else:
+                    t = 0
+                tier[i] = t
+                # cash flows
+                gp = ((qty[Q_CONTRACT, i] - qty[Q_DIRECT, i]) * sc[YS_OPEX_CONTRACT]
+                      + qty[Q_DIRECT, i] * sc[YS_OPEX_DIRECT] + qty[Q_CERT, i] * sc[YS_OPEX_CERT])
+                fin[F_GREEN_POWER_COST, i] = gp
+                fin[F_ENERGY_COST, i] = (qty[Q_COAL, i] * sc[YS_P_COAL] + qty[Q_GAS, i] * sc[YS_P_GAS]
+                                         + qty[Q_DIESEL, i] * sc[YS_P_DIESEL]
+                                         + qty[Q_HEAT, i] * sc[YS_P_HEAT] + qty[Q_GRID, i] * sc[YS_P_ELEC]
+                                         + gp + qty[Q_CAPTURED, i] * sc[YS_OPEX_CCUS])
+                if ind_par[ind, YI_ETS_COV] > 0.0:
+                    fin[F_ETS_COST, i] = sc[YS_ETS_PRICE] * (
+                        acc[A_SCOPE1, i] - sc[YS_ETS_FREE] * ind_par[ind, YI_ETS_BENCH] * output[i]
+                        - oe * keep)
+                else:
+                    fin[F_ETS_COST, i] = 0.0
+                fin[F_CBAM_CNY, i] = acc[A_CBAM_EUR, i] * sc[YS_EUR_CNY]
+                lost = 0.0
+                if acc[A_FOOTPRINT, i] > ind_par[ind, YI_BUYER_THR] and not (
+                        sc[YS_CERT_EXEMPT] > 0.0 and t >= 2):
+                    lost = ind_par[ind, YI_BUYER_PEN] * qty[Q_EU_OUTPUT, i] * ind_par[ind, YI_PRICE]
+                    if sc[YS_LOST_SALES] > 0.0:
+                        lost = lost * ind_par[ind, YI_MARGIN]
+                fin[F_BUYER_PENALTY, i] = lost
+                fin[F_CERT_PREMIUM, i] = prem[t] * fin[F_REVENUE, i]
+                profit = (ind_par[ind, YI_MARGIN] * fin[F_REVENUE, i] - fin[F_ETS_COST, i]
+                          - fin[F_CBAM_CNY, i] - lost + fin[F_CERT_PREMIUM, i] - fin[F_OFFSET_COST, i])
+                fin[F_CASH, i] += sc[YS_RETAINED] * profit
+                fin[F_DEBT, i] *= 1.0 - sc[YS_AMORT]
+                # emissions without any retrofit (scope 1 + scope 2 market-based)
+                q = firm_energy(output[i], per_unit[0, i], per_unit[1, i], per_unit[2, i],
+                                per_unit[3, i], per_unit[4, i], per_unit[5, i], per_unit[6, i],
+                                0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                                sc[YS_GJ_COAL], sc[YS_GJ_GAS], sc[YS_GJ_DIESEL], sc[YS_GJ_HEAT])
+                a = firm_account(q.coal_t, q.natural_gas_m3, q.diesel_t, q.purchased_heat_gj,
+                                 q.grid_mwh, q.green_contract_mwh, q.green_certificate_mwh,
+                                 q.process_tco2, q.captured_tco2, output[i], q.eu_output, 0,
+                                 sc[YS_EF_COAL], sc[YS_EF_GAS], sc[YS_EF_DIESEL], sc[YS_EF_HEAT],
+                                 prov_par[prv, YP_GRID_EF], prov_par[prv, YP_RESID_EF],
+                                 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0)
+                fin[F_NO_RETROFIT, i] = a.scope1 + a.s2_mkt
+
+                w = weight[i]
+                local[S_OFFSETS_RETIRED] += w * ret
+                local[S_OFFSET_COST] += w * fin[F_OFFSET_COST, i]
+                local[S_NET] += w * fin[F_NET, i]
+                local[S_NO_RETROFIT] += w * fin[F_NO_RETROFIT, i]
+                local[S_ETS_COST] += w * fin[F_ETS_COST, i]
+                local[S_CBAM_EUR] += w * acc[A_CBAM_EUR, i]
+                local[S_BUYER_PENALTY] += w * lost
+                local[S_CERT_PREMIUM] += w * fin[F_CERT_PREMIUM, i]
+                local[S_ENERGY_COST] += w * fin[F_ENERGY_COST, i]
+                local[S_GREEN_POWER_COST] += w * gp
+                local[S_REVENUE] += w * fin[F_REVENUE, i]
+                if t > 0:
+                    local[S_GREEN + t - 1] += w
+            for r in range(N_SUMS):
+                sums[r, j] = local[r]
+        free(local)

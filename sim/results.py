@@ -23,7 +23,8 @@ class TableSpec:
     """A per-year industry x province table: ``columns`` maps output column -> firm array name."""
 
     name: str
-    columns: dict[str, str | Callable]   # firm attribute name, or f(firms) -> per-firm array
+    # firm attribute name, "attribute==value" (1 where equal), or f(firms) -> per-firm array
+    columns: dict[str, str | Callable]
     counts: bool = True          # add ``firms`` (weighted) and ``agents`` (unweighted) columns
     derived: dict[str, Callable[[pd.DataFrame], pd.Series]] = field(default_factory=dict)
 
@@ -43,8 +44,7 @@ EMISSIONS = TableSpec(
 
 CERTIFICATION = TableSpec(
     "certification",
-    {"green": lambda f: (f.tier == 1).astype(float), "near_zero": lambda f: (f.tier == 2).astype(float),
-     "zero_carbon": lambda f: (f.tier == 3).astype(float)},
+    {"green": "tier==1", "near_zero": "tier==2", "zero_carbon": "tier==3"},
 )
 
 FINANCE = TableSpec(
@@ -81,6 +81,7 @@ class Collector:
         self.specs = {sp.name: sp for sp in specs}
         self.rows: dict[str, list[tuple[int, np.ndarray]]] = {sp.name: [] for sp in specs}
         self.extra: dict[str, list[pd.DataFrame]] = {}
+        self.precomputed: dict[str, np.ndarray] = {}
 
     def cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Weighted (by firm weight unless given) sum of ``values`` per present cell."""
@@ -121,16 +122,36 @@ class Collector:
         return np.stack([np.bincount(prov, weights=row, minlength=self.n_prov) for row in by_cell])
 
     def collect(self, year: int, firms) -> None:
-        """Aggregate every declared table for ``year`` from the firm arrays (one kernel call)."""
-        sums = self.sums([src(firms) if callable(src) else getattr(firms, src)
-                          for spec in self.specs.values() for src in spec.columns.values()])
-        r = 0
+        """Aggregate every declared table for ``year`` from the firm arrays (one kernel call).
+
+        Sums a kernel already formed this year (``precomputed``: source -> sums per present
+        cell, set by the year-end kernel) are used as they are, then forgotten."""
+        pre, self.precomputed = self.precomputed, {}
+        todo = list(dict.fromkeys(src for spec in self.specs.values()
+                                  for src in spec.columns.values() if not self._known(src, pre)))
+        sums = dict(zip(map(self._key, todo), self.sums([self._values(firms, src) for src in todo])))
+        sums.update(pre)
         for name, spec in self.specs.items():
-            cols = [sums[r + j] for j in range(len(spec.columns))]
-            r += len(spec.columns)
+            cols = [sums[self._key(src)] for src in spec.columns.values()]
             if spec.counts:
                 cols = [self.counts] + cols
             self.rows[name].append((year, np.column_stack(cols)))
+
+    @staticmethod
+    def _key(src):
+        return src if isinstance(src, str) else id(src)
+
+    def _known(self, src, pre: dict) -> bool:
+        return isinstance(src, str) and src in pre
+
+    @staticmethod
+    def _values(firms, src) -> np.ndarray:
+        if callable(src):
+            return src(firms)
+        if "==" in src:
+            attr, value = src.split("==")
+            return (getattr(firms, attr) == int(value)).astype(np.float64)
+        return getattr(firms, src)
 
     def add_rows(self, name: str, frame: pd.DataFrame) -> None:
         """Append rows of a table collected elsewhere (markets, adoption by option ...)."""

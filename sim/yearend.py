@@ -47,6 +47,16 @@ for _p, (_fields, _names) in _ROWS.items():
         assert _fields.index(_name) == Y[f"{_p}_{_code}"], (_p, _code, _name)
 
 
+# what close_year_into sums per cell (its S_ rows), as Collector sources
+CLOSE_SUMS = {"S_OFFSETS_RETIRED": "offsets_retired_tco2", "S_OFFSET_COST": "offset_cost_cny",
+              "S_NET": "net_tco2", "S_NO_RETROFIT": "no_retrofit_tco2", "S_ETS_COST": "ets_cost_cny",
+              "S_CBAM_EUR": "cbam_cost_eur", "S_BUYER_PENALTY": "buyer_penalty_cny",
+              "S_CERT_PREMIUM": "cert_premium_cny", "S_ENERGY_COST": "energy_cost_cny",
+              "S_GREEN_POWER_COST": "green_power_cost_cny", "S_REVENUE": "revenue_cny",
+              "S_GREEN": "tier==1", "S_NEAR_ZERO": "tier==2", "S_ZERO_CARBON": "tier==3"}
+assert sorted(Y[k] for k in CLOSE_SUMS) == list(range(Y["N_SUMS"]))
+
+
 @dataclass
 class Bids:
     """Every firm's offset bids (tonnes before the quality discount, whole-CNY price levels) and
@@ -162,12 +172,15 @@ class YearEnd:
         if m.engine != "compiled":
             self.close_reference(year)
             return
-        b = self.bids
+        b, c = self.bids, m.collector
+        sums = np.empty((Y["N_SUMS"], len(c.present)))
         _yearend.close_year_into(s.industry, s.province, s.output, s.per_unit, s.qty, s.acc, s.fin,
                                  s.tier, b.z_units, b.e_units, b.z_level, b.e_level, mk.share,
                                  self.industry_params(year),
                                  self.province_params(mk.market_of_prov, mk.market_price),
-                                 self.scalars(year), threads=ext.threads())
+                                 self.scalars(year), c.starts, c.weight, sums,
+                                 threads=ext.threads())
+        c.precomputed = {src: sums[Y[k]] for k, src in CLOSE_SUMS.items()}
 
     def close_reference(self, year: int) -> None:
         """The numpy path: the same rules, module by module."""

@@ -119,3 +119,95 @@ def energy_subset_into(
                     raise IndexError(f"energy_subset_into: firm index {idx[j]} out of range")
             _energy_one(idx[j], output, per_unit, effects, province, yield_mwh_per_kw_by_prov,
                         gj_coal, gj_gas, gj_diesel, gj_heat, quantities)
+
+
+cdef inline void _energy_account_one(
+    Py_ssize_t i, const double[::1] output, const double[:, ::1] per_unit,
+    const double[:, ::1] effects, const int[::1] province, const int[::1] industry,
+    const unsigned char[::1] verified, const double[::1] yld, const double[::1] gj,
+    const double[::1] ef, const double[::1] grid_ef_by_prov, const double[::1] residual_ef_by_prov,
+    const signed char[::1] cbam_cov_by_ind, const double[::1] benchmark_by_ind,
+    const double[::1] default_by_ind, const double[::1] de_minimis_by_ind,
+    const double[::1] dom_price_by_ind, const double[::1] dom_free_share_by_ind,
+    const double[::1] cbam, double[:, ::1] quantities, double[:, ::1] results,
+) noexcept nogil:
+    cdef int k = industry[i], p = province[i]
+    cdef Quant q = firm_energy(
+        output[i], per_unit[0, i], per_unit[1, i], per_unit[2, i], per_unit[3, i],
+        per_unit[4, i], per_unit[5, i], per_unit[6, i], effects[0, i], effects[1, i],
+        effects[2, i], effects[3, i], effects[4, i], effects[5, i], effects[6, i], effects[7, i],
+        effects[8, i], effects[9, i], yld[p], gj[0], gj[1], gj[2], gj[3])
+    quantities[0, i] = q.coal_t
+    quantities[1, i] = q.natural_gas_m3
+    quantities[2, i] = q.diesel_t
+    quantities[3, i] = q.purchased_heat_gj
+    quantities[4, i] = q.electricity_mwh
+    quantities[5, i] = q.pv_self_mwh
+    quantities[6, i] = q.grid_mwh
+    quantities[7, i] = q.green_contract_mwh
+    quantities[8, i] = q.direct_supply_mwh
+    quantities[9, i] = q.green_certificate_mwh
+    quantities[10, i] = q.process_tco2
+    quantities[11, i] = q.captured_tco2
+    quantities[12, i] = q.eu_output
+    cdef Acc f = firm_account(
+        q.coal_t, q.natural_gas_m3, q.diesel_t, q.purchased_heat_gj, q.grid_mwh,
+        q.green_contract_mwh, q.green_certificate_mwh, q.process_tco2, q.captured_tco2,
+        output[i], q.eu_output, verified[i], ef[0], ef[1], ef[2], ef[3],
+        grid_ef_by_prov[p], residual_ef_by_prov[p], cbam_cov_by_ind[k], benchmark_by_ind[k],
+        default_by_ind[k], cbam[0], cbam[1], de_minimis_by_ind[k], cbam[2],
+        dom_price_by_ind[k], dom_free_share_by_ind[k], cbam[3])
+    results[0, i] = f.scope1
+    results[1, i] = f.s2_loc
+    results[2, i] = f.s2_mkt
+    results[3, i] = f.footprint
+    results[4, i] = f.embedded
+    results[5, i] = f.certificates
+    results[6, i] = f.cost_eur
+
+
+def energy_account_into(
+    const double[::1] output, const double[:, ::1] per_unit, const double[:, ::1] effects,
+    const int[::1] province, const int[::1] industry, const unsigned char[::1] verified,
+    const double[::1] yield_mwh_per_kw_by_prov, const double[::1] gj, const double[::1] ef,
+    const double[::1] grid_ef_by_prov, const double[::1] residual_ef_by_prov,
+    const signed char[::1] cbam_cov_by_ind, const double[::1] benchmark_by_ind,
+    const double[::1] default_by_ind, const double[::1] de_minimis_by_ind,
+    const double[::1] dom_price_by_ind, const double[::1] dom_free_share_by_ind,
+    const double[::1] cbam, double[:, ::1] quantities, double[:, ::1] results,
+    idx=None, int threads=0,
+):
+    """``energy_into`` then ``account_into`` in one pass (the quantities are accounted while
+    they are in registers): every firm, or the firms ``idx`` only (no firm twice). Firms are
+    independent: ``threads`` (0: OpenMP's default) changes the speed, never the result.
+
+    ``gj``: GJ per unit of coal, gas, diesel, heat; ``ef``: tCO2 per unit of the same;
+    ``cbam``: mark-up, EU free share, EU price (EUR), EUR/CNY; ``results`` rows in
+    ``ext.accounting.RESULT_FIELDS`` order.
+    """
+    cdef Py_ssize_t i, j, n = output.shape[0]
+    cdef const long long[::1] sub
+    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    if gj.shape[0] != 4 or ef.shape[0] != 4 or cbam.shape[0] != 4 \
+            or quantities.shape[0] != 13 or results.shape[0] != 7:
+        raise ValueError("energy_account_into: gj, ef, cbam have 4 entries; 13 quantity rows, 7 result rows")
+    if idx is None:
+        with nogil:
+            for i in prange(n, schedule="static", chunksize=8192, num_threads=nt):
+                _energy_account_one(i, output, per_unit, effects, province, industry, verified,
+                                    yield_mwh_per_kw_by_prov, gj, ef, grid_ef_by_prov,
+                                    residual_ef_by_prov, cbam_cov_by_ind, benchmark_by_ind,
+                                    default_by_ind, de_minimis_by_ind, dom_price_by_ind,
+                                    dom_free_share_by_ind, cbam, quantities, results)
+        return
+    sub = idx
+    for j in range(sub.shape[0]):
+        if sub[j] < 0 or sub[j] >= n:
+            raise IndexError(f"energy_account_into: firm index {sub[j]} out of range")
+    with nogil:
+        for j in prange(sub.shape[0], schedule="static", chunksize=2048, num_threads=nt):
+            _energy_account_one(sub[j], output, per_unit, effects, province, industry, verified,
+                                yield_mwh_per_kw_by_prov, gj, ef, grid_ef_by_prov,
+                                residual_ef_by_prov, cbam_cov_by_ind, benchmark_by_ind,
+                                default_by_ind, de_minimis_by_ind, dom_price_by_ind,
+                                dom_free_share_by_ind, cbam, quantities, results)

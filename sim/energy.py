@@ -15,6 +15,7 @@ import numpy as np
 
 import ext
 from ext import _accounting
+from ext.accounting import Factors
 from ext.reference import firm_energy
 from sim.datasets import INTENSITY_COLUMNS, DefaultData
 from sim.state import EFFECT_FIELDS, PER_UNIT_FIELDS, QTY_FIELDS, FirmArrays
@@ -50,6 +51,23 @@ class EnergyModel:
             return
         for i in (range(s.n) if idx is None else idx):
             self.update_one(s, i)
+
+    def update_and_account(self, s: FirmArrays, f: Factors, idx: np.ndarray | None = None) -> None:
+        """``update`` and ``ext.accounting.account`` in one kernel pass (compiled engine): the
+        quantity and accounting rows of every firm, or of the firms ``idx`` only."""
+        f64 = lambda a: np.ascontiguousarray(a, dtype=np.float64)
+        _accounting.energy_account_into(
+            s.output, s.per_unit, s.effects, s.province, s.industry, s.verified,
+            self.yield_by_prov, f64(self.gj),
+            f64([f.coal_tco2_per_t, f.natural_gas_tco2_per_m3, f.diesel_tco2_per_t, f.heat_tco2_per_gj]),
+            f64(f.grid_tco2_per_mwh_by_prov), f64(f.residual_mix_tco2_per_mwh_by_prov),
+            np.ascontiguousarray(f.cbam_coverage_by_ind, dtype=np.int8),
+            f64(f.cbam_benchmark_tco2_per_unit_by_ind), f64(f.cbam_default_tco2_per_unit_by_ind),
+            f64(f.cbam_de_minimis_units_by_ind), f64(f.domestic_carbon_cny_per_tco2_by_ind),
+            f64(f.domestic_free_share_by_ind),
+            f64([f.cbam_markup_frac, f.cbam_free_share, f.eu_ets_eur_per_tco2, f.eur_cny]),
+            s.qty, s.acc, idx=None if idx is None else np.ascontiguousarray(idx, dtype=np.int64),
+            threads=ext.threads())
 
     def update_one(self, s: FirmArrays, i: int) -> None:
         """The reference rules for firm ``i`` (the per-agent Python path)."""

@@ -177,11 +177,7 @@ class ZeroCarbonModel(mesa.Model):
                     out=s.output)
         self.finance.update_revenue()
         self.decisions.step(self.year, self.policy)
-        self._energy()
-        cut = self.markets.allocate_green_power(self.year)
-        if cut is not None:
-            self._energy(cut)
-        self._emissions()
+        self._energy_and_emissions()
         self.markets.clear(self.year)
         self.markets.collect_green_power(self.year)
         self.year_end.close(self.year)
@@ -190,6 +186,21 @@ class ZeroCarbonModel(mesa.Model):
         self.year += 1
         if self.year > self.end_year:
             self.running = False
+
+    def _energy_and_emissions(self) -> None:
+        """Quantities, then direct supply rationed to capacity (firms cut back are recomputed),
+        then accounting; one fused kernel pass with the compiled engine."""
+        if self.engine != "compiled":
+            self._energy()
+            cut = self.markets.allocate_green_power(self.year)
+            if cut is not None:
+                self._energy(cut)
+            self._emissions()
+            return
+        self.energy.update_and_account(self.firms, self.policy.factors)
+        cut = self.markets.allocate_green_power(self.year)
+        if cut is not None:
+            self.energy.update_and_account(self.firms, self.policy.factors, cut)
 
     def _energy(self, idx: np.ndarray | None = None) -> None:
         """This year's quantities of every firm, or of the firms ``idx`` only."""

@@ -106,3 +106,30 @@ def test_energy_for_a_subset_equals_the_full_pass():
     np.testing.assert_array_equal(part[:, idx], full[:, idx])
     rest = np.setdiff1d(np.arange(s.n), idx)
     assert (part[:, rest] == 0).all()
+
+
+def test_fused_energy_and_accounting_equal_the_two_kernels():
+    from ext import _accounting
+    from ext.accounting import account
+    scn = Scenario.load("baseline").replace({"population.firms": 2000})
+    m = ZeroCarbonModel(scn, rng=6)
+    for _ in range(6):
+        m.step()
+    s, e, f = m.firms, m.energy, m.policy.factors
+    s.verified[:] = np.random.default_rng(1).random(s.n) < 0.5
+    _accounting.energy_into(s.output, s.per_unit, s.effects, s.province, e.yield_by_prov, *e.gj, s.qty)
+    account(s.quantities(), f, out=s.results())
+    qty, acc = s.qty.copy(), s.acc.copy()
+    assert (acc[s.acc.shape[0] - 1] > 0).any()          # some CBAM cost is accounted
+    s.qty[:] = 0.0
+    s.acc[:] = 0.0
+    e.update_and_account(s, f)
+    np.testing.assert_allclose(s.qty, qty, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(s.acc, acc, rtol=1e-12, atol=0)
+    idx = np.flatnonzero(np.random.default_rng(0).random(s.n) < 0.3)
+    s.qty[:] = 0.0
+    s.acc[:] = 0.0
+    e.update_and_account(s, f, idx)
+    np.testing.assert_allclose(s.qty[:, idx], qty[:, idx], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(s.acc[:, idx], acc[:, idx], rtol=1e-12, atol=0)
+    assert not s.qty[:, np.setdiff1d(np.arange(s.n), idx)].any()

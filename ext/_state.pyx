@@ -175,14 +175,19 @@ def install_into(
     double[::1] capex_cny, double[::1] subsidy_cny, double[::1] credit_support_cny,
     double[::1] cash_cny, double[::1] debt_cny, double[:, ::1] capex_by_option,
     double[:, ::1] option_sums,
+    const int[::1] industry, const double[:, ::1] applic, const long[::1] lead,
+    const long[::1] life, const double[::1] effect, double cop, const double[::1] capex_per_unit,
+    double[:, ::1] effects, int[::1] next_event,
 ):
     """Install every firm's chosen option (``option`` >= 0) and pay for it and for this year's
     replacements (``replaced`` = 1): subsidies scaled by ``ratio`` (the budget's fill ratio),
     green-credit support = ``credit_frac_by_option[k]`` x capex net of subsidy (adopters only),
     net capex paid from cash first, then debt; weighted capex of new options per option x cell
     added to ``capex_by_option``; ``option_sums`` (rows as in ``option_sums_into``, one column
-    per cell) kept up to date with the new options. (reference:
-    ``sim.decisions.Decisions.install_reference`` and ``option_sums_into``)."""
+    per cell) kept up to date with the new options; adopters of an option without lead time get
+    their effects now (as ``effects_into``), the others an event in the year it becomes active.
+    (reference: ``sim.decisions.Decisions.install_reference``, ``option_sums_into`` and
+    ``effects_into``)."""
     cdef Py_ssize_t i, kk, n = option.shape[0], n_opt = level.shape[0]
     cdef int k
     cdef long long c
@@ -212,6 +217,12 @@ def install_into(
                 level[k, i] = 1.0
                 cap[k, i] = capacity[i]
                 built[k, i] = year
+                if lead[k] == 0:
+                    _effects_one(i, n, year, &industry[0], &level[0, 0], &built[0, 0], &cap[0, 0],
+                                 &applic[0, 0], &lead[0], &life[0], &effect[0], cop,
+                                 &capex_per_unit[0], &effects[0, 0], &next_event[0])
+                elif year + lead[k] < next_event[i]:
+                    next_event[i] = year + lead[k]
                 capex_cny[i] += capex[i]
                 subsidy_cny[i] += subsidy[i] * ratio
                 capex_by_option[k, cell[i]] += capex[i] * weight[i]

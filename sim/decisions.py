@@ -405,15 +405,10 @@ class Decisions:
         return c
 
     def effects_after_install(self, year: int) -> None:
-        """Effects of options that act at once; the others' activation year becomes an event."""
+        """Effects of options that act at once (the compiled install kernel writes them itself,
+        and makes the others' activation year an event)."""
         if self.m.engine != "compiled":
             self.write_effects_reference(year)
-            return
-        s, (idx, k) = self.m.firms, self.new_adopters
-        later = self.opts.lead()[k] > 0
-        s.next_event[idx[later]] = np.minimum(s.next_event[idx[later]],
-                                              year + self.opts.lead()[k[later]])
-        self.write_effects(year, idx[~later])
 
     def install(self, year: int, a: DecisionInputs, c: Choices) -> None:
         """New options, subsidies (rationed to the budget), green-credit support and payment of
@@ -437,7 +432,11 @@ class Decisions:
                                 np.ascontiguousarray(credit, dtype=float), replaced, self.cell,
                                 s.weight, s.level, s.cap, s.built, s.capex_cny, s.subsidy_cny,
                                 s.credit_support_cny, s.cash_cny, s.debt_cny, self.capex_by_option,
-                                self._sums_by_cell)
+                                self._sums_by_cell, s.industry, self.opts.applic, self.opts.lead(),
+                                self.opts.life(), self.opts.column("effect_frac"),
+                                float(self.opts.column("cop", 1.0)[O["electrification"]]),
+                                np.ascontiguousarray(self.opts.capex_per_unit(year), dtype=float),
+                                s.effects, s.next_event)
         else:
             self.install_reference(year, c, ratio, credit, rep)
         replaced[idx] = 1

@@ -49,10 +49,24 @@ class DefaultData:
         return list(self.industries.index)
 
     def western_base(self) -> np.ndarray:
-        return _bool(self.provinces["western_base"])
+        """True for the provinces of the western green-power bases (read-only, cached)."""
+        return self._flag("provinces", "western_base")
 
     def first_wave(self) -> np.ndarray:
-        return _bool(self.industries["first_wave"])
+        """True for first-wave industries (read-only, cached)."""
+        return self._flag("industries", "first_wave")
+
+    def _flag(self, table: str, column: str) -> np.ndarray:
+        return self.cached((table, column), lambda: _bool(getattr(self, table)[column]))
+
+    def cached(self, key, make) -> np.ndarray:
+        """``make()`` once per key (an array derived from these tables), read-only."""
+        cache = self.__dict__.setdefault("_derived", {})    # frozen dataclass: cache by hand
+        if key not in cache:
+            value = make()
+            value.flags.writeable = False
+            cache[key] = value
+        return cache[key]
 
 
 @cache

@@ -188,11 +188,13 @@ class Markets:
         contracted = contract - direct
         g = self._gp_year
         cap = np.where(self.m.data.western_base(), g["local"], 0.0) * 1e6
-        self.m.collector.add_rows("green_power", pd.DataFrame({
-            "year": year, "province": self.m.data.province_names, "contracted_mwh": contracted,
-            "direct_supply_mwh": direct, "direct_supply_requested_mwh": g["requested"],
-            "direct_supply_fill_frac": g["fill"], "local_direct_capacity_mwh": cap,
-            "export_capacity_mwh": g["export"] * 1e6, "premium_cny_per_mwh": self.premium()}))
+        self.m.collector.add_rows("green_power", {
+            "year": np.full(len(cap), year, dtype=np.int64),
+            "province": np.array(self.m.data.province_names, dtype=object),
+            "contracted_mwh": contracted, "direct_supply_mwh": direct,
+            "direct_supply_requested_mwh": g["requested"], "direct_supply_fill_frac": g["fill"],
+            "local_direct_capacity_mwh": cap, "export_capacity_mwh": g["export"] * 1e6,
+            "premium_cny_per_mwh": self.premium()})
         self.contracted_twh = contracted.sum() / 1e6
 
     # -- offsets -------------------------------------------------------------------------------
@@ -315,20 +317,19 @@ class Markets:
         issued, retired, banked = self.registry.totals()
         this_issued = float(self.issued_now.sum()) if year == self.m.year else 0.0
         this_retired = float(self.registry.retired_in.get(year, 0.0))
-        df = pd.DataFrame(rows, columns=["market", "price_cny_per_tco2", "volume_tco2", "demand_tco2",
-                                         "sold_tco2"])
-        df.insert(0, "year", year)
-        df["issued_tco2"] = this_issued
-        df["retired_tco2"] = this_retired
-        df["banked_tco2"] = banked
-        df["issued_cumulative_tco2"] = issued
-        df["retired_cumulative_tco2"] = retired
-        self.m.collector.add_rows("offsets", df)
+        market, price, volume, demand, sold = (list(col) for col in zip(*rows))
+        self.m.collector.add_rows("offsets", {
+            "year": np.full(len(rows), year, dtype=np.int64), "market": market,
+            "price_cny_per_tco2": np.array(price, float), "volume_tco2": np.array(volume, float),
+            "demand_tco2": np.array(demand, float), "sold_tco2": np.array(sold, float),
+            "issued_tco2": this_issued, "retired_tco2": this_retired, "banked_tco2": banked,
+            "issued_cumulative_tco2": issued, "retired_cumulative_tco2": retired})
         total: dict[tuple, float] = {}
         for year_, seller, buyer, t in flows:
             total[(year_, seller, buyer)] = total.get((year_, seller, buyer), 0.0) + t
         keys = sorted(total)
-        self.m.collector.add_rows("offset_flows", pd.DataFrame(
-            {"year": np.array([k[0] for k in keys], dtype=np.int64),
-             "seller_province": [k[1] for k in keys], "buyer_province": [k[2] for k in keys],
-             "tco2": np.array([total[k] for k in keys], dtype=float)}))
+        self.m.collector.add_rows("offset_flows", {
+            "year": np.array([k[0] for k in keys], dtype=np.int64),
+            "seller_province": np.array([k[1] for k in keys], dtype=object),
+            "buyer_province": np.array([k[2] for k in keys], dtype=object),
+            "tco2": np.array([total[k] for k in keys], dtype=float)})

@@ -240,11 +240,12 @@ class ZeroCarbonModel(mesa.Model):
         s, c, d = self.firms, self.collector, self.decisions
         sums = d.option_sums()
         k, p = len(OPTIONS), len(c.present)
-        df = pd.DataFrame({
-            "year": np.full(k * p, self.year), "industry": np.tile(c.keys.industry.to_numpy(), k),
-            "province": np.tile(c.keys.province.to_numpy(), k), "option": np.repeat(OPTIONS, p),
-            "firms": sums[:k].ravel(), "capacity": sums[k:2 * k].ravel(),
-            "capex_cny": d.capex_by_option[:, c.present].ravel()})
+        df = {"year": np.full(k * p, self.year, dtype=np.int64),
+              "industry": np.tile(c.keys.industry.to_numpy(dtype=object), k),
+              "province": np.tile(c.keys.province.to_numpy(dtype=object), k),
+              "option": np.repeat(np.array(OPTIONS, dtype=object), p),
+              "firms": sums[:k].ravel(), "capacity": sums[k:2 * k].ravel(),
+              "capex_cny": d.capex_by_option[:, c.present].ravel()}
         c.add_rows("adoption", df)
 
     def run(self) -> ZeroCarbonModel:

@@ -34,6 +34,8 @@ class OptionTable:
                 if not isinstance(value, bool):
                     t[key] = pd.to_numeric(t[key])
         self.table: pd.DataFrame = t
+        self._columns: dict[tuple[str, float], np.ndarray] = {}
+        self._flags: dict[str, np.ndarray] = {}
         a = read_csv("retrofit_applicability.csv")
         m = a.pivot(index="industry", columns="option", values="max_share_frac")
         m = m.reindex(index=data.industry_ids, columns=list(OPTIONS))
@@ -47,7 +49,12 @@ class OptionTable:
         return len(self.ids)
 
     def column(self, name: str, fill: float = 0.0) -> np.ndarray:
-        return self.table[name].fillna(fill).to_numpy(float)
+        """One numeric column in option order, NaN -> ``fill`` (read-only, cached)."""
+        if (name, fill) not in self._columns:
+            values = self.table[name].fillna(fill).to_numpy(float)
+            values.flags.writeable = False
+            self._columns[(name, fill)] = values
+        return self._columns[(name, fill)]
 
     def capex_per_unit(self, year: int) -> np.ndarray:
         """CNY per capacity unit in ``year`` (2025 price x learning decline)."""
@@ -61,7 +68,11 @@ class OptionTable:
         return self.column("lifetime_yr").astype(int)
 
     def western_only(self) -> np.ndarray:
-        return self.table["western_only"].astype(str).str.lower().eq("true").to_numpy()
+        if "western_only" not in self._flags:
+            self._flags["western_only"] = self.table["western_only"].astype(str).str.lower().eq("true").to_numpy()
+        return self._flags["western_only"]
 
     def basis(self) -> np.ndarray:
-        return self.table["opex_basis"].map(BASIS_CODES).to_numpy(float)
+        if "basis" not in self._flags:
+            self._flags["basis"] = self.table["opex_basis"].map(BASIS_CODES).to_numpy(float)
+        return self._flags["basis"]

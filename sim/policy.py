@@ -33,7 +33,8 @@ def ets_start_by_industry(cfg: ScenarioModel, data: DefaultData) -> np.ndarray:
 
 def cbam_coverage_by_industry(cfg: ScenarioModel, data: DefaultData, year: int) -> np.ndarray:
     """CBAM coverage codes per industry in ``year`` (0 if CBAM is off or not yet started)."""
-    codes = data.industries["cbam_coverage"].map(CBAM_CODES).to_numpy().astype(np.int8)
+    codes = data.cached("cbam_codes", lambda: data.industries["cbam_coverage"].map(
+        CBAM_CODES).to_numpy().astype(np.int8)).copy()
     for ind in cfg.cbam.extra_industries:
         codes[data.industry_ids.index(ind)] = CBAM_CODES[cfg.cbam.extra_coverage]
     if not cfg.cbam.enabled or year < cfg.cbam.start_year:
@@ -43,7 +44,8 @@ def cbam_coverage_by_industry(cfg: ScenarioModel, data: DefaultData, year: int) 
 
 def _per_unit_t(data: DefaultData) -> np.ndarray:
     """True for industries whose product unit is the tonne (CBAM de minimis applies in tonnes)."""
-    return data.industries["product_unit"].astype(str).str.strip().eq("t").to_numpy()
+    return data.cached("per_unit_t", lambda: data.industries["product_unit"].astype(str)
+                       .str.strip().eq("t").to_numpy())
 
 
 @dataclass

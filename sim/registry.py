@@ -21,6 +21,7 @@ class Registry:
     def __init__(self):
         self._held: dict[int, float] = {}                 # project -> issued - retired
         self._blocks_of: dict[int, list[int]] = {}        # project -> its blocks, oldest first
+        self._first_open: dict[int, int] = {}             # project -> position of its oldest open block
         self.project: list[int] = []
         self.vintage: list[int] = []
         self.issued: list[float] = []
@@ -57,11 +58,16 @@ class Registry:
         if left > self.holdings(project) + TOLERANCE_TCO2:
             raise RegistryError(f"project {project}: retiring {quantity_tco2:.6g} tCO2 but only "
                                 f"{self.holdings(project):.6g} issued and not retired")
-        for b in self._blocks_of.get(project, []):     # issued in year order: oldest vintage first
+        blocks = self._blocks_of.get(project, [])
+        first = self._first_open.get(project, 0)       # blocks before it are fully retired
+        for pos in range(first, len(blocks)):          # issued in year order: oldest vintage first
+            b = blocks[pos]
             if left <= TOLERANCE_TCO2:
                 break
             take = min(left, self.issued[b] - self.retired[b])
             if take <= 0:
+                if pos == self._first_open.get(project, 0):
+                    self._first_open[project] = pos + 1
                 continue
             self.retired[b] += take
             self._held[project] -= take

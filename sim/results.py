@@ -153,14 +153,22 @@ class Collector:
             return (getattr(firms, attr) == int(value)).astype(np.float64)
         return getattr(firms, src)
 
-    def add_rows(self, name: str, frame: pd.DataFrame) -> None:
-        """Append rows of a table collected elsewhere (markets, adoption by option ...)."""
+    def add_rows(self, name: str, frame: pd.DataFrame | dict) -> None:
+        """Append rows of a table collected elsewhere (markets, adoption by option ...): a
+        DataFrame, or a dict column -> values (scalars repeat), kept as arrays until the table
+        is built (cheaper than a DataFrame per year)."""
+        if isinstance(frame, dict):
+            n = max((len(v) for v in frame.values() if np.ndim(v)), default=1)
+            frame = {k: np.asarray(v) if np.ndim(v) else np.full(n, v) for k, v in frame.items()}
         self.extra.setdefault(name, []).append(frame)
 
     def table(self, name: str) -> pd.DataFrame:
         """The tidy table ``name`` over all collected years."""
         if name in self.extra:
             frames = self.extra[name]
+            if frames and all(isinstance(f, dict) for f in frames):
+                return pd.DataFrame({k: np.concatenate([f[k] for f in frames]) for k in frames[0]})
+            frames = [pd.DataFrame(f) if isinstance(f, dict) else f for f in frames]
             return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         spec = self.specs[name]
         names = (["firms"] if spec.counts else []) + list(spec.columns)

@@ -191,7 +191,7 @@ ctypedef struct Ctx:
     const double* output
     const double* per_unit      # (7, n)
     const double* effects       # (10, n)
-    const double* level         # (N_OPT, n)
+    const unsigned short* installed   # bit k set: option k installed
     const unsigned char* verified
     const signed char* tier
     const double* revenue
@@ -393,7 +393,7 @@ cdef void _decide_one(const Ctx* c, Py_ssize_t i) noexcept nogil:
         util[k] = -INFINITY
         opk = &op[k * N_OPT_PAR]
         m = c.applic[ind * N_OPT + k]
-        if m < 0.0 or c.level[k * n + i] > 0.0 or opk[OP_AVAIL] <= 0.0:
+        if m < 0.0 or (c.installed[i] >> k) & 1 or opk[OP_AVAIL] <= 0.0:
             continue
         if opk[OP_WEST] > 0.0 and ppi[PP_WEST] <= 0.0:
             continue
@@ -457,7 +457,8 @@ cdef void _decide_one(const Ctx* c, Py_ssize_t i) noexcept nogil:
 def decide_into(
     const unsigned char[::1] review, const int[::1] industry, const int[::1] province,
     const long long[::1] cell, const double[::1] output, const double[:, ::1] per_unit,
-    const double[:, ::1] effects, const double[:, ::1] level, const unsigned char[::1] verified,
+    const double[:, ::1] effects, const unsigned short[::1] installed,
+    const unsigned char[::1] verified,
     const signed char[::1] tier, const double[::1] revenue, const double[::1] budget,
     const double[::1] hurdle, const double[::1] base_int, const double[::1] draw,
     const double[:, ::1] applic, const double[:, ::1] op, const double[:, ::1] ip,
@@ -468,6 +469,7 @@ def decide_into(
 ):
     """Choose at most one option per reviewing firm; see the module docstring for the rule.
 
+    ``installed``: bit k set where option k is installed (``FirmArrays.installed``).
     Shapes: applic (n_ind, N_OPT) max share (< 0: not allowed); op (N_OPT, N_OPT_PAR);
     ip (n_ind, N_IND_PAR); pp (n_prov, N_PROV_PAR); sub_rate (N_OPT, n_prov); peer (n_cells, N_OPT);
     npv_out (N_OPT, n) gets every valued option's NPV (NaN where not valued), or pass shape
@@ -477,8 +479,8 @@ def decide_into(
     cdef Py_ssize_t i, n = output.shape[0]
     if n == 0:
         return
-    _check(n, per_unit.shape[0] == 7 and effects.shape[0] == 10 and level.shape[0] == N_OPT,
-           "per_unit (7, n), effects (10, n), level (N_OPT, n)")
+    _check(n, per_unit.shape[0] == 7 and effects.shape[0] == 10 and installed.shape[0] == n,
+           "per_unit (7, n), effects (10, n), installed (n,)")
     _check(n, applic.shape[1] == N_OPT and op.shape[0] == N_OPT and op.shape[1] == N_OPT_PAR
            and ip.shape[1] == N_IND_PAR and pp.shape[1] == N_PROV_PAR
            and sub_rate.shape[0] == N_OPT and sub_rate.shape[1] == pp.shape[0]
@@ -494,7 +496,7 @@ def decide_into(
     c.output = &output[0]
     c.per_unit = &per_unit[0, 0]
     c.effects = &effects[0, 0]
-    c.level = &level[0, 0]
+    c.installed = &installed[0]
     c.verified = &verified[0]
     c.tier = &tier[0]
     c.revenue = &revenue[0]

@@ -171,7 +171,7 @@ def install_into(
     const double[::1] capex, const double[::1] subsidy, double ratio,
     const double[::1] credit_frac_by_option, const unsigned char[::1] replaced,
     const long long[::1] cell, const double[::1] weight,
-    double[:, ::1] level, double[:, ::1] cap, int[:, ::1] built,
+    double[:, ::1] level, unsigned short[::1] installed, double[:, ::1] cap, int[:, ::1] built,
     double[::1] capex_cny, double[::1] subsidy_cny, double[::1] credit_support_cny,
     double[::1] cash_cny, double[::1] debt_cny, double[:, ::1] capex_by_option,
     double[:, ::1] option_sums,
@@ -215,6 +215,7 @@ def install_into(
                     if not had:
                         option_sums[2 * n_opt, c] += weight[i]
                 level[k, i] = 1.0
+                installed[i] |= <unsigned short>(1 << k)
                 cap[k, i] = capacity[i]
                 built[k, i] = year
                 if lead[k] == 0:

@@ -223,7 +223,7 @@ def decide_firm(i: int, a) -> tuple[int, float, float, float, list[float]]:
     valued = []
     for k in range(n_opt):
         m = a.applic[ind, k]
-        if m < 0 or a.level[k, i] > 0 or op[k][L["OP_AVAIL"]] <= 0:
+        if m < 0 or (int(a.installed[i]) >> k) & 1 or op[k][L["OP_AVAIL"]] <= 0:
             continue
         if op[k][L["OP_WEST"]] > 0 and pp[L["PP_WEST"]] <= 0:
             continue

@@ -42,7 +42,7 @@ class DecisionInputs:
     output: np.ndarray
     per_unit: np.ndarray
     effects: np.ndarray
-    level: np.ndarray
+    installed: np.ndarray   # uint16, bit k set where option k is installed
     verified: np.ndarray
     tier: np.ndarray
     revenue: np.ndarray
@@ -325,7 +325,7 @@ class Decisions:
         draw = rng.random(s.n)
         return DecisionInputs(
             review=review, industry=s.industry, province=s.province, cell=self.cell,
-            output=s.output, per_unit=s.per_unit, effects=s.effects, level=s.level,
+            output=s.output, per_unit=s.per_unit, effects=s.effects, installed=s.installed,
             verified=s.verified, tier=s.tier, revenue=s.revenue_cny, budget=self.m.budget(),
             hurdle=s.hurdle_rate_frac, base_int=s.base_intensity_tco2_per_unit, draw=draw,
             applic=self.opts.applic, op=self.option_params(year, policy),
@@ -343,7 +343,7 @@ class Decisions:
         c = self._choices     # every entry is written below (buffers reused across years)
         if self.m.engine == "compiled":
             _decisions.decide_into(a.review, a.industry, a.province, a.cell, a.output, a.per_unit,
-                                   a.effects, a.level, a.verified, a.tier, a.revenue, a.budget,
+                                   a.effects, a.installed, a.verified, a.tier, a.revenue, a.budget,
                                    a.hurdle, a.base_int, a.draw, a.applic, a.op, a.ip, a.pp,
                                    a.sub_rate, a.peer, a.sc, c.option, c.capacity, c.capex,
                                    c.subsidy, c.npv, threads=ext.threads())
@@ -430,7 +430,7 @@ class Decisions:
             self.option_sums()          # make sure the running sums exist before they are updated
             _state.install_into(year, c.option, c.capacity, c.capex, c.subsidy, ratio,
                                 np.ascontiguousarray(credit, dtype=float), replaced, self.cell,
-                                s.weight, s.level, s.cap, s.built, s.capex_cny, s.subsidy_cny,
+                                s.weight, s.level, s.installed, s.cap, s.built, s.capex_cny, s.subsidy_cny,
                                 s.credit_support_cny, s.cash_cny, s.debt_cny, self.capex_by_option,
                                 self._sums_by_cell, s.industry, self.opts.applic, self.opts.lead(),
                                 self.opts.life(), self.opts.column("effect_frac"),
@@ -450,6 +450,7 @@ class Decisions:
         idx, k = self.new_adopters
         s.subsidy_cny[rep] *= ratio
         s.level[k, idx] = 1.0
+        s.installed[idx] |= (1 << k).astype(np.uint16)
         s.cap[k, idx] = c.capacity[idx]
         s.built[k, idx] = year
         s.capex_cny[idx] += c.capex[idx]

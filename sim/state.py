@@ -58,6 +58,7 @@ class FirmArrays:
         self.acc = self._block(RESULT_FIELDS)
         self.fin = self._block(FINANCE_FIELDS)
         self.level = np.zeros((n_options, n), dtype=np.float64)    # 1 = option installed
+        self.installed = np.zeros(n, dtype=np.uint16)              # the same as bits: 1 << option
         self.cap = np.zeros((n_options, n), dtype=np.float64)      # capacity in the option's unit
         self.built = np.full((n_options, n), -1, dtype=np.int32)   # year of the decision
         # first year an installed option becomes active or reaches its end of life (none: max)

@@ -58,7 +58,7 @@ def random_inputs(rng, n):
         cell=(industry.astype(np.int64) * N_PROV + province), output=rng.uniform(0, 1e6, n),
         per_unit=mat(7, n) * np.array([[2], [100], [0.01], [3], [1], [0.5], [1]]),
         effects=np.ascontiguousarray(effects),
-        level=np.ascontiguousarray((rng.random((K, n)) < 0.2).astype(float)),
+        installed=((rng.random((K, n)) < 0.2) << np.arange(K)[:, None]).sum(0).astype(np.uint16),
         verified=rng.integers(0, 2, n).astype(np.uint8), tier=rng.integers(0, 4, n).astype(np.int8),
         revenue=rng.uniform(0, 1e9, n), budget=rng.uniform(0, 1e8, n) * (rng.random(n) < 0.9),
         hurdle=rng.uniform(0.02, 0.2, n), base_int=rng.uniform(0, 5, n), draw=rng.random(n),
@@ -73,7 +73,7 @@ def test_decision_kernel_matches_reference(seed, n):
     choice, cap = np.zeros(n, np.int8), np.zeros(n)
     capex, sub, npv = np.zeros(n), np.zeros(n), np.zeros((K, n))
     _decisions.decide_into(a.review, a.industry, a.province, a.cell, a.output, a.per_unit,
-                           a.effects, a.level, a.verified, a.tier, a.revenue, a.budget, a.hurdle,
+                           a.effects, a.installed, a.verified, a.tier, a.revenue, a.budget, a.hurdle,
                            a.base_int, a.draw, a.applic, a.op, a.ip, a.pp, a.sub_rate, a.peer,
                            a.sc, choice, cap, capex, sub, npv)
     for i in range(n):
@@ -101,7 +101,7 @@ def _decide(a, threads, keep_npv=True):
     out = (np.zeros(n, np.int8), np.zeros(n), np.zeros(n), np.zeros(n),
            np.zeros((K, n)) if keep_npv else np.zeros((0, 0)))
     _decisions.decide_into(a.review, a.industry, a.province, a.cell, a.output, a.per_unit,
-                           a.effects, a.level, a.verified, a.tier, a.revenue, a.budget, a.hurdle,
+                           a.effects, a.installed, a.verified, a.tier, a.revenue, a.budget, a.hurdle,
                            a.base_int, a.draw, a.applic, a.op, a.ip, a.pp, a.sub_rate, a.peer,
                            a.sc, *out, threads=threads)
     return out
@@ -139,6 +139,8 @@ def test_effects_and_adoption_sums_kept_incrementally_equal_a_full_recount():
         # adoption sums kept up to date by install equal a recount from the firm arrays
         np.testing.assert_allclose(m.decisions.option_sums(),
                                    m.collector.option_sums(s.level, s.cap), rtol=1e-9)
+        bits = (s.installed[None, :] >> np.arange(9)[:, None].astype(np.uint16)) & 1
+        np.testing.assert_array_equal(bits == 1, s.level > 0)     # the bit mask mirrors level
         installed = (s.level > 0).any(axis=0)
         assert (s.next_event[installed] > year).all()
         assert (s.next_event[~installed] == np.iinfo(np.int32).max).all()

@@ -51,7 +51,7 @@ def test_install_kernel_matches_numpy(seed, ratio):
     s.subsidy_cny[due] = s.capex_cny[due] * 0.2
     a = d.inputs(m.year, m.policy, d.peer_shares()[0])
     m.cfg.subsidy.budget_cny_per_yr = float((c.subsidy @ s.weight) * ratio)
-    names = ("level", "cap", "built", "capex_cny", "subsidy_cny", "credit_support_cny",
+    names = ("level", "installed", "cap", "built", "capex_cny", "subsidy_cny", "credit_support_cny",
              "cash_cny", "debt_cny")
     before = {k: getattr(s, k).copy() for k in names}
     results = {}

@@ -259,3 +259,26 @@ def segment_sums_into(const long long[::1] starts, const double[::1] weight,
             if i < starts[j + 1]:
                 acc0 = acc0 + weight[i] * v[i]
             out[r, j] = acc0 + acc1
+
+
+def prepare_decisions_into(
+    const long long[::1] cell, const double[::1] peer_any_by_cell, double diffusion,
+    double peer_weight, double review_frac, const double[::1] review_draw,
+    const int[::1] industry, const double[::1] debt_cap_by_ind, const double[::1] cash,
+    const double[::1] debt, const double[::1] revenue,
+    double[::1] awareness, unsigned char[::1] review, double[::1] budget, int threads=0,
+):
+    """Before the decision kernel, per firm: awareness rises (diffusion + peer pull of its
+    cell, capped at 1, on what is left to learn); the firm reviews its options if its draw is
+    below awareness x ``review_frac``; its budget = cash (if positive) + unused debt capacity
+    (``debt_cap_by_ind`` x revenue - debt, if positive). (reference:
+    ``sim.decisions.Decisions.prepare_reference``)."""
+    cdef Py_ssize_t i, n = cell.shape[0]
+    cdef double push, a
+    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    for i in prange(n, nogil=True, schedule="static", chunksize=8192, num_threads=nt):
+        push = fmin(1.0, diffusion + peer_weight * peer_any_by_cell[cell[i]])
+        a = awareness[i] + (1.0 - awareness[i]) * push
+        awareness[i] = a
+        review[i] = review_draw[i] < a * review_frac
+        budget[i] = fmax(cash[i], 0.0) + fmax(debt_cap_by_ind[industry[i]] * revenue[i] - debt[i], 0.0)

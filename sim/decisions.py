@@ -84,6 +84,7 @@ class Decisions:
         self.spenders: list[np.ndarray] = []
         self._due_opt, self._due_firm = np.empty(0, np.int32), np.empty(0, np.int64)
         self._option_sums: np.ndarray | None = None      # python engine: per present cell
+        self._buf: tuple | None = None                    # per-firm buffers reused every year
         self._sums_by_cell: np.ndarray | None = None     # compiled: per cell, kept by install
         self.scalars_static = self._static_scalars()
 
@@ -314,19 +315,39 @@ class Decisions:
         tot = np.where(tot > 0, tot, 1.0)
         return np.ascontiguousarray(per / tot[:, None]), anyo / tot
 
+    def prepare(self, peer_any: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Awareness update, who reviews this year, budgets: (review, choice draw, budget)."""
+        s, b, rng = self.m.firms, self.m.cfg.behaviour, self.m.rng
+        if self._buf is None:
+            self._buf = (np.empty(s.n), np.empty(s.n), np.empty(s.n, np.uint8), np.empty(s.n))
+        u, draw, review, budget = self._buf
+        rng.random(out=u)          # first the review draws, then the choice draws
+        rng.random(out=draw)
+        if self.m.engine != "compiled":       # numpy statement of prepare_decisions_into
+            self.update_awareness(peer_any)
+            review[:] = u < s.awareness_frac * b.review_frac_per_yr
+            budget[:] = self.m.budget()
+            return review, draw, budget
+        _state.prepare_decisions_into(self.cell, peer_any, b.awareness_diffusion_frac,
+                                      b.peer_weight, b.review_frac_per_yr, u, s.industry,
+                                      self.m.finance.debt_cap_by_ind, s.cash_cny, s.debt_cny,
+                                      s.revenue_cny, s.awareness_frac, review, budget,
+                                      threads=ext.threads())
+        return review, draw, budget
+
     def update_awareness(self, peer_any: np.ndarray) -> None:
         s, b = self.m.firms, self.m.cfg.behaviour
         push = np.minimum(1.0, b.awareness_diffusion_frac + b.peer_weight * peer_any[self.cell])
         s.awareness_frac += (1.0 - s.awareness_frac) * push
 
-    def inputs(self, year: int, policy: PolicyYear, peer: np.ndarray) -> DecisionInputs:
-        s, rng = self.m.firms, self.m.rng
-        review = (rng.random(s.n) < s.awareness_frac * self.m.cfg.behaviour.review_frac_per_yr).astype(np.uint8)
-        draw = rng.random(s.n)
+    def inputs(self, year: int, policy: PolicyYear, peer: np.ndarray,
+               peer_any: np.ndarray) -> DecisionInputs:
+        s = self.m.firms
+        review, draw, budget = self.prepare(peer_any)
         return DecisionInputs(
             review=review, industry=s.industry, province=s.province, cell=self.cell,
             output=s.output, per_unit=s.per_unit, effects=s.effects, installed=s.installed,
-            verified=s.verified, tier=s.tier, revenue=s.revenue_cny, budget=self.m.budget(),
+            verified=s.verified, tier=s.tier, revenue=s.revenue_cny, budget=budget,
             hurdle=s.hurdle_rate_frac, base_int=s.base_intensity_tco2_per_unit, draw=draw,
             applic=self.opts.applic, op=self.option_params(year, policy),
             ip=self.industry_params(year, policy), pp=self.province_params(policy),
@@ -397,8 +418,7 @@ class Decisions:
         self.spenders = []
         self.refresh(year, policy)
         peer, peer_any = self.peer_shares()
-        self.update_awareness(peer_any)
-        a = self.inputs(year, policy, peer)
+        a = self.inputs(year, policy, peer, peer_any)
         c = self.choose(a)
         self.install(year, a, c)
         self.effects_after_install(year)

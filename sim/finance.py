@@ -24,7 +24,8 @@ class Finance:
         s, p = model.firms, model.products
         self.price = p["price_cny_per_unit"].to_numpy(float)[s.industry]
         self.margin = p["operating_margin_frac"].to_numpy(float)[s.industry]
-        self.debt_cap_frac = p["debt_capacity_frac_of_revenue"].to_numpy(float)[s.industry]
+        self.debt_cap_by_ind = np.ascontiguousarray(p["debt_capacity_frac_of_revenue"].to_numpy(float))
+        self.debt_cap_frac = self.debt_cap_by_ind[s.industry]
         s.revenue_cny[:] = s.output * self.price
         s.cash_cny[:] = p["cash_frac_of_revenue"].to_numpy(float)[s.industry] * s.revenue_cny
 

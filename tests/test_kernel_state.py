@@ -49,7 +49,7 @@ def test_install_kernel_matches_numpy(seed, ratio):
     due = np.flatnonzero(rng.random(n) < 0.2)
     s.capex_cny[due] = rng.uniform(0, 1e6, len(due))
     s.subsidy_cny[due] = s.capex_cny[due] * 0.2
-    a = d.inputs(m.year, m.policy, d.peer_shares()[0])
+    a = d.inputs(m.year, m.policy, *d.peer_shares())
     m.cfg.subsidy.budget_cny_per_yr = float((c.subsidy @ s.weight) * ratio)
     names = ("level", "installed", "cap", "built", "capex_cny", "subsidy_cny", "credit_support_cny",
              "cash_cny", "debt_cny")
@@ -137,3 +137,23 @@ def test_fused_energy_and_accounting_equal_the_two_kernels():
     np.testing.assert_allclose(s.qty[:, idx], qty[:, idx], rtol=1e-12, atol=0)
     np.testing.assert_allclose(s.acc[:, idx], acc[:, idx], rtol=1e-12, atol=0)
     assert not s.qty[:, np.setdiff1d(np.arange(s.n), idx)].any()
+
+
+def test_decision_preparation_kernel_matches_numpy():
+    m = ZeroCarbonModel(Scenario.load("baseline").replace({"population.firms": 3000}), rng=8)
+    for _ in range(3):
+        m.step()
+    s, d = m.firms, m.decisions
+    s.cash_cny[:] *= np.random.default_rng(0).uniform(-1, 2, s.n)     # some negative cash
+    peer_any = d.peer_shares()[1]
+    state, awareness = m.rng.bit_generator.state, s.awareness_frac.copy()
+    out = {}
+    for engine in ("compiled", "python"):
+        m.rng.bit_generator.state = state
+        s.awareness_frac[:] = awareness
+        m.engine = engine
+        out[engine] = [x.copy() for x in d.prepare(peer_any)] + [s.awareness_frac.copy()]
+    m.engine = "compiled"
+    assert 0.05 < out["compiled"][0].mean() < 0.95                   # some firms review, not all
+    for fast, slow in zip(out["compiled"], out["python"]):
+        np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=0)

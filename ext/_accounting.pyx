@@ -13,7 +13,7 @@ Python and the test suite checks that both agree.
 from cython.parallel cimport prange
 cimport openmp
 
-from ext._firm cimport Acc, Quant, firm_account, firm_energy
+from ext._firm cimport Acc, Green, Quant, firm_account, firm_energy, firm_green_power, firm_scope2_market
 
 
 def account_into(
@@ -211,3 +211,28 @@ def energy_account_into(
                                 residual_ef_by_prov, cbam_cov_by_ind, benchmark_by_ind,
                                 default_by_ind, de_minimis_by_ind, dom_price_by_ind,
                                 dom_free_share_by_ind, cbam, quantities, results)
+
+
+def green_power_into(
+    const long long[::1] idx, const double[:, ::1] effects, const int[::1] province,
+    const double[::1] residual_ef_by_prov, double ef_heat,
+    double[:, ::1] quantities, double[:, ::1] results, int threads=0,
+):
+    """After direct-supply shares of the firms ``idx`` were cut back: their green-power MWh
+    (quantity rows 7-9) and market-based scope 2 (result row 2), the only quantities and
+    results a green share changes (the same ``ext/_firm.pxd`` rules as the full pass)."""
+    cdef Py_ssize_t j, i, n = province.shape[0]
+    cdef Green g
+    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    for j in range(idx.shape[0]):
+        if idx[j] < 0 or idx[j] >= n:
+            raise IndexError(f"green_power_into: firm index {idx[j]} out of range")
+    for j in prange(idx.shape[0], nogil=True, schedule="static", chunksize=2048, num_threads=nt):
+        i = idx[j]
+        g = firm_green_power(quantities[6, i], effects[6, i], effects[7, i], effects[8, i])
+        quantities[7, i] = g.contract
+        quantities[8, i] = g.direct
+        quantities[9, i] = g.cert
+        results[2, i] = firm_scope2_market(quantities[6, i], g.contract, g.cert,
+                                           quantities[3, i], residual_ef_by_prov[province[i]],
+                                           ef_heat)

@@ -32,6 +32,30 @@ ctypedef struct Acc:
     double cost_eur
 
 
+ctypedef struct Green:
+    double contract      # MWh covered by green contracts (direct supply included)
+    double direct        # MWh of direct supply
+    double cert          # MWh covered by unbundled certificates
+
+
+cdef inline Green firm_green_power(double grid_mwh, double contract_frac, double cert_frac,
+                                   double direct_frac) noexcept nogil:
+    """Green shares of the electricity a firm still buys (part of ``firm_energy``)."""
+    cdef Green g
+    cdef double contract = fmin(contract_frac + direct_frac, 1.0)
+    g.direct = grid_mwh * direct_frac
+    g.contract = grid_mwh * contract
+    g.cert = grid_mwh * fmin(cert_frac, 1.0 - contract)
+    return g
+
+
+cdef inline double firm_scope2_market(double grid_mwh, double green_contract_mwh,
+                                      double green_cert_mwh, double heat_gj, double residual_ef,
+                                      double ef_heat) noexcept nogil:
+    """Market-based scope 2 (part of ``firm_account``)."""
+    return fmax(0.0, grid_mwh - green_contract_mwh - green_cert_mwh) * residual_ef + heat_gj * ef_heat
+
+
 cdef inline Quant firm_energy(
     double output, double coal_pu, double gas_pu, double diesel_pu, double heat_pu,
     double elec_pu, double process_pu, double eu_share,
@@ -49,7 +73,7 @@ cdef inline Quant firm_energy(
     cdef double heat = thermal * heat_pu
     cdef double diesel = e * diesel_pu
     cdef double fossil_gj = coal * gj_coal + gas * gj_gas + heat * gj_heat + diesel * gj_diesel
-    cdef double contract = fmin(contract_frac + direct_frac, 1.0)
+    cdef Green g
     q.coal_t = coal * keep
     q.natural_gas_m3 = gas * keep
     q.purchased_heat_gj = heat * keep
@@ -57,9 +81,10 @@ cdef inline Quant firm_energy(
     q.electricity_mwh = e * elec_pu + fossil_gj * elec_frac / 3.6 / elec_cop
     q.pv_self_mwh = fmin(q.electricity_mwh, pv_kw * yield_mwh_per_kw * pv_self_frac)
     q.grid_mwh = q.electricity_mwh - q.pv_self_mwh
-    q.direct_supply_mwh = q.grid_mwh * direct_frac
-    q.green_contract_mwh = q.grid_mwh * contract
-    q.green_certificate_mwh = q.grid_mwh * fmin(cert_frac, 1.0 - contract)
+    g = firm_green_power(q.grid_mwh, contract_frac, cert_frac, direct_frac)
+    q.direct_supply_mwh = g.direct
+    q.green_contract_mwh = g.contract
+    q.green_certificate_mwh = g.cert
     q.process_tco2 = output * process_pu
     q.captured_tco2 = q.process_tco2 * capture_frac
     q.eu_output = output * eu_share
@@ -82,7 +107,8 @@ cdef inline Acc firm_account(
     cdef double covered
     f.scope1 = coal_t * ef_coal + gas_m3 * ef_gas + diesel_t * ef_diesel + process_tco2 - captured_tco2
     f.s2_loc = grid_mwh * grid_ef + heat
-    f.s2_mkt = fmax(0.0, grid_mwh - green_contract_mwh - green_cert_mwh) * residual_ef + heat
+    f.s2_mkt = firm_scope2_market(grid_mwh, green_contract_mwh, green_cert_mwh, heat_gj,
+                                  residual_ef, ef_heat)
     f.footprint = (f.scope1 + f.s2_loc) / output if output > 0.0 else 0.0
     f.embedded = 0.0
     f.certificates = 0.0

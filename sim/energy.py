@@ -69,6 +69,14 @@ class EnergyModel:
             s.qty, s.acc, idx=None if idx is None else np.ascontiguousarray(idx, dtype=np.int64),
             threads=ext.threads())
 
+    def recut_green_power(self, s: FirmArrays, f: Factors, idx: np.ndarray) -> None:
+        """After the direct-supply shares of firms ``idx`` were cut back (compiled engine): their
+        green-power MWh and market-based scope 2, the only rows such a cut changes."""
+        _accounting.green_power_into(np.ascontiguousarray(idx, dtype=np.int64), s.effects,
+                                     s.province, np.ascontiguousarray(
+                                         f.residual_mix_tco2_per_mwh_by_prov, dtype=np.float64),
+                                     float(f.heat_tco2_per_gj), s.qty, s.acc, threads=ext.threads())
+
     def update_one(self, s: FirmArrays, i: int) -> None:
         """The reference rules for firm ``i`` (the per-agent Python path)."""
         q = firm_energy(float(s.output[i]), *(float(v) for v in s.per_unit[:, i]),

@@ -200,7 +200,7 @@ class ZeroCarbonModel(mesa.Model):
         self.energy.update_and_account(self.firms, self.policy.factors)
         cut = self.markets.allocate_green_power(self.year)
         if cut is not None:
-            self.energy.update_and_account(self.firms, self.policy.factors, cut)
+            self.energy.recut_green_power(self.firms, self.policy.factors, cut)
 
     def _energy(self, idx: np.ndarray | None = None) -> None:
         """This year's quantities of every firm, or of the firms ``idx`` only."""

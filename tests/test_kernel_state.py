@@ -157,3 +157,24 @@ def test_decision_preparation_kernel_matches_numpy():
     assert 0.05 < out["compiled"][0].mean() < 0.95                   # some firms review, not all
     for fast, slow in zip(out["compiled"], out["python"]):
         np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=0)
+
+
+def test_green_power_recut_equals_a_full_pass():
+    scn = Scenario.load("baseline").replace({"population.firms": 2000})
+    m = ZeroCarbonModel(scn, rng=6)
+    for _ in range(6):
+        m.step()
+    s, e, f = m.firms, m.energy, m.policy.factors
+    rng = np.random.default_rng(2)
+    s.direct_supply_frac[:] = rng.uniform(0, 0.6, s.n) * (rng.random(s.n) < 0.5)
+    s.green_contract_frac[:] = rng.uniform(0, 0.8, s.n) * (rng.random(s.n) < 0.5)
+    s.green_cert_frac[:] = rng.uniform(0, 1, s.n) * (rng.random(s.n) < 0.5)
+    e.update_and_account(s, f)
+    cut = np.flatnonzero(s.direct_supply_frac > 0)[::2]
+    s.direct_supply_frac[cut] *= rng.uniform(0, 1, len(cut))
+    e.recut_green_power(s, f, cut)
+    qty, acc = s.qty.copy(), s.acc.copy()
+    e.update_and_account(s, f)
+    assert len(cut) > 100
+    np.testing.assert_allclose(qty, s.qty, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(acc, s.acc, rtol=1e-12, atol=0)

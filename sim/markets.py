@@ -286,7 +286,7 @@ class Markets:
             self.share[j] = share
             self.market_price[j] = price
             buyers = np.zeros(n_prov)
-            buyers[mask] = demand[mask] @ share
+            buyers[mask] = (demand[mask] * share).sum(axis=1)      # not ``@``: see Decisions.install
             buyer_share = {names[b]: buyers[b] / buyers.sum() for b in np.flatnonzero(buyers)} if buyers.sum() > 0 else {}
             sold_by_row = np.bincount(np.array(owner, int), weights=sold, minlength=len(p)) if owner else np.zeros(len(p))
             for r in np.flatnonzero(sold_by_row > 0):

@@ -11,9 +11,9 @@ The rules are those of DESIGN.md and issue 2; ``ext/reference.py`` states them o
 Python and the test suite checks that both agree.
 """
 from cython.parallel cimport prange
-cimport openmp
 
-from ext._firm cimport Acc, Green, Quant, firm_account, firm_energy, firm_green_power, firm_scope2_market
+from ext._firm cimport (Acc, Green, Quant, firm_account, firm_energy, firm_green_power,
+                        firm_scope2_market, n_threads)
 
 
 def account_into(
@@ -36,7 +36,7 @@ def account_into(
     cdef Py_ssize_t i, n = coal_t.shape[0]
     cdef int k, p
     cdef Acc f
-    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    cdef int nt = n_threads(threads, n)
     with nogil:
         for i in prange(n, schedule="static", chunksize=8192, num_threads=nt):
             k = industry[i]
@@ -96,7 +96,7 @@ def energy_into(
     ``effects`` rows: ``sim.state.EFFECT_FIELDS``. ``threads`` as in ``account_into``.
     """
     cdef Py_ssize_t i, n = output.shape[0]
-    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    cdef int nt = n_threads(threads, n)
     with nogil:
         for i in prange(n, schedule="static", chunksize=8192, num_threads=nt):
             _energy_one(i, output, per_unit, effects, province, yield_mwh_per_kw_by_prov,
@@ -187,7 +187,7 @@ def energy_account_into(
     """
     cdef Py_ssize_t i, j, n = output.shape[0]
     cdef const long long[::1] sub
-    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    cdef int nt = n_threads(threads, n if idx is None else len(idx))
     if gj.shape[0] != 4 or ef.shape[0] != 4 or cbam.shape[0] != 4 \
             or quantities.shape[0] != 13 or results.shape[0] != 7:
         raise ValueError("energy_account_into: gj, ef, cbam have 4 entries; 13 quantity rows, 7 result rows")
@@ -223,7 +223,7 @@ def green_power_into(
     results a green share changes (the same ``ext/_firm.pxd`` rules as the full pass)."""
     cdef Py_ssize_t j, i, n = province.shape[0]
     cdef Green g
-    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    cdef int nt = n_threads(threads, idx.shape[0])
     for j in range(idx.shape[0]):
         if idx[j] < 0 or idx[j] >= n:
             raise IndexError(f"green_power_into: firm index {idx[j]} out of range")

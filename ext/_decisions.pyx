@@ -16,10 +16,9 @@ picks by a logit rule on utility beta x (NPV / annuity) / annual energy bill (th
 relative to the bill, capped at 50), using the uniform draw it is given.
 """
 from cython.parallel cimport prange
-cimport openmp
 from libc.math cimport exp, fmax, fmin, pow, INFINITY, NAN
 
-from ext._firm cimport Acc, Quant, firm_account, firm_energy
+from ext._firm cimport Acc, Quant, firm_account, firm_energy, n_threads
 
 cdef enum:  # Opt
     O_PV = 0
@@ -517,7 +516,7 @@ def decide_into(
     c.capex = &capex[0]
     c.subsidy = &subsidy[0]
     c.npv_out = &npv_out[0, 0] if npv_out.shape[0] > 0 else NULL
-    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    cdef int nt = n_threads(threads, n)
     for i in prange(n, nogil=True, schedule="static", chunksize=4096, num_threads=nt):
         _decide_one(&c, i)
 

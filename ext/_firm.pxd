@@ -4,8 +4,22 @@
 - ``firm_energy``: annual quantities from output, per-unit intensities and retrofit effects
   (the rules of ``sim/energy.py``'s docstring; reference: ``ext.reference.firm_energy``).
 - ``firm_account``: DESIGN.md's accounting rules (reference: ``ext.reference.account_firm``).
+- ``n_threads``: how many OpenMP threads a loop over firms uses.
 """
+cimport openmp
 from libc.math cimport fmax, fmin
+
+cdef enum:
+    PARALLEL_MIN_WORK = 20000   # loops over fewer firms run on one thread (measured: waking a
+                                # sleeping OpenMP worker costs more than it saves below this)
+
+
+cdef inline int n_threads(int threads, Py_ssize_t work) noexcept nogil:
+    """Threads for a loop over ``work`` firms: ``threads`` (0: OpenMP's default), or one thread
+    for small loops."""
+    if work < PARALLEL_MIN_WORK:
+        return 1
+    return threads if threads > 0 else openmp.omp_get_max_threads()
 
 ctypedef struct Quant:
     double coal_t

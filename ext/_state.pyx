@@ -9,9 +9,10 @@
   sorted by cell (reference: ``numpy.bincount``).
 """
 from cython.parallel cimport prange
-cimport openmp
 from libc.math cimport fmax, fmin
 from libc.stdlib cimport free, malloc
+
+from ext._firm cimport n_threads
 
 
 def effects_into(
@@ -50,7 +51,7 @@ def effects_into(
     cdef unsigned short* due = <unsigned short*>malloc(m * sizeof(unsigned short))
     if due == NULL:
         raise MemoryError()
-    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    cdef int nt = n_threads(threads, m)
     try:
         for j in prange(m, nogil=True, schedule="static", chunksize=2048, num_threads=nt):
             due[j] = _effects_one(idx[j], n, year, &industry[0], &level[0, 0], &built[0, 0],
@@ -242,7 +243,7 @@ def segment_sums_into(const long long[::1] starts, const double[::1] weight,
     cdef Py_ssize_t r, j, i, m = out.shape[1], n_rows = rows.shape[0]
     cdef const double* v
     cdef double acc0, acc1
-    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    cdef int nt = n_threads(threads, n)
     if out.shape[0] != n_rows or starts.shape[0] != m + 1 or weight.shape[0] != n \
             or (m > 0 and starts[m] != n):
         raise ValueError("segment_sums_into: shapes of starts, weight, rows and out disagree")
@@ -275,7 +276,7 @@ def prepare_decisions_into(
     ``sim.decisions.Decisions.prepare_reference``)."""
     cdef Py_ssize_t i, n = cell.shape[0]
     cdef double push, a
-    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    cdef int nt = n_threads(threads, n)
     for i in prange(n, nogil=True, schedule="static", chunksize=8192, num_threads=nt):
         push = fmin(1.0, diffusion + peer_weight * peer_any_by_cell[cell[i]])
         a = awareness[i] + (1.0 - awareness[i]) * push

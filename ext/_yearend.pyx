@@ -17,10 +17,9 @@ Two loops that release the GIL, over the firm blocks of ``sim.state.FirmArrays``
 """
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
-cimport openmp
 from libc.math cimport fmax, fmin, rint
 
-from ext._firm cimport Acc, Quant, firm_account, firm_energy
+from ext._firm cimport Acc, Quant, firm_account, firm_energy, n_threads
 
 cdef enum:  # rows of FirmArrays.qty (sim.state.QTY_FIELDS)
     Q_COAL = 0
@@ -280,7 +279,7 @@ def close_year_into(
     prem[1] = sc[YS_PREM_GREEN]
     prem[2] = sc[YS_PREM_NEAR]
     prem[3] = sc[YS_PREM_ZERO]
-    cdef int nt = threads if threads > 0 else openmp.omp_get_max_threads()
+    cdef int nt = n_threads(threads, n)
     cdef Py_ssize_t j, r, m = sums.shape[1]
     cdef double w
     cdef double* local

@@ -16,7 +16,7 @@ from ext._firm cimport n_threads
 
 
 def effects_into(
-    int year, const long long[::1] idx, const int[::1] industry, const double[:, ::1] level,
+    int year, const long long[::1] idx, const int[::1] industry, const unsigned short[::1] installed,
     int[:, ::1] built, const double[:, ::1] cap, const double[:, ::1] applic,
     const long[::1] lead, const long[::1] life, const double[::1] effect, double cop,
     const double[::1] capex_per_unit,
@@ -42,7 +42,7 @@ def effects_into(
     """
     cdef Py_ssize_t j, k, m = idx.shape[0], n = industry.shape[0]
     cdef long n_due = 0
-    if level.shape[0] != 9 or effects.shape[0] != 10 or applic.shape[1] != 9:
+    if built.shape[0] != 9 or effects.shape[0] != 10 or applic.shape[1] != 9:
         raise ValueError("effects_into: expects 9 options and 10 effect rows")
     if due_opt.shape[0] < 9 * m or due_firm.shape[0] < 9 * m:
         raise ValueError("effects_into: due_opt/due_firm need room for 9 x len(idx) pairs")
@@ -54,7 +54,7 @@ def effects_into(
     cdef int nt = n_threads(threads, m)
     try:
         for j in prange(m, nogil=True, schedule="static", chunksize=2048, num_threads=nt):
-            due[j] = _effects_one(idx[j], n, year, &industry[0], &level[0, 0], &built[0, 0],
+            due[j] = _effects_one(idx[j], n, year, &industry[0], &installed[0], &built[0, 0],
                                   &cap[0, 0], &applic[0, 0], &lead[0], &life[0], &effect[0], cop,
                                   &capex_per_unit[0], &effects[0, 0], &next_event[0])
         for j in range(m):              # due pairs in firm order, then option order
@@ -70,7 +70,8 @@ def effects_into(
 
 
 cdef unsigned short _effects_one(
-    Py_ssize_t i, Py_ssize_t n, int year, const int* industry, const double* level, int* built,
+    Py_ssize_t i, Py_ssize_t n, int year, const int* industry, const unsigned short* installed,
+    int* built,
     const double* cap, const double* applic, const long* lead, const long* life,
     const double* effect, double cop, const double* capex_per_unit, double* effects,
     int* next_event,
@@ -83,7 +84,7 @@ cdef unsigned short _effects_one(
     cdef const double* ap = &applic[ind * 9]
     for k in range(9):
         act[k] = False
-        if level[k * n + i] > 0.0:
+        if (installed[i] >> k) & 1:
             start = built[k * n + i] + lead[k]
             end = start + life[k]
             act[k] = start <= year
@@ -178,7 +179,7 @@ def install_into(
     double[:, ::1] option_sums,
     const int[::1] industry, const double[:, ::1] applic, const long[::1] lead,
     const long[::1] life, const double[::1] effect, double cop, const double[::1] capex_per_unit,
-    double[:, ::1] effects, int[::1] next_event,
+    double[:, ::1] effects, int[::1] next_event, const long long[::1] starts, int threads=0,
 ):
     """Install every firm's chosen option (``option`` >= 0) and pay for it and for this year's
     replacements (``replaced`` = 1): subsidies scaled by ``ratio`` (the budget's fill ratio),
@@ -188,16 +189,20 @@ def install_into(
     per cell) kept up to date with the new options; adopters of an option without lead time get
     their effects now (as ``effects_into``), the others an event in the year it becomes active.
     (reference: ``sim.decisions.Decisions.install_reference``, ``option_sums_into`` and
-    ``effects_into``)."""
-    cdef Py_ssize_t i, kk, n = option.shape[0], n_opt = level.shape[0]
+    ``effects_into``). Firms are sorted by cell (``starts`` as in ``segment_sum_into``); cells
+    are independent, so ``threads`` (0: OpenMP's default) changes the speed, never the result."""
+    cdef Py_ssize_t i, j, n = option.shape[0], n_opt = level.shape[0], m = starts.shape[0] - 1
     cdef int k
     cdef long long c
     cdef double net, from_cash
-    cdef bint had
+    cdef int nt = n_threads(threads, n)
     if option_sums.shape[0] != 2 * n_opt + 1 or option_sums.shape[1] != capex_by_option.shape[1]:
         raise ValueError("install_into: option_sums needs 2 x n_options + 1 rows, one column per cell")
-    with nogil:
-        for i in range(n):
+    if m < 0 or (m > 0 and starts[m] != n) or n_opt > 9:
+        raise ValueError("install_into: starts must cover every firm; at most 9 options")
+    # cells are independent (capex_by_option and option_sums are per cell): one thread per cell
+    for j in prange(m, nogil=True, schedule="dynamic", chunksize=4, num_threads=nt):
+        for i in range(starts[j], starts[j + 1]):
             k = option[i]
             if k < 0 and not replaced[i]:
                 continue
@@ -205,29 +210,26 @@ def install_into(
                 subsidy_cny[i] *= ratio
             if k >= 0:
                 c = cell[i]
-                if level[k, i] > 0.0:        # re-installed (a custom rule may do that): new size
+                if (installed[i] >> k) & 1:   # re-installed (a custom rule may do that): new size
                     option_sums[n_opt + k, c] += weight[i] * (capacity[i] - cap[k, i])
                 else:
-                    had = False
-                    for kk in range(n_opt):
-                        had = had or level[kk, i] > 0.0
                     option_sums[k, c] += weight[i]
                     option_sums[n_opt + k, c] += weight[i] * capacity[i]
-                    if not had:
+                    if installed[i] == 0:
                         option_sums[2 * n_opt, c] += weight[i]
                 level[k, i] = 1.0
-                installed[i] |= <unsigned short>(1 << k)
+                installed[i] = installed[i] | <unsigned short>(1 << k)
                 cap[k, i] = capacity[i]
                 built[k, i] = year
                 if lead[k] == 0:
-                    _effects_one(i, n, year, &industry[0], &level[0, 0], &built[0, 0], &cap[0, 0],
+                    _effects_one(i, n, year, &industry[0], &installed[0], &built[0, 0], &cap[0, 0],
                                  &applic[0, 0], &lead[0], &life[0], &effect[0], cop,
                                  &capex_per_unit[0], &effects[0, 0], &next_event[0])
                 elif year + lead[k] < next_event[i]:
                     next_event[i] = year + lead[k]
                 capex_cny[i] += capex[i]
                 subsidy_cny[i] += subsidy[i] * ratio
-                capex_by_option[k, cell[i]] += capex[i] * weight[i]
+                capex_by_option[k, c] += capex[i] * weight[i]
                 credit_support_cny[i] = credit_frac_by_option[k] * (capex_cny[i] - subsidy_cny[i])
             net = capex_cny[i] - subsidy_cny[i]
             from_cash = fmin(fmax(cash_cny[i], 0.0), net)

@@ -254,7 +254,7 @@ class Decisions:
         if len(self._due_opt) < 9 * len(idx):       # buffers kept across years (no page faults)
             self._due_opt, self._due_firm = np.empty(9 * len(idx), np.int32), np.empty(9 * len(idx), np.int64)
         due_opt, due_firm = self._due_opt, self._due_firm
-        n_due = _state.effects_into(year, idx, s.industry, s.level, s.built, s.cap, self.opts.applic,
+        n_due = _state.effects_into(year, idx, s.industry, s.installed, s.built, s.cap, self.opts.applic,
                                     self.opts.lead(), self.opts.life(), self.opts.column("effect_frac"),
                                     float(self.opts.column("cop", 1.0)[O["electrification"]]),
                                     np.ascontiguousarray(self.opts.capex_per_unit(year), dtype=float),
@@ -458,7 +458,8 @@ class Decisions:
                                 self.opts.life(), self.opts.column("effect_frac"),
                                 float(self.opts.column("cop", 1.0)[O["electrification"]]),
                                 np.ascontiguousarray(self.opts.capex_per_unit(year), dtype=float),
-                                s.effects, s.next_event)
+                                s.effects, s.next_event, self.m.collector.starts,
+                                threads=ext.threads())
         else:
             self.install_reference(year, c, ratio, credit, rep)
         replaced[idx] = 1

@@ -1,7 +1,8 @@
 """The offset registry: issuance and retirement recorded in blocks; nothing retired twice.
 
 A block is one project row's issuance in one year (project, province, type, vintage, quantity).
-Retirements draw on blocks (oldest vintage first) and are recorded with their buyer. Invariants
+Retirements draw on blocks (oldest vintage first) and are recorded with their buyers' shares
+(``table()`` lists one row per block and buyer). Invariants
 (``check``) hold after every operation and are checked by the model every year: a retirement
 larger than what a block still holds raises ``RegistryError`` at once.
 """
@@ -26,7 +27,8 @@ class Registry:
         self.vintage: list[int] = []
         self.issued: list[float] = []
         self.retired: list[float] = []
-        self.retirements: list[tuple[int, int, str, str, float]] = []   # year, block, buyer, use, t
+        # year, block, use, tCO2, {buyer: share} (shares sum to 1; one record per block retired)
+        self.retirements: list[tuple[int, int, str, float, dict[str, float]]] = []
         self.recorded: list[float] = []                   # per block: sum of its retirement records
         self.retired_in: dict[int, float] = {}            # year -> tCO2 recorded as retired
 
@@ -58,6 +60,8 @@ class Registry:
         if left > self.holdings(project) + TOLERANCE_TCO2:
             raise RegistryError(f"project {project}: retiring {quantity_tco2:.6g} tCO2 but only "
                                 f"{self.holdings(project):.6g} issued and not retired")
+        buyers = {b: sh for b, sh in buyers.items() if sh > 0}
+        share_sum = sum(buyers.values())
         blocks = self._blocks_of.get(project, [])
         first = self._first_open.get(project, 0)       # blocks before it are fully retired
         for pos in range(first, len(blocks)):          # issued in year order: oldest vintage first
@@ -72,11 +76,9 @@ class Registry:
             self.retired[b] += take
             self._held[project] -= take
             left -= take
-            for buyer, share in buyers.items():
-                if share > 0:
-                    self.retirements.append((year, b, buyer, use, take * share))
-                    self.recorded[b] += take * share
-                    self.retired_in[year] = self.retired_in.get(year, 0.0) + take * share
+            self.retirements.append((year, b, use, take, buyers))
+            self.recorded[b] += take * share_sum
+            self.retired_in[year] = self.retired_in.get(year, 0.0) + take * share_sum
 
     # -- totals and invariants ------------------------------------------------------------------
     def totals(self) -> tuple[float, float, float]:
@@ -111,6 +113,7 @@ class Registry:
         rows += [dict(block=b, year=y, project=self.project[b],
                       province=projects.province.iloc[self.project[b]],
                       project_type=projects.project_type.iloc[self.project[b]],
-                      vintage=self.vintage[b], quantity_tco2=-q, owner=f"retired:{buyer}:{use}")
-                 for y, b, buyer, use, q in self.retirements]
+                      vintage=self.vintage[b], quantity_tco2=-take * share,
+                      owner=f"retired:{buyer}:{use}")
+                 for y, b, use, take, buyers in self.retirements for buyer, share in buyers.items()]
         return pd.DataFrame(rows)

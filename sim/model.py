@@ -1,7 +1,10 @@
 """``ZeroCarbonModel``: the ``mesa.Model`` of firms in industries and provinces, one step a year.
 
-A step (DESIGN.md): policy for the year -> expectations and decisions -> energy quantities ->
-accounting kernel -> markets -> certification -> cash flows -> vectorised collection.
+A step (DESIGN.md): policy for the year -> expectations and decisions (``sim.decisions``) ->
+energy quantities and accounting (one kernel pass), direct supply rationed to capacity ->
+offset market (``sim.markets``) -> offsets per firm, certification, cash flows and counterfactual
+(``sim.yearend``) -> collection. With ``engine="compiled"`` every loop over firms is a Cython
+kernel (``ext/``); ``engine="python"`` runs the per-firm references and numpy statements instead.
 """
 from __future__ import annotations
 

@@ -16,11 +16,20 @@ _ARRAY_ATTRS = (("weight", "base_output", "output", "size_rank", "intensity_mult
                 + PER_UNIT_FIELDS + EFFECT_FIELDS + QTY_FIELDS + RESULT_FIELDS + FINANCE_FIELDS)
 
 
+# Derived from the model's own bookkeeping: retrofit effects follow the installed options (change
+# what a firm installs through ``decide``), weights are fixed when the population is drawn.
+_READ_ONLY = frozenset(EFFECT_FIELDS) | {"weight"}
+
+
 def _array_property(name: str) -> property:
     def get(self):
         return getattr(self.model.firms, name)[self.i].item()
 
     def set_(self, value):
+        if name in _READ_ONLY:
+            raise AttributeError(
+                f"{name} is kept by the model ({'fixed when the population is drawn' if name == 'weight' else 'derived from the installed retrofit options'}); "
+                "to change what a firm does, override FirmAgent.decide")
         getattr(self.model.firms, name)[self.i] = value
 
     return property(get, set_, doc=f"{name} of this firm (row i of model.firms.{name})")

@@ -116,7 +116,7 @@ def energy_subset_into(
         for j in range(m):
             if idx[j] < 0 or idx[j] >= n:
                 with gil:
-                    raise IndexError(f"energy_subset_into: firm index {idx[j]} out of range")
+                    raise ValueError(f"energy_subset_into: firm index {idx[j]} out of range")
             _energy_one(idx[j], output, per_unit, effects, province, yield_mwh_per_kw_by_prov,
                         gj_coal, gj_gas, gj_diesel, gj_heat, quantities)
 
@@ -202,8 +202,9 @@ def energy_account_into(
         return
     sub = idx
     for j in range(sub.shape[0]):
-        if sub[j] < 0 or sub[j] >= n:
-            raise IndexError(f"energy_account_into: firm index {sub[j]} out of range")
+        if sub[j] < 0 or sub[j] >= n or (j > 0 and sub[j] <= sub[j - 1]):
+            raise ValueError(f"energy_account_into: firm indices must be increasing, unique and "
+                             f"in 0..{n - 1} (entry {j} is {sub[j]})")
     with nogil:
         for j in prange(sub.shape[0], schedule="static", chunksize=2048, num_threads=nt):
             _energy_account_one(sub[j], output, per_unit, effects, province, industry, verified,
@@ -225,8 +226,9 @@ def green_power_into(
     cdef Green g
     cdef int nt = n_threads(threads, idx.shape[0])
     for j in range(idx.shape[0]):
-        if idx[j] < 0 or idx[j] >= n:
-            raise IndexError(f"green_power_into: firm index {idx[j]} out of range")
+        if idx[j] < 0 or idx[j] >= n or (j > 0 and idx[j] <= idx[j - 1]):
+            raise ValueError(f"green_power_into: firm indices must be increasing, unique and "
+                             f"in 0..{n - 1} (entry {j} is {idx[j]})")
     for j in prange(idx.shape[0], nogil=True, schedule="static", chunksize=2048, num_threads=nt):
         i = idx[j]
         g = firm_green_power(quantities[6, i], effects[6, i], effects[7, i], effects[8, i])

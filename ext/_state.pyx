@@ -48,6 +48,7 @@ def effects_into(
         raise ValueError("effects_into: due_opt/due_firm need room for 9 x len(idx) pairs")
     if m == 0:
         return 0
+    _check_firm_indices(idx, n, "effects_into")
     cdef unsigned short* due = <unsigned short*>malloc(m * sizeof(unsigned short))
     if due == NULL:
         raise MemoryError()
@@ -195,6 +196,7 @@ def install_into(
     cdef int k
     cdef long long c
     cdef double net, from_cash
+    cdef bint again
     cdef int nt = n_threads(threads, n)
     if option_sums.shape[0] != 2 * n_opt + 1 or option_sums.shape[1] != capex_by_option.shape[1]:
         raise ValueError("install_into: option_sums needs 2 x n_options + 1 rows, one column per cell")
@@ -210,7 +212,8 @@ def install_into(
                 subsidy_cny[i] *= ratio
             if k >= 0:
                 c = cell[i]
-                if (installed[i] >> k) & 1:   # re-installed (a custom rule may do that): new size
+                again = (installed[i] >> k) & 1   # re-installed (a custom rule may do that)
+                if again:                         # new size, and inactive again until its lead time
                     option_sums[n_opt + k, c] += weight[i] * (capacity[i] - cap[k, i])
                 else:
                     option_sums[k, c] += weight[i]
@@ -221,7 +224,7 @@ def install_into(
                 installed[i] = installed[i] | <unsigned short>(1 << k)
                 cap[k, i] = capacity[i]
                 built[k, i] = year
-                if lead[k] == 0:
+                if lead[k] == 0 or again:
                     _effects_one(i, n, year, &industry[0], &installed[0], &built[0, 0], &cap[0, 0],
                                  &applic[0, 0], &lead[0], &life[0], &effect[0], cop,
                                  &capex_per_unit[0], &effects[0, 0], &next_event[0])
@@ -285,3 +288,13 @@ def prepare_decisions_into(
         awareness[i] = a
         review[i] = review_draw[i] < a * review_frac
         budget[i] = fmax(cash[i], 0.0) + fmax(debt_cap_by_ind[industry[i]] * revenue[i] - debt[i], 0.0)
+
+
+def _check_firm_indices(const long long[::1] idx, Py_ssize_t n, str who):
+    """Raise unless ``idx`` is strictly increasing within 0 .. n-1 (each firm at most once: the
+    threaded kernels write each listed firm from one thread)."""
+    cdef Py_ssize_t j
+    for j in range(idx.shape[0]):
+        if idx[j] < 0 or idx[j] >= n or (j > 0 and idx[j] <= idx[j - 1]):
+            raise ValueError(f"{who}: firm indices must be increasing, unique and in 0..{n - 1} "
+                             f"(entry {j} is {idx[j]})")

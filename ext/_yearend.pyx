@@ -15,8 +15,9 @@ Two loops that release the GIL, over the firm blocks of ``sim.state.FirmArrays``
   retrofit. Reference: ``sim.yearend.YearEnd.close_reference`` (``sim.certification``,
   ``sim.finance``, ``sim.markets``, ``ZeroCarbonModel._counterfactual``).
 """
-from cython.parallel cimport parallel, prange
-from libc.stdlib cimport free, malloc
+import numpy as np
+
+from cython.parallel cimport parallel, prange, threadid
 from libc.math cimport fmax, fmin, rint
 
 from ext._firm cimport Acc, Quant, firm_account, firm_energy, n_threads
@@ -201,7 +202,8 @@ cdef inline NearZero _near_zero(double output, double scope1, double s2_mkt, dou
 
 
 cdef inline int _level(double wtp, double cap) noexcept nogil:
-    return <int>fmin(rint(wtp), cap)
+    """Whole-CNY price level of a bid, within 0 .. cap."""
+    return <int>fmin(fmax(rint(wtp), 0.0), cap)
 
 
 def offset_bids_into(
@@ -283,11 +285,12 @@ def close_year_into(
     cdef Py_ssize_t j, r, m = sums.shape[1]
     cdef double w
     cdef double* local
+    cdef double[:, ::1] scratch = np.zeros((nt, N_SUMS))   # one row of cell sums per thread
     if sums.shape[0] != N_SUMS or starts.shape[0] != m + 1 or (m > 0 and starts[m] != n) \
             or weight.shape[0] != n:
         raise ValueError("close_year_into: sums must be (N_SUMS, cells) with starts over all firms")
     with nogil, parallel(num_threads=nt):
-        local = <double*>malloc(N_SUMS * sizeof(double))
+        local = &scratch[threadid(), 0]
         for j in prange(m, schedule="dynamic", chunksize=8):
             for r in range(N_SUMS):
                 local[r] = 0.0
@@ -381,4 +384,3 @@ def close_year_into(
                     local[S_GREEN + t - 1] += w
             for r in range(N_SUMS):
                 sums[r, j] = local[r]
-        free(local)

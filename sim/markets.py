@@ -243,9 +243,13 @@ class Markets:
         cfg, n_prov = self.m.cfg, len(self.m.data.province_names)
         names = self.m.data.province_names
         parts = self.partitions()
-        self.market_of_prov = np.zeros(n_prov, dtype=np.int64)
+        self.market_of_prov = np.full(n_prov, -1, dtype=np.int64)
         for j, (_, mask) in enumerate(parts):
             self.market_of_prov[mask] = j
+        if (self.market_of_prov < 0).any():
+            lost = [names[p] for p in np.flatnonzero(self.market_of_prov < 0)]
+            raise ValueError(f"offsets.scope = {cfg.offsets.scope!r}: provinces in no offset "
+                             f"market (no grid region in provinces.csv?): {', '.join(lost)}")
         self.market_price = np.zeros(len(parts))
         if not cfg.offsets.enabled:
             self.share = np.zeros((len(parts), BID_CAP_CNY_PER_TCO2 + 1))

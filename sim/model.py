@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from agents.firm import FirmAgent
+import ext
 from ext.accounting import account
 from ext import _accounting
 from sim import certification
@@ -229,7 +230,8 @@ class ZeroCarbonModel(mesa.Model):
             self._cf = (np.zeros_like(s.qty), {k: np.zeros(s.n) for k in s.results()})
         qty, res = self._cf
         _accounting.energy_into(s.output, s.per_unit, self._cf_effects, s.province,
-                                self.energy.yield_by_prov, *self.energy.gj, qty)
+                                self.energy.yield_by_prov, *self.energy.gj, qty,
+                                threads=ext.threads())
         q = s.quantities()
         rows = {name: qty[QTY_FIELDS.index(name)] for name in QTY_FIELDS}
         for name in vars(q):

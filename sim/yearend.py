@@ -154,8 +154,8 @@ class YearEnd:
         s, b = self.m.firms, self.bids
         z_units, z_wtp, e_units, e_wtp = self.m.markets.bids(year)
         b.z_units[:], b.e_units[:] = z_units, e_units
-        b.z_level[:] = np.minimum(np.rint(z_wtp), BID_CAP_CNY_PER_TCO2)
-        b.e_level[:] = np.minimum(np.rint(e_wtp), BID_CAP_CNY_PER_TCO2)
+        b.z_level[:] = np.clip(np.rint(z_wtp), 0, BID_CAP_CNY_PER_TCO2)
+        b.e_level[:] = np.clip(np.rint(e_wtp), 0, BID_CAP_CNY_PER_TCO2)
         n_lev = BID_CAP_CNY_PER_TCO2 + 1
         b.demand[:] = 0.0
         for units, level in ((z_units, b.z_level), (e_units, b.e_level)):

@@ -1,5 +1,6 @@
 """Bookkeeping kernels of ext/_state.pyx against their numpy statements, on random inputs."""
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -178,3 +179,45 @@ def test_green_power_recut_equals_a_full_pass():
     assert len(cut) > 100
     np.testing.assert_allclose(qty, s.qty, rtol=1e-12, atol=0)
     np.testing.assert_allclose(acc, s.acc, rtol=1e-12, atol=0)
+
+
+def test_reinstalled_option_is_inactive_again_until_its_lead_time():
+    """A custom rule may install an option the firm has: the compiled install then writes the
+    effects a full recomputation gives (the option waits for its lead time again)."""
+    m = ZeroCarbonModel(Scenario.load("baseline").replace({"population.firms": 3000}), rng=4)
+    for _ in range(5):
+        m.step()
+    s, d, n = m.firms, m.decisions, m.firms.n
+    m.markets.restore_direct_supply()
+    pv = d.opts.ids.index("rooftop_pv")
+    has_pv = np.flatnonzero(s.level[pv] > 0)
+    assert len(has_pv) > 20 and d.opts.lead()[pv] > 0
+    option = np.full(n, -1, np.int8)
+    option[has_pv] = pv
+    c = Choices(option, np.where(option >= 0, 123.0, 0.0), np.zeros(n), np.zeros(n), np.zeros((0, 0)))
+    d.capex_by_option = np.zeros_like(d.capex_by_option)
+    d.spenders = []
+    d.refresh(m.year, m.policy)                           # as a step does before installing
+    d.install(m.year, d.inputs(m.year, m.policy, *d.peer_shares()), c)
+    compiled = s.effects.copy()
+    d.write_effects_reference(m.year)                     # every firm from scratch
+    np.testing.assert_array_equal(compiled, s.effects)
+    assert (s.pv_kw[has_pv] == 0).all()                   # inactive until the lead time passes
+
+
+def test_kernels_refuse_repeated_firm_indices():
+    m = ZeroCarbonModel(Scenario.load("jiangsu").replace({"population.firms": 200}), rng=1)
+    m.step()
+    with pytest.raises(ValueError, match="increasing, unique"):
+        m.decisions.write_effects(m.year, np.array([3, 3]))
+    with pytest.raises(ValueError, match="increasing, unique"):
+        m.energy.update_and_account(m.firms, m.policy.factors, np.array([5, 2]))
+
+
+def test_every_province_must_be_in_an_offset_market():
+    scn = Scenario.load("jiangsu").replace({"population.firms": 200, "offsets.scope": "own_region"})
+    m = ZeroCarbonModel(scn, rng=1)
+    m.markets.region = m.markets.region.astype(object)
+    m.markets.region[0] = float("nan")
+    with pytest.raises(ValueError, match="no offset market"):
+        m.step()

@@ -1,0 +1,37 @@
+"""Results never depend on the number of kernel threads (populations above the 20,000 firms
+under which loops run on one thread)."""
+import numpy as np
+import pandas as pd
+import pytest
+
+import ext
+from sim import Scenario, ZeroCarbonModel
+
+
+@pytest.mark.parametrize("overrides", [{}, {"offsets.scope": "own_region",
+                                            "green_power.transmission": False}])
+def test_one_and_two_threads_give_identical_runs(overrides):
+    scn = Scenario.load("baseline").replace({"population.firms": 25_000, "time.end_year": 2033,
+                                             **overrides})
+    runs = []
+    try:
+        for threads in (1, 2):
+            ext.set_threads(threads)
+            m = ZeroCarbonModel(scn, rng=11).run()
+            s = m.firms
+            runs.append((m.results.tables(), [x.copy() for x in (s.effects, s.qty, s.acc, s.fin,
+                                                                 s.tier, s.level, s.cap,
+                                                                 s.next_event, s.installed)]))
+    finally:
+        ext.set_threads(0)
+    (t1, a1), (t2, a2) = runs
+    assert (a1[5] > 0).sum() > 5_000                      # plenty of options installed
+    for name in t1:
+        pd.testing.assert_frame_equal(t1[name], t2[name], check_exact=True)
+    for x, y in zip(a1, a2):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_set_threads_rejects_negative_counts():
+    with pytest.raises(ValueError, match="threads"):
+        ext.set_threads(-1)

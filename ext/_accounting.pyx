@@ -13,7 +13,7 @@ Python and the test suite checks that both agree.
 from cython.parallel cimport prange
 
 from ext._firm cimport (Acc, Green, Quant, firm_account, firm_energy, firm_green_power,
-                        firm_scope2_market, n_threads)
+                        firm_scope2_market, check_firm_indices, n_threads)
 
 
 def account_into(
@@ -58,12 +58,13 @@ def account_into(
             cost_eur[i] = f.cost_eur
 
 
-cdef inline void _energy_one(
+cdef inline Quant _energy_one(
     Py_ssize_t i, const double[::1] output, const double[:, ::1] per_unit,
     const double[:, ::1] effects, const int[::1] province, const double[::1] yld,
     double gj_coal, double gj_gas, double gj_diesel, double gj_heat,
     double[:, ::1] quantities,
 ) noexcept nogil:
+    """Firm i's quantities into its column of ``quantities``; returns them."""
     cdef Quant q = firm_energy(
         output[i], per_unit[0, i], per_unit[1, i], per_unit[2, i], per_unit[3, i],
         per_unit[4, i], per_unit[5, i], per_unit[6, i], effects[0, i], effects[1, i],
@@ -82,6 +83,7 @@ cdef inline void _energy_one(
     quantities[10, i] = q.process_tco2
     quantities[11, i] = q.captured_tco2
     quantities[12, i] = q.eu_output
+    return q
 
 
 def energy_into(
@@ -103,24 +105,6 @@ def energy_into(
                         gj_coal, gj_gas, gj_diesel, gj_heat, quantities)
 
 
-def energy_subset_into(
-    const long long[::1] idx, const double[::1] output, const double[:, ::1] per_unit,
-    const double[:, ::1] effects, const int[::1] province,
-    const double[::1] yield_mwh_per_kw_by_prov,
-    double gj_coal, double gj_gas, double gj_diesel, double gj_heat,
-    double[:, ::1] quantities,
-):
-    """``energy_into`` for the firms ``idx`` only (the others' columns are left as they are)."""
-    cdef Py_ssize_t j, m = idx.shape[0], n = output.shape[0]
-    with nogil:
-        for j in range(m):
-            if idx[j] < 0 or idx[j] >= n:
-                with gil:
-                    raise ValueError(f"energy_subset_into: firm index {idx[j]} out of range")
-            _energy_one(idx[j], output, per_unit, effects, province, yield_mwh_per_kw_by_prov,
-                        gj_coal, gj_gas, gj_diesel, gj_heat, quantities)
-
-
 cdef inline void _energy_account_one(
     Py_ssize_t i, const double[::1] output, const double[:, ::1] per_unit,
     const double[:, ::1] effects, const int[::1] province, const int[::1] industry,
@@ -132,24 +116,8 @@ cdef inline void _energy_account_one(
     const double[::1] cbam, double[:, ::1] quantities, double[:, ::1] results,
 ) noexcept nogil:
     cdef int k = industry[i], p = province[i]
-    cdef Quant q = firm_energy(
-        output[i], per_unit[0, i], per_unit[1, i], per_unit[2, i], per_unit[3, i],
-        per_unit[4, i], per_unit[5, i], per_unit[6, i], effects[0, i], effects[1, i],
-        effects[2, i], effects[3, i], effects[4, i], effects[5, i], effects[6, i], effects[7, i],
-        effects[8, i], effects[9, i], yld[p], gj[0], gj[1], gj[2], gj[3])
-    quantities[0, i] = q.coal_t
-    quantities[1, i] = q.natural_gas_m3
-    quantities[2, i] = q.diesel_t
-    quantities[3, i] = q.purchased_heat_gj
-    quantities[4, i] = q.electricity_mwh
-    quantities[5, i] = q.pv_self_mwh
-    quantities[6, i] = q.grid_mwh
-    quantities[7, i] = q.green_contract_mwh
-    quantities[8, i] = q.direct_supply_mwh
-    quantities[9, i] = q.green_certificate_mwh
-    quantities[10, i] = q.process_tco2
-    quantities[11, i] = q.captured_tco2
-    quantities[12, i] = q.eu_output
+    cdef Quant q = _energy_one(i, output, per_unit, effects, province, yld, gj[0], gj[1], gj[2],
+                               gj[3], quantities)
     cdef Acc f = firm_account(
         q.coal_t, q.natural_gas_m3, q.diesel_t, q.purchased_heat_gj, q.grid_mwh,
         q.green_contract_mwh, q.green_certificate_mwh, q.process_tco2, q.captured_tco2,
@@ -201,10 +169,7 @@ def energy_account_into(
                                     dom_free_share_by_ind, cbam, quantities, results)
         return
     sub = idx
-    for j in range(sub.shape[0]):
-        if sub[j] < 0 or sub[j] >= n or (j > 0 and sub[j] <= sub[j - 1]):
-            raise ValueError(f"energy_account_into: firm indices must be increasing, unique and "
-                             f"in 0..{n - 1} (entry {j} is {sub[j]})")
+    check_firm_indices(sub, n, "energy_account_into")
     with nogil:
         for j in prange(sub.shape[0], schedule="static", chunksize=2048, num_threads=nt):
             _energy_account_one(sub[j], output, per_unit, effects, province, industry, verified,
@@ -225,10 +190,7 @@ def green_power_into(
     cdef Py_ssize_t j, i, n = province.shape[0]
     cdef Green g
     cdef int nt = n_threads(threads, idx.shape[0])
-    for j in range(idx.shape[0]):
-        if idx[j] < 0 or idx[j] >= n or (j > 0 and idx[j] <= idx[j - 1]):
-            raise ValueError(f"green_power_into: firm indices must be increasing, unique and "
-                             f"in 0..{n - 1} (entry {j} is {idx[j]})")
+    check_firm_indices(idx, n, "green_power_into")
     for j in prange(idx.shape[0], nogil=True, schedule="static", chunksize=2048, num_threads=nt):
         i = idx[j]
         g = firm_green_power(quantities[6, i], effects[6, i], effects[7, i], effects[8, i])

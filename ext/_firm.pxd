@@ -4,7 +4,8 @@
 - ``firm_energy``: annual quantities from output, per-unit intensities and retrofit effects
   (the rules of ``sim/energy.py``'s docstring; reference: ``ext.reference.firm_energy``).
 - ``firm_account``: DESIGN.md's accounting rules (reference: ``ext.reference.account_firm``).
-- ``n_threads``: how many OpenMP threads a loop over firms uses.
+- ``n_threads``: how many OpenMP threads a loop over firms uses; ``check_firm_indices``: the
+  check every kernel taking a list of firms makes.
 """
 cimport openmp
 from libc.math cimport fmax, fmin
@@ -12,6 +13,17 @@ from libc.math cimport fmax, fmin
 cdef enum:
     PARALLEL_MIN_WORK = 20000   # loops over fewer firms run on one thread (measured: waking a
                                 # sleeping OpenMP worker costs more than it saves below this)
+
+
+cdef inline int check_firm_indices(const long long[::1] idx, Py_ssize_t n, str who) except -1:
+    """Raise unless ``idx`` is strictly increasing within 0 .. n-1 (each firm at most once: the
+    threaded kernels write each listed firm from one thread)."""
+    cdef Py_ssize_t j
+    for j in range(idx.shape[0]):
+        if idx[j] < 0 or idx[j] >= n or (j > 0 and idx[j] <= idx[j - 1]):
+            raise ValueError(f"{who}: firm indices must be increasing, unique and in 0..{n - 1} "
+                             f"(entry {j} is {idx[j]})")
+    return 0
 
 
 cdef inline int n_threads(int threads, Py_ssize_t work) noexcept nogil:

@@ -5,14 +5,14 @@
   past their lead time (active), which reached the end of their life (due), the effect rows they
   imply and the next year something happens (reference:
   ``sim.decisions.Decisions.write_effects_reference``).
-- ``segment_sum_into``: weighted sums of a per-firm array per industry x province cell, for firms
+- ``segment_sums_into``: weighted sums of per-firm arrays per industry x province cell, for firms
   sorted by cell (reference: ``numpy.bincount``).
 """
 from cython.parallel cimport prange
 from libc.math cimport fmax, fmin
 from libc.stdlib cimport free, malloc
 
-from ext._firm cimport n_threads
+from ext._firm cimport check_firm_indices, n_threads
 
 
 def effects_into(
@@ -48,7 +48,7 @@ def effects_into(
         raise ValueError("effects_into: due_opt/due_firm need room for 9 x len(idx) pairs")
     if m == 0:
         return 0
-    _check_firm_indices(idx, n, "effects_into")
+    check_firm_indices(idx, n, "effects_into")
     cdef unsigned short* due = <unsigned short*>malloc(m * sizeof(unsigned short))
     if due == NULL:
         raise MemoryError()
@@ -118,31 +118,9 @@ cdef unsigned short _effects_one(
     return due
 
 
-def segment_sum_into(const long long[::1] starts, const double[::1] weight,
-                     const double[::1] values, double[::1] out):
-    """out[j] = sum of weight x values over firms starts[j] .. starts[j+1]-1 (firms sorted by cell).
-
-    ``starts`` has one more entry than ``out`` (the last is the number of firms).
-    """
-    cdef Py_ssize_t j, i, m = out.shape[0]
-    cdef double acc0, acc1
-    with nogil:
-        for j in range(m):
-            acc0 = 0.0
-            acc1 = 0.0
-            i = starts[j]
-            while i + 1 < starts[j + 1]:
-                acc0 += weight[i] * values[i]
-                acc1 += weight[i + 1] * values[i + 1]
-                i += 2
-            if i < starts[j + 1]:
-                acc0 += weight[i] * values[i]
-            out[j] = acc0 + acc1
-
-
 def option_sums_into(const long long[::1] starts, const double[::1] weight,
                      const double[:, ::1] level, const double[:, ::1] cap, double[:, ::1] out):
-    """Per cell j (firms sorted by cell, ``starts`` as in ``segment_sum_into``) and option k:
+    """Per cell j (firms sorted by cell, ``starts`` as in ``segment_sums_into``) and option k:
     out[k, j] = weighted firms with k installed, out[n_opt + k, j] = their weighted capacity,
     out[2 n_opt, j] = weighted firms with any option installed.
     (reference: ``numpy.bincount`` of ``level > 0``, ``cap x (level > 0)``, ``any(level > 0)``)."""
@@ -190,7 +168,7 @@ def install_into(
     per cell) kept up to date with the new options; adopters of an option without lead time get
     their effects now (as ``effects_into``), the others an event in the year it becomes active.
     (reference: ``sim.decisions.Decisions.install_reference``, ``option_sums_into`` and
-    ``effects_into``). Firms are sorted by cell (``starts`` as in ``segment_sum_into``); cells
+    ``effects_into``). Firms are sorted by cell (``starts`` as in ``segment_sums_into``); cells
     are independent, so ``threads`` (0: OpenMP's default) changes the speed, never the result."""
     cdef Py_ssize_t i, j, n = option.shape[0], n_opt = level.shape[0], m = starts.shape[0] - 1
     cdef int k
@@ -242,9 +220,11 @@ def install_into(
 
 def segment_sums_into(const long long[::1] starts, const double[::1] weight,
                       const size_t[::1] rows, Py_ssize_t n, double[:, ::1] out, int threads=0):
-    """``segment_sum_into`` for many arrays in one call: ``rows[r]`` is the address of a
-    contiguous float64 array of ``n`` firms (the caller keeps it alive); out[r, j] = weighted sum
-    over cell j. Rows are independent: ``threads`` (0: OpenMP's default) changes only the speed."""
+    """Weighted sums per cell of many arrays in one call: ``rows[r]`` is the address of a
+    contiguous float64 array of ``n`` firms (the caller keeps it alive); firms are sorted by
+    cell and cell j holds firms ``starts[j] .. starts[j+1]-1`` (``starts`` has one entry more
+    than ``out`` has columns, the last being ``n``); out[r, j] = sum of weight x rows[r] over cell
+    j. Rows are independent: ``threads`` (0: OpenMP's default) changes only the speed."""
     cdef Py_ssize_t r, j, i, m = out.shape[1], n_rows = rows.shape[0]
     cdef const double* v
     cdef double acc0, acc1
@@ -289,12 +269,3 @@ def prepare_decisions_into(
         review[i] = review_draw[i] < a * review_frac
         budget[i] = fmax(cash[i], 0.0) + fmax(debt_cap_by_ind[industry[i]] * revenue[i] - debt[i], 0.0)
 
-
-def _check_firm_indices(const long long[::1] idx, Py_ssize_t n, str who):
-    """Raise unless ``idx`` is strictly increasing within 0 .. n-1 (each firm at most once: the
-    threaded kernels write each listed firm from one thread)."""
-    cdef Py_ssize_t j
-    for j in range(idx.shape[0]):
-        if idx[j] < 0 or idx[j] >= n or (j > 0 and idx[j] <= idx[j - 1]):
-            raise ValueError(f"{who}: firm indices must be increasing, unique and in 0..{n - 1} "
-                             f"(entry {j} is {idx[j]})")

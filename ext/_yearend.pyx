@@ -266,7 +266,7 @@ def close_year_into(
     """Offsets, net emissions, tiers, cash flows and counterfactual of every firm (rows of
     ``fin`` and ``tier`` written in place). ``share`` (n_markets, levels): filled share of the
     demand at each price level of each market. Firms are sorted by industry x province cell
-    (``starts`` as in ``ext._state.segment_sum_into``): ``sums[S_*, j]`` gets the weighted sums
+    (``starts`` as in ``ext._state.segment_sums_into``): ``sums[S_*, j]`` gets the weighted sums
     over cell j of what the results tables collect from these rows (``SUMS``). Cells are
     independent: ``threads`` (0: OpenMP's default) changes the speed, never the result."""
     cdef Py_ssize_t i, n = output.shape[0]

@@ -39,15 +39,12 @@ class EnergyModel:
         self.engine = engine
 
     def update(self, s: FirmArrays, idx: np.ndarray | None = None) -> None:
-        """Write this year's quantity rows of ``s`` in place (of the firms ``idx`` only if given)."""
-        if self.engine == "compiled":
-            if idx is None:
-                _accounting.energy_into(s.output, s.per_unit, s.effects, s.province,
-                                        self.yield_by_prov, *self.gj, s.qty, threads=ext.threads())
-            else:
-                _accounting.energy_subset_into(np.ascontiguousarray(idx, dtype=np.int64), s.output,
-                                               s.per_unit, s.effects, s.province,
-                                               self.yield_by_prov, *self.gj, s.qty)
+        """Write this year's quantity rows of ``s`` in place; ``idx``: only those firms, by the
+        per-firm reference rules (the compiled engine recomputes subsets with
+        ``update_and_account`` or ``recut_green_power``)."""
+        if self.engine == "compiled" and idx is None:
+            _accounting.energy_into(s.output, s.per_unit, s.effects, s.province,
+                                    self.yield_by_prov, *self.gj, s.qty, threads=ext.threads())
             return
         for i in (range(s.n) if idx is None else idx):
             self.update_one(s, i)

@@ -85,10 +85,7 @@ class Collector:
 
     def cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Weighted (by firm weight unless given) sum of ``values`` per present cell."""
-        out = np.empty(len(self.present))
-        w = self.weight if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
-        _state.segment_sum_into(self.starts, w, np.ascontiguousarray(values, dtype=np.float64), out)
-        return out
+        return self.sums([values], weights)[0]
 
     def option_sums(self, level: np.ndarray, cap: np.ndarray) -> np.ndarray:
         """Per present cell, weighted: firms with each option installed (rows 0..K-1), their
@@ -97,22 +94,17 @@ class Collector:
         _state.option_sums_into(self.starts, self.weight, level, cap, out)
         return out
 
-    def all_cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """The same over every industry x province cell (zero where no firm)."""
-        out = np.zeros(self.n_cells)
-        out[self.present] = self.cell_sums(values, weights)
-        return out
-
-    def sums(self, arrays: list[np.ndarray]) -> np.ndarray:
-        """Weighted sums per present cell of several per-firm arrays, (len(arrays), cells)."""
+    def sums(self, arrays: list[np.ndarray], weights: np.ndarray | None = None) -> np.ndarray:
+        """Weighted (by firm weight unless given) sums per present cell of several per-firm
+        arrays, shape (len(arrays), cells); one kernel call."""
+        w = self.weight if weights is None else np.ascontiguousarray(weights, dtype=np.float64)
         arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in arrays]
         out = np.empty((len(arrays), len(self.present)))
         if arrays:
-            if any(len(a) != len(self.weight) for a in arrays):
+            if any(len(a) != len(w) for a in arrays):
                 raise ValueError("every summed array needs one value per firm")
             rows = np.array([a.ctypes.data for a in arrays], dtype=np.uintp)
-            _state.segment_sums_into(self.starts, self.weight, rows, len(self.weight), out,
-                                     threads=ext.threads())
+            _state.segment_sums_into(self.starts, w, rows, len(w), out, threads=ext.threads())
         return out
 
     def province_sums(self, arrays: list[np.ndarray]) -> np.ndarray:

@@ -77,8 +77,15 @@ class YearEnd:
         n, n_prov = model.firms.n, len(model.data.province_names)
         self.bids = Bids(np.zeros(n), np.zeros(n), np.zeros(n, np.int32), np.zeros(n, np.int32),
                          np.zeros((n_prov, BID_CAP_CNY_PER_TCO2 + 1)))
+        self._tables: tuple | None = None
 
     # -- parameter tables ---------------------------------------------------------------------
+    def tables(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """(industry parameters, scalars) of ``year``, built once for both kernels of the year."""
+        if self._tables is None or self._tables[0] != year:
+            self._tables = (year, self.industry_params(year), self.scalars(year))
+        return self._tables[1:]
+
     def industry_params(self, year: int) -> np.ndarray:
         m = self.m
         ip = np.zeros((len(m.data.industry_ids), Y["N_YI"]))
@@ -143,10 +150,10 @@ class YearEnd:
         s, b = self.m.firms, self.bids
         if self.m.engine != "compiled":
             return self.offset_bids_reference(year)
+        ip, sc = self.tables(year)
         _yearend.offset_bids_into(s.industry, s.province, s.output, s.weight, s.qty, s.acc, s.fin,
-                                  self.industry_params(year), self.province_params(),
-                                  self.scalars(year), b.z_units, b.e_units, b.z_level, b.e_level,
-                                  b.demand)
+                                  ip, self.province_params(), sc, b.z_units, b.e_units, b.z_level,
+                                  b.e_level, b.demand)
         return b
 
     def offset_bids_reference(self, year: int) -> Bids:
@@ -173,13 +180,12 @@ class YearEnd:
             self.close_reference(year)
             return
         b, c = self.bids, m.collector
+        ip, sc = self.tables(year)
         sums = np.empty((Y["N_SUMS"], len(c.present)))
         _yearend.close_year_into(s.industry, s.province, s.output, s.per_unit, s.qty, s.acc, s.fin,
-                                 s.tier, b.z_units, b.e_units, b.z_level, b.e_level, mk.share,
-                                 self.industry_params(year),
-                                 self.province_params(mk.market_of_prov, mk.market_price),
-                                 self.scalars(year), c.starts, c.weight, sums,
-                                 threads=ext.threads())
+                                 s.tier, b.z_units, b.e_units, b.z_level, b.e_level, mk.share, ip,
+                                 self.province_params(mk.market_of_prov, mk.market_price), sc,
+                                 c.starts, c.weight, sums, threads=ext.threads())
         c.precomputed = {src: sums[Y[k]] for k, src in CLOSE_SUMS.items()}
 
     def close_reference(self, year: int) -> None:

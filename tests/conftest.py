@@ -14,3 +14,11 @@ def small_run(jiangsu):
     """Jiangsu, 2,000 firms, 2025-2030, seed 7 (run once per session)."""
     scn = jiangsu.replace({"population.firms": 2000, "time.end_year": 2030})
     return ZeroCarbonModel(scn, rng=7).run()
+
+
+@pytest.fixture(scope="module")
+def scenario_file(request, tmp_path_factory):
+    """The test module's ``TINY`` scenario text, written to a file."""
+    path = tmp_path_factory.mktemp("scn") / "tiny.toml"
+    path.write_text(request.module.TINY)
+    return path

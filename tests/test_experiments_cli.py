@@ -19,13 +19,6 @@ def zcf(*args):
     return p.returncode, p.stdout, p.stderr
 
 
-@pytest.fixture(scope="module")
-def scenario_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("scn") / "tiny.toml"
-    path.write_text(TINY)
-    return path
-
-
 def test_mc_writes_dataset_manifest_stats_and_fan_charts(scenario_file, tmp_path):
     out = tmp_path / "mc"
     code, stdout, stderr = zcf("mc", scenario_file, "--runs", 3, "--seed", 5, "--workers", 1,

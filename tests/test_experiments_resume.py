@@ -36,13 +36,6 @@ def start_and_stop(cmd, out, sig, at_least):
 
 
 @pytest.fixture(scope="module")
-def scenario_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("scn") / "tiny.toml"
-    path.write_text(TINY)
-    return path
-
-
-@pytest.fixture(scope="module")
 def uninterrupted(scenario_file):
     return experiments.monte_carlo(Scenario.load(scenario_file), runs=RUNS, seed=9, workers=1,
                                    progress=False)

@@ -18,13 +18,6 @@ GRID = {"ets.price_cny_per_tco2.2030": [100, 250.5], "cbam.enabled": [True, Fals
 
 
 @pytest.fixture(scope="module")
-def scenario_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("scn") / "tiny.toml"
-    path.write_text(TINY)
-    return path
-
-
-@pytest.fixture(scope="module")
 def swept(scenario_file):
     return experiments.sweep(Scenario.load(scenario_file), GRID, runs_per_point=2, seed=4,
                              workers=1, progress=False)

@@ -9,6 +9,14 @@ from sim import Scenario, ZeroCarbonModel
 from sim.decisions import Choices
 
 
+def stepped(name: str, firms: int, rng: int, years: int) -> ZeroCarbonModel:
+    """A small model of scenario ``name`` after ``years`` steps."""
+    m = ZeroCarbonModel(Scenario.load(name).replace({"population.firms": firms}), rng=rng)
+    for _ in range(years):
+        m.step()
+    return m
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), cells=st.integers(1, 12))
 def test_option_sums_match_bincount(seed, n, cells):
@@ -34,10 +42,7 @@ def test_option_sums_match_bincount(seed, n, cells):
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), ratio=st.floats(0.1, 1.0))
 def test_install_kernel_matches_numpy(seed, ratio):
-    scn = Scenario.load("jiangsu").replace({"population.firms": 300, "time.end_year": 2060})
-    m = ZeroCarbonModel(scn, rng=4)
-    for _ in range(3):
-        m.step()
+    m = stepped("jiangsu", firms=300, rng=4, years=3)
     rng = np.random.default_rng(seed)
     s, d, n = m.firms, m.decisions, m.firms.n
     option = np.where(rng.random(n) < 0.4, rng.integers(0, 9, n), -1).astype(np.int8)
@@ -96,30 +101,10 @@ def test_segment_sums_match_bincount(seed, n, cells, n_rows, threads):
                                    rtol=1e-9, atol=1e-6)
 
 
-def test_energy_for_a_subset_equals_the_full_pass():
-    from ext import _accounting
-    m = ZeroCarbonModel(Scenario.load("jiangsu").replace({"population.firms": 500}), rng=2)
-    for _ in range(4):
-        m.step()
-    s, e = m.firms, m.energy
-    full = np.zeros_like(s.qty)
-    _accounting.energy_into(s.output, s.per_unit, s.effects, s.province, e.yield_by_prov, *e.gj, full)
-    part = np.zeros_like(s.qty)
-    idx = np.flatnonzero(np.random.default_rng(0).random(s.n) < 0.3)
-    _accounting.energy_subset_into(idx, s.output, s.per_unit, s.effects, s.province,
-                                   e.yield_by_prov, *e.gj, part)
-    np.testing.assert_array_equal(part[:, idx], full[:, idx])
-    rest = np.setdiff1d(np.arange(s.n), idx)
-    assert (part[:, rest] == 0).all()
-
-
 def test_fused_energy_and_accounting_equal_the_two_kernels():
     from ext import _accounting
     from ext.accounting import account
-    scn = Scenario.load("baseline").replace({"population.firms": 2000})
-    m = ZeroCarbonModel(scn, rng=6)
-    for _ in range(6):
-        m.step()
+    m = stepped("baseline", firms=2000, rng=6, years=6)
     s, e, f = m.firms, m.energy, m.policy.factors
     s.verified[:] = np.random.default_rng(1).random(s.n) < 0.5
     _accounting.energy_into(s.output, s.per_unit, s.effects, s.province, e.yield_by_prov, *e.gj, s.qty)
@@ -141,9 +126,7 @@ def test_fused_energy_and_accounting_equal_the_two_kernels():
 
 
 def test_decision_preparation_kernel_matches_numpy():
-    m = ZeroCarbonModel(Scenario.load("baseline").replace({"population.firms": 3000}), rng=8)
-    for _ in range(3):
-        m.step()
+    m = stepped("baseline", firms=3000, rng=8, years=3)
     s, d = m.firms, m.decisions
     s.cash_cny[:] *= np.random.default_rng(0).uniform(-1, 2, s.n)     # some negative cash
     peer_any = d.peer_shares()[1]
@@ -161,10 +144,7 @@ def test_decision_preparation_kernel_matches_numpy():
 
 
 def test_green_power_recut_equals_a_full_pass():
-    scn = Scenario.load("baseline").replace({"population.firms": 2000})
-    m = ZeroCarbonModel(scn, rng=6)
-    for _ in range(6):
-        m.step()
+    m = stepped("baseline", firms=2000, rng=6, years=6)
     s, e, f = m.firms, m.energy, m.policy.factors
     rng = np.random.default_rng(2)
     s.direct_supply_frac[:] = rng.uniform(0, 0.6, s.n) * (rng.random(s.n) < 0.5)
@@ -184,9 +164,7 @@ def test_green_power_recut_equals_a_full_pass():
 def test_reinstalled_option_is_inactive_again_until_its_lead_time():
     """A custom rule may install an option the firm has: the compiled install then writes the
     effects a full recomputation gives (the option waits for its lead time again)."""
-    m = ZeroCarbonModel(Scenario.load("baseline").replace({"population.firms": 3000}), rng=4)
-    for _ in range(5):
-        m.step()
+    m = stepped("baseline", firms=3000, rng=4, years=5)
     s, d, n = m.firms, m.decisions, m.firms.n
     m.markets.restore_direct_supply()
     pv = d.opts.ids.index("rooftop_pv")
@@ -206,8 +184,7 @@ def test_reinstalled_option_is_inactive_again_until_its_lead_time():
 
 
 def test_kernels_refuse_repeated_firm_indices():
-    m = ZeroCarbonModel(Scenario.load("jiangsu").replace({"population.firms": 200}), rng=1)
-    m.step()
+    m = stepped("jiangsu", firms=200, rng=1, years=1)
     with pytest.raises(ValueError, match="increasing, unique"):
         m.decisions.write_effects(m.year, np.array([3, 3]))
     with pytest.raises(ValueError, match="increasing, unique"):

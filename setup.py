@@ -8,7 +8,7 @@ PARALLEL = {"accounting", "decisions", "yearend", "state"}   # kernels built wit
 
 extensions = [
     Extension(
-        f"ext._{name}",
+        f"zcf.ext._{name}",
         [f"ext/_{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
@@ -18,6 +18,6 @@ extensions = [
     for name in KERNELS
 ]
 
-setup(ext_modules=cythonize(extensions, language_level=3,
+setup(ext_modules=cythonize(extensions, language_level=3, include_path=["ext"],
                             compiler_directives={"boundscheck": False, "wraparound": False,
                                                  "cdivision": True, "initializedcheck": False}))

@@ -1,4 +1,4 @@
 """Mesa agents of the model: ``FirmAgent`` (one factory, or ``weight`` identical ones)."""
-from agents.firm import FirmAgent
+from zcf.agents.firm import FirmAgent
 
 __all__ = ["FirmAgent"]

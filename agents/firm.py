@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import mesa
 
-from ext.accounting import QUANTITY_FIELDS, RESULT_FIELDS
-from ext.reference import account_firm, firm_factors
-from sim.state import EFFECT_FIELDS, FINANCE_FIELDS, PER_UNIT_FIELDS, QTY_FIELDS
+from zcf.ext.accounting import QUANTITY_FIELDS, RESULT_FIELDS
+from zcf.ext.reference import account_firm, firm_factors
+from zcf.sim.state import EFFECT_FIELDS, FINANCE_FIELDS, PER_UNIT_FIELDS, QTY_FIELDS
 
 _ARRAY_ATTRS = (("weight", "base_output", "output", "size_rank", "intensity_mult")
                 + PER_UNIT_FIELDS + EFFECT_FIELDS + QTY_FIELDS + RESULT_FIELDS + FINANCE_FIELDS)

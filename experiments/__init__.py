@@ -4,8 +4,8 @@ Thin layers over one model run (``experiments.runner``): each is a plan of seede
 shared engine (``experiments.engine``) executes on a local process pool, in-process or on a
 ``dask.distributed`` cluster, stores as Parquet (resumable) and returns as pandas objects::
 
-    import experiments
-    from sim import Scenario
+    from zcf import experiments
+    from zcf.sim import Scenario
     scn = Scenario.load("jiangsu").replace({"population.firms": 2000})
     mc = experiments.monte_carlo(scn, runs=100, seed=1, workers=2, out="results/mc")
     mc.tables["emissions"]          # all runs stacked; every row has run and seed
@@ -19,11 +19,11 @@ Modules: ``runner`` (seeds, one run), ``executors`` (serial, process pool, Dask)
 ``sensitivity``, ``summary`` (statistics over runs), ``plots``, ``bench`` and ``cli`` (``zcf mc``,
 ``zcf sweep``, ``zcf sensitivity``, ``zcf bench-mc``).
 """
-from experiments.engine import ExperimentError, ExperimentResult, load
-from experiments.montecarlo import monte_carlo
-from experiments.sensitivity import SensitivityResult, sensitivity
-from experiments.summary import QUANTILES, summarise
-from experiments.sweep import sweep
+from zcf.experiments.engine import ExperimentError, ExperimentResult, load
+from zcf.experiments.montecarlo import monte_carlo
+from zcf.experiments.sensitivity import SensitivityResult, sensitivity
+from zcf.experiments.summary import QUANTILES, summarise
+from zcf.experiments.sweep import sweep
 
 __all__ = ["ExperimentError", "ExperimentResult", "SensitivityResult", "QUANTILES", "load",
            "monte_carlo", "summarise", "sensitivity", "sweep"]

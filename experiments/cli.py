@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.engine import ExperimentError
+from zcf.experiments.engine import ExperimentError
 
 
 @functools.lru_cache(maxsize=1)
 def usage_error() -> type:
     """``sim.cli.UsageError`` -- also when ``python -m sim.cli`` runs that module as ``__main__``
     (a second copy of the class, which is the one its ``main()`` catches)."""
-    from sim import cli
+    from zcf.sim import cli
     main = sys.modules.get("__main__")
     twin = getattr(main, "UsageError", None)
-    if (getattr(getattr(main, "__spec__", None), "name", None) == "sim.cli"
+    if (getattr(getattr(main, "__spec__", None), "name", None) == "zcf.sim.cli"
             and isinstance(twin, type) and twin is not cli.UsageError):
         return type("UsageError", (cli.UsageError, twin), {})
     return cli.UsageError
@@ -41,7 +41,7 @@ def _usage_errors(fn):
 
 
 def _scenario(args):
-    from sim.cli import scenario_from_args
+    from zcf.sim.cli import scenario_from_args
     UsageError = usage_error()
     if args.plot and not args.out:
         raise UsageError("--plot needs --out DIR (the folder for the figures)")
@@ -79,19 +79,19 @@ def _finish(result, args, t0: float) -> None:
     print(f"({len(result.runs)} runs of {result.scenario.name}, seed {args.seed}{resumed}: "
           f"{time.perf_counter() - t0:.1f} s)")
     if args.out:
-        from experiments.store import RunStore
+        from zcf.experiments.store import RunStore
         RunStore(args.out).write_stats(result.stats())
         print(f"wrote {args.out}/tables/*/run-*.parquet, {args.out}/stats/*.parquet and "
               f"{args.out}/manifest.json")
         if args.plot or getattr(result, "indices", None) is not None:
-            from experiments.plots import experiment_figures
+            from zcf.experiments.plots import experiment_figures
             paths = experiment_figures(result, Path(args.out) / "figures")
             print("figures: " + ", ".join(str(p) for p in paths))
 
 
 @_usage_errors
 def cmd_mc(args) -> int:
-    from experiments.montecarlo import monte_carlo
+    from zcf.experiments.montecarlo import monte_carlo
     UsageError = usage_error()
     scn = _scenario(args)
     if args.runs < 1:
@@ -107,7 +107,7 @@ def cmd_mc(args) -> int:
 
 @_usage_errors
 def cmd_sweep(args) -> int:
-    from experiments.sweep import parse_set, sweep
+    from zcf.experiments.sweep import parse_set, sweep
     UsageError = usage_error()
     scn = _scenario(args)
     grid: dict = {}
@@ -132,7 +132,7 @@ def cmd_sweep(args) -> int:
 
 @_usage_errors
 def cmd_sensitivity(args) -> int:
-    from experiments.sensitivity import sensitivity
+    from zcf.experiments.sensitivity import sensitivity
     scn = _scenario(args)
     if not 0.0 < args.conf_level < 1.0:
         raise usage_error()(f"--conf-level must be between 0 and 1, not {args.conf_level}")
@@ -147,7 +147,7 @@ def cmd_sensitivity(args) -> int:
     if result.indices.attrs.get("constant_output"):
         print(f"note: {args.output} is the same in every run, so every index is 0")
     if args.out:
-        from experiments.store import write_parquet_atomic
+        from zcf.experiments.store import write_parquet_atomic
         write_parquet_atomic(result.indices, Path(args.out) / "indices.parquet")
         result.indices.to_csv(Path(args.out) / "indices.csv", index=False)
         print(f"wrote {args.out}/indices.parquet and indices.csv")
@@ -157,7 +157,7 @@ def cmd_sensitivity(args) -> int:
 
 @_usage_errors
 def cmd_bench_mc(args) -> int:
-    from experiments.bench import bench_mc
+    from zcf.experiments.bench import bench_mc
     bench_mc(scenario=args.scenario, runs=args.runs, ratio_runs=args.ratio_runs,
              workers=args.workers, firms=args.firms, years=args.years, seed=args.seed,
              out=args.out, progress=not args.quiet)

@@ -23,10 +23,10 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from experiments.executors import ExecutorError, make_executor
-from experiments.runner import RunOutput, RunTask, run_task
-from experiments.store import FORMAT, RunStore, StoreError
-from experiments.summary import MetricError, metric_per_run, summarise
+from zcf.experiments.executors import ExecutorError, make_executor
+from zcf.experiments.runner import RunOutput, RunTask, run_task
+from zcf.experiments.store import FORMAT, RunStore, StoreError
+from zcf.experiments.summary import MetricError, metric_per_run, summarise
 
 
 class ExperimentError(ValueError):
@@ -38,13 +38,13 @@ def package_version() -> str:
     try:
         return version("zcf-sim")
     except PackageNotFoundError:
-        import sim
+        from zcf import sim
         return sim.__version__
 
 
 def as_scenario(scenario):
     """A ``Scenario`` from a ``Scenario``, a packaged name or a path."""
-    from sim.scenario import Scenario
+    from zcf.sim.scenario import Scenario
     return scenario if isinstance(scenario, Scenario) else Scenario.load(scenario)
 
 
@@ -189,7 +189,7 @@ def _read_store(store: RunStore, runs: Sequence[int]) -> Mapping:
 
 def _result_class(plan: Plan):
     if plan.kind == "sensitivity":
-        from experiments.sensitivity import SensitivityResult
+        from zcf.experiments.sensitivity import SensitivityResult
         return SensitivityResult
     return ExperimentResult
 
@@ -260,7 +260,7 @@ def load(folder: str | Path, output: str | None = None) -> ExperimentResult:
 
     For a sensitivity experiment, ``output`` (``TABLE.COLUMN@YEAR``) computes the indices.
     """
-    from sim.scenario import Scenario
+    from zcf.sim.scenario import Scenario
     store = RunStore(folder)
     man = store.manifest()
     if man is None:
@@ -282,11 +282,11 @@ def load(folder: str | Path, output: str | None = None) -> ExperimentResult:
 def _replan(man: dict, scn) -> Plan:
     s, seed = man["plan"], man["seed"]
     if man["kind"] == "montecarlo":
-        from experiments.montecarlo import plan_monte_carlo
+        from zcf.experiments.montecarlo import plan_monte_carlo
         return plan_monte_carlo(scn, s["runs"], seed)
     if man["kind"] == "sweep":
-        from experiments.sweep import plan_sweep
+        from zcf.experiments.sweep import plan_sweep
         return plan_sweep(scn, s["grid"], s["runs_per_point"], seed)
-    from experiments.sensitivity import plan_sensitivity
+    from zcf.experiments.sensitivity import plan_sensitivity
     return plan_sensitivity(scn, s["method"], s["samples"], seed, s["second_order"],
                             s["num_levels"] or 4)

@@ -55,14 +55,14 @@ class SerialExecutor:
 def _init_worker() -> None:
     """Workers ignore Ctrl-C (the main process handles it) and run kernels on one thread each
     (the pool already keeps every core busy)."""
-    import ext
+    from zcf import ext
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     ext.set_threads(1)
 
 
 def _single_threaded(fn: Callable, item: Any) -> Any:
     """Run ``fn(item)`` with one kernel thread (a dask worker runs tasks in its own threads)."""
-    import ext
+    from zcf import ext
     ext.set_threads(1)
     return fn(item)
 

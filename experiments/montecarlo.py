@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from experiments.engine import (ExperimentError, ExperimentResult, Plan, as_scenario,
+from zcf.experiments.engine import (ExperimentError, ExperimentResult, Plan, as_scenario,
                                 base_task_fields, check_seed, execute)
-from experiments.runner import RunFn, RunTask, run_seeds
+from zcf.experiments.runner import RunFn, RunTask, run_seeds
 
 
 def plan_monte_carlo(scenario, runs: int, seed: int = 0, run_fn: RunFn | None = None) -> Plan:
     """The plan: one ``RunTask`` per run index with its drawn values and model seed."""
-    from sim.uncertainty import parameters, values_at
+    from zcf.sim.uncertainty import parameters, values_at
     scn = as_scenario(scenario)
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
         raise ExperimentError(f"runs must be a whole number >= 1, not {runs!r}")

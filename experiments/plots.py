@@ -19,7 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sim.plots import fan_chart, sensitivity_bars  # noqa: E402
+from zcf.sim.plots import fan_chart, sensitivity_bars  # noqa: E402
 
 CERTIFICATION_LEVELS = ("green", "near_zero", "zero_carbon")
 MAX_FANS = 4                      # more sweep points than this: one figure per metric gets crowded

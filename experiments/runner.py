@@ -51,8 +51,8 @@ class RunTask:
 
     def scenario(self):
         """The validated scenario of this run (``[uncertainty]`` dropped, values applied)."""
-        from sim.scenario import Scenario
-        from sim.uncertainty import apply_to_raw
+        from zcf.sim.scenario import Scenario
+        from zcf.sim.uncertainty import apply_to_raw
         return Scenario(apply_to_raw(self.raw, self.values, self.defaults), source=self.source)
 
 
@@ -66,7 +66,7 @@ class RunOutput:
 
 def model_tables(scenario, seed: int) -> dict[str, pd.DataFrame]:
     """Run ``ZeroCarbonModel(scenario, rng=seed)`` to its end year; its tables plus ``summary``."""
-    from sim.model import ZeroCarbonModel
+    from zcf.sim.model import ZeroCarbonModel
     model = ZeroCarbonModel(scenario, rng=seed).run()
     tables = dict(model.results.tables())
     tables["summary"] = model.results.summary(tables)

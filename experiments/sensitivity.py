@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.engine import (ExperimentError, ExperimentResult, Plan, as_scenario,
+from zcf.experiments.engine import (ExperimentError, ExperimentResult, Plan, as_scenario,
                                 base_task_fields, check_seed, execute)
-from experiments.runner import RunFn, RunTask, run_seeds
-from experiments.summary import MetricError, check_metric, parse_metric
+from zcf.experiments.runner import RunFn, RunTask, run_seeds
+from zcf.experiments.summary import MetricError, check_metric, parse_metric
 
 METHODS = ("sobol", "morris")
 
@@ -84,7 +84,7 @@ def plan_sensitivity(scenario, method: str = "sobol", samples: int = 64, seed: i
                      second_order: bool = False, num_levels: int = 4,
                      run_fn: RunFn | None = None) -> Plan:
     """The plan: one run per design row, all with the model seed of run 0."""
-    from sim.uncertainty import parameters, values_table
+    from zcf.sim.uncertainty import parameters, values_table
     scn = as_scenario(scenario)
     check_seed(seed)
     params = parameters(scn)

@@ -16,9 +16,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Sequence
 
-from experiments.engine import (ExperimentError, ExperimentResult, Plan, as_scenario,
+from zcf.experiments.engine import (ExperimentError, ExperimentResult, Plan, as_scenario,
                                 base_task_fields, check_seed, execute)
-from experiments.runner import RunFn, RunTask, run_seeds
+from zcf.experiments.runner import RunFn, RunTask, run_seeds
 
 
 def _parse_value(text: str) -> Any:
@@ -49,8 +49,8 @@ def _harmonise(values: Sequence[Any]) -> list[Any]:
 
 def check_grid(scn, grid: dict[str, Sequence[Any]]) -> dict[str, list[Any]]:
     """Validate every grid point against the scenario schema (``ScenarioError`` naming the key)."""
-    from sim.scenario import ScenarioError
-    from sim.uncertainty import apply_values
+    from zcf.sim.scenario import ScenarioError
+    from zcf.sim.uncertainty import apply_values
     if not grid:
         raise ExperimentError("a sweep needs at least one key with values (--set KEY=V1,V2)")
     clean = {}
@@ -71,7 +71,7 @@ def check_grid(scn, grid: dict[str, Sequence[Any]]) -> dict[str, list[Any]]:
 def plan_sweep(scenario, grid: dict[str, Sequence[Any]], runs_per_point: int, seed: int = 0,
                run_fn: RunFn | None = None) -> Plan:
     """The plan: replicate ``r`` of each point shares run ``r``'s seed and parameter draws."""
-    from sim.uncertainty import parameters, values_at
+    from zcf.sim.uncertainty import parameters, values_at
     scn = as_scenario(scenario)
     if isinstance(runs_per_point, bool) or not isinstance(runs_per_point, int) or runs_per_point < 1:
         raise ExperimentError(f"runs per point must be a whole number >= 1, not {runs_per_point!r}")

@@ -12,7 +12,7 @@ Python and the test suite checks that both agree.
 """
 from cython.parallel cimport prange
 
-from ext._firm cimport (Acc, Green, Quant, firm_account, firm_energy, firm_green_power,
+from _firm cimport (Acc, Green, Quant, firm_account, firm_energy, firm_green_power,
                         firm_scope2_market, check_firm_indices, n_threads)
 
 

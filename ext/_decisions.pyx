@@ -18,7 +18,7 @@ relative to the bill, capped at 50), using the uniform draw it is given.
 from cython.parallel cimport prange
 from libc.math cimport exp, fmax, fmin, pow, INFINITY, NAN
 
-from ext._firm cimport Acc, Quant, firm_account, firm_energy, n_threads
+from _firm cimport Acc, Quant, firm_account, firm_energy, n_threads
 
 cdef enum:  # Opt
     O_PV = 0

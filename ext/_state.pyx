@@ -12,7 +12,7 @@ from cython.parallel cimport prange
 from libc.math cimport fmax, fmin
 from libc.stdlib cimport free, malloc
 
-from ext._firm cimport check_firm_indices, n_threads
+from _firm cimport check_firm_indices, n_threads
 
 
 def effects_into(

@@ -20,7 +20,7 @@ import numpy as np
 from cython.parallel cimport parallel, prange, threadid
 from libc.math cimport fmax, fmin, rint
 
-from ext._firm cimport Acc, Quant, firm_account, firm_energy, n_threads
+from _firm cimport Acc, Quant, firm_account, firm_energy, n_threads
 
 cdef enum:  # rows of FirmArrays.qty (sim.state.QTY_FIELDS)
     Q_COAL = 0

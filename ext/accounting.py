@@ -18,8 +18,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-import ext
-from ext import _accounting
+from zcf import ext
+from zcf.ext import _accounting
 
 QUANTITY_FIELDS = ("coal_t", "natural_gas_m3", "diesel_t", "purchased_heat_gj", "grid_mwh",
                    "green_contract_mwh", "green_certificate_mwh", "process_tco2", "captured_tco2",
@@ -90,7 +90,7 @@ def account(q: Quantities, f: Factors, out: dict[str, np.ndarray] | None = None,
     n = len(q)
     out = allocate(n) if out is None else out
     if engine == "python":
-        from ext.reference import account_reference
+        from zcf.ext.reference import account_reference
         return account_reference(q, f, out)
     if engine != "compiled":
         raise ValueError(f"engine must be 'compiled' or 'python', not {engine!r}")

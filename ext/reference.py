@@ -64,7 +64,7 @@ def firm_factors(f, k: int, p: int) -> dict[str, float]:
 
 def account_reference(q, f, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Loop ``account_firm`` over every firm of ``q`` (an ``ext.accounting.Quantities``)."""
-    from ext.accounting import QUANTITY_FIELDS
+    from zcf.ext.accounting import QUANTITY_FIELDS
     for i in range(len(q)):
         r = account_firm(*(float(getattr(q, name)[i]) for name in QUANTITY_FIELDS),
                          bool(q.verified[i]), **firm_factors(f, int(q.industry[i]), int(q.province[i])))
@@ -102,7 +102,7 @@ def firm_energy(output: float, coal_pu: float, gas_pu: float, diesel_pu: float, 
 
 # --- retrofit decisions (reference for ext/_decisions.pyx) --------------------------------------
 def _layout():
-    from ext._decisions import LAYOUT
+    from zcf.ext._decisions import LAYOUT
     return LAYOUT
 
 

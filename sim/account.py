@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ext.accounting import RESULT_FIELDS, Quantities, account
-from sim.datasets import defaults
-from sim.policy import policy_for_year
-from sim.scenario import Scenario, ScenarioError, format_validation_error
-from sim.schema import NonNeg, check_industries, check_provinces
+from zcf.ext.accounting import RESULT_FIELDS, Quantities, account
+from zcf.sim.datasets import defaults
+from zcf.sim.policy import policy_for_year
+from zcf.sim.scenario import Scenario, ScenarioError, format_validation_error
+from zcf.sim.schema import NonNeg, check_industries, check_provinces
 
 
 class _Strict(BaseModel):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.policy import path_value
+from zcf.sim.policy import path_value
 
 GJ_PER_MWH = 3.6
 ENERGY_WEIGHT = CARBON_WEIGHT = 0.3     # together 60% (GB/T 36132-2025)

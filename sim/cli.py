@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from sim.scenario import Scenario, ScenarioError
+from zcf.sim.scenario import Scenario, ScenarioError
 
 
 class UsageError(ValueError):
@@ -48,7 +48,7 @@ def run_model(scn: Scenario, seed: int, engine: str = "compiled", progress: bool
     """Build and run a model to the scenario's end year, with a progress bar on long runs."""
     from tqdm import tqdm
 
-    from sim.model import ZeroCarbonModel
+    from zcf.sim.model import ZeroCarbonModel
     kw = {} if agent_class is None else {"agent_class": agent_class}
     model = ZeroCarbonModel(scn, rng=seed, engine=engine, **kw)
     years = scn.cfg.time.end_year - scn.cfg.time.start_year + 1
@@ -68,7 +68,7 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_account(args) -> int:
-    from sim.account import account_factory, load_factory
+    from zcf.sim.account import account_factory, load_factory
     res = account_factory(load_factory(args.file))
     if args.json:
         print(json.dumps(res))
@@ -91,14 +91,14 @@ def cmd_run(args) -> int:
         out = Path(args.out)
         model.write(out)
         summary.to_csv(out / "summary.csv", index=False)
-        from sim.plots import save_run_figures
+        from zcf.sim.plots import save_run_figures
         save_run_figures(model.results, out)
         print(f"wrote {out}/*.parquet, summary.csv and figures")
     return 0
 
 
 def cmd_bench(args) -> int:
-    from sim.bench import run_benchmarks
+    from zcf.sim.bench import run_benchmarks
     run_benchmarks(firms=args.firms, python_firms=args.python_firms)
     return 0
 
@@ -139,12 +139,12 @@ def _extensions():
     """Sub-command registrars of other modules (decisions, experiments)."""
     regs = []
     try:
-        from sim.compare import register as reg_compare
+        from zcf.sim.compare import register as reg_compare
         regs.append(reg_compare)
     except ImportError:
         pass
     try:
-        from experiments.cli import register as reg_experiments
+        from zcf.experiments.cli import register as reg_experiments
         regs.append(reg_experiments)
     except ImportError:
         pass

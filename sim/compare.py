@@ -6,12 +6,12 @@ import sys
 import pandas as pd
 from tqdm import tqdm
 
-from sim.scenario import Scenario
+from zcf.sim.scenario import Scenario
 
 
 def compare(scenarios: list[Scenario], seeds: list[int], progress: bool = False) -> pd.DataFrame:
     """Mean headline figures (rows: metric, unit; columns: scenario) over the same ``seeds``."""
-    from sim.cli import run_model
+    from zcf.sim.cli import run_model
     cols = {}
     with tqdm(total=len(scenarios) * len(seeds), desc="compare", unit="run", disable=not progress,
               delay=2.0, file=sys.stderr) as bar:
@@ -26,7 +26,7 @@ def compare(scenarios: list[Scenario], seeds: list[int], progress: bool = False)
 
 
 def cmd_compare(args) -> int:
-    from sim.cli import UsageError, scenario_from_args
+    from zcf.sim.cli import UsageError, scenario_from_args
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenarios")
     scns = [scenario_from_args(n, args.firms, args.years) for n in args.scenarios]

@@ -22,7 +22,7 @@ INTENSITY_COLUMNS = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_p
 
 def read_csv(name: str) -> pd.DataFrame:
     """Read one packaged CSV from ``sim/data``."""
-    with resources.files("sim").joinpath("data", name).open("rb") as fh:
+    with resources.files("zcf.sim").joinpath("data", name).open("rb") as fh:
         return pd.read_csv(fh, comment=None)
 
 

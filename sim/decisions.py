@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import ext
-from ext import _decisions, _state
-from ext._decisions import LAYOUT as L
-from ext.reference import apply_option, decide_firm
-from sim.options import OptionTable
-from sim.policy import PolicyYear, cbam_coverage_by_industry, path_value
+from zcf import ext
+from zcf.ext import _decisions, _state
+from zcf.ext._decisions import LAYOUT as L
+from zcf.ext.reference import apply_option, decide_firm
+from zcf.sim.options import OptionTable
+from zcf.sim.policy import PolicyYear, cbam_coverage_by_industry, path_value
 
 O = {name: L[f"O_{code}"] for name, code in (
     ("rooftop_pv", "PV"), ("battery_storage", "STORAGE"), ("green_contract", "CONTRACT"),
@@ -376,7 +376,7 @@ class Decisions:
 
     # -- researcher-defined rules ----------------------------------------------------------------
     def _custom_agents(self) -> list:
-        from agents.firm import FirmAgent
+        from zcf.agents.firm import FirmAgent
         custom = [t for t in self.m.agents_by_type if t.decide is not FirmAgent.decide]
         return sorted((a for t in custom for a in self.m.agents_by_type[t]), key=lambda a: a.i)
 
@@ -400,7 +400,7 @@ class Decisions:
 
     def size(self, a: DecisionInputs, i: int, k: int) -> tuple[float, float, float]:
         """Capacity, gross capex and subsidy of option ``k`` for firm ``i`` (reference rules)."""
-        from ext.reference import _firm_energy_row
+        from zcf.ext.reference import _firm_energy_row
         ind, prv = int(a.industry[i]), int(a.province[i])
         e = [float(v) for v in a.effects[:, i]]
         q = _firm_energy_row(float(a.output[i]), [float(v) for v in a.per_unit[:, i]], e,

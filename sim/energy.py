@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-import ext
-from ext import _accounting
-from ext.accounting import Factors
-from ext.reference import firm_energy
-from sim.datasets import INTENSITY_COLUMNS, DefaultData
-from sim.state import EFFECT_FIELDS, PER_UNIT_FIELDS, QTY_FIELDS, FirmArrays
+from zcf import ext
+from zcf.ext import _accounting
+from zcf.ext.accounting import Factors
+from zcf.ext.reference import firm_energy
+from zcf.sim.datasets import INTENSITY_COLUMNS, DefaultData
+from zcf.sim.state import EFFECT_FIELDS, PER_UNIT_FIELDS, QTY_FIELDS, FirmArrays
 
 FUELS = ("coal", "natural_gas", "diesel", "purchased_heat")
 

@@ -30,12 +30,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ext._decisions import LAYOUT as L
-from sim.certification import near_zero_status
-from sim.datasets import read_csv
-from sim.policy import path_value
-from sim.registry import Registry
-from sim.yearend import BID_CAP_CNY_PER_TCO2
+from zcf.ext._decisions import LAYOUT as L
+from zcf.sim.certification import near_zero_status
+from zcf.sim.datasets import read_csv
+from zcf.sim.policy import path_value
+from zcf.sim.registry import Registry
+from zcf.sim.yearend import BID_CAP_CNY_PER_TCO2
 
 BASE_YEAR = 2025
 

@@ -15,23 +15,23 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from agents.firm import FirmAgent
-import ext
-from ext.accounting import account
-from ext import _accounting
-from sim import certification
-from sim.datasets import CARRIERS, DefaultData, defaults, read_csv
-from sim.decisions import Decisions
-from sim.energy import EnergyModel
-from sim.finance import Finance
-from sim.markets import Markets
-from sim.policy import PolicyYear, path_value, policy_for_year
-from sim.population import draw_population
-from sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
-from sim.scenario import Scenario
-from sim.schema import OPTIONS
-from sim.state import QTY_FIELDS, FirmArrays
-from sim.yearend import YearEnd
+from zcf.agents.firm import FirmAgent
+from zcf import ext
+from zcf.ext.accounting import account
+from zcf.ext import _accounting
+from zcf.sim import certification
+from zcf.sim.datasets import CARRIERS, DefaultData, defaults, read_csv
+from zcf.sim.decisions import Decisions
+from zcf.sim.energy import EnergyModel
+from zcf.sim.finance import Finance
+from zcf.sim.markets import Markets
+from zcf.sim.policy import PolicyYear, path_value, policy_for_year
+from zcf.sim.population import draw_population
+from zcf.sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
+from zcf.sim.scenario import Scenario
+from zcf.sim.schema import OPTIONS
+from zcf.sim.state import QTY_FIELDS, FirmArrays
+from zcf.sim.yearend import YearEnd
 
 ENGINES = ("compiled", "python")
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ext._decisions import LAYOUT
-from sim.datasets import DefaultData, read_csv
-from sim.schema import OPTIONS
+from zcf.ext._decisions import LAYOUT
+from zcf.sim.datasets import DefaultData, read_csv
+from zcf.sim.schema import OPTIONS
 
 BASIS_CODES = {"fixed_per_unit": 0.0, "per_mwh": 1.0, "per_tco2_captured": 2.0}
 assert [LAYOUT[f"O_{x}"] for x in ("PV", "STORAGE", "CONTRACT", "CERT", "DIRECT", "ELEC", "EFF",

@@ -132,14 +132,14 @@ def colour_of(key: str, series: str) -> object:
 
 @cache
 def _provinces() -> pd.DataFrame:
-    from sim.datasets import defaults
+    from zcf.sim.datasets import defaults
     return defaults().provinces
 
 
 @cache
 def first_wave() -> tuple[str, ...]:
     """Industries of the first certification wave (``first_wave`` in ``sim/data/industries.csv``)."""
-    from sim.datasets import defaults
+    from zcf.sim.datasets import defaults
     d = defaults()
     return tuple(np.array(d.industry_ids)[d.first_wave()])
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ext.accounting import CBAM_CODES, Factors
-from sim.datasets import DefaultData
-from sim.schema import ScenarioModel
+from zcf.ext.accounting import CBAM_CODES, Factors
+from zcf.sim.datasets import DefaultData
+from zcf.sim.schema import ScenarioModel
 
 
 def path_value(path: dict[int, float], year: float, default: float = 0.0) -> float:

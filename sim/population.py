@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.datasets import DefaultData
-from sim.schema import Population
+from zcf.sim.datasets import DefaultData
+from zcf.sim.schema import Population
 
 
 def full_cell_counts(data: DefaultData, provinces: list[str], industries: list[str]) -> np.ndarray:

@@ -14,8 +14,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-import ext
-from ext import _state
+from zcf import ext
+from zcf.ext import _state
 
 
 @dataclass

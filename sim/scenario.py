@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from sim.schema import ScenarioModel
+from zcf.sim.schema import ScenarioModel
 
 
 class ScenarioError(ValueError):
@@ -26,12 +26,12 @@ class ScenarioError(ValueError):
 
 def packaged_names() -> list[str]:
     """Names of the scenarios shipped with the package."""
-    folder = resources.files("sim").joinpath("scenarios")
+    folder = resources.files("zcf.sim").joinpath("scenarios")
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
 def _packaged_path(name: str) -> Path:
-    return Path(str(resources.files("sim").joinpath("scenarios", f"{name}.toml")))
+    return Path(str(resources.files("zcf.sim").joinpath("scenarios", f"{name}.toml")))
 
 
 def _read_toml(path: Path) -> dict:
@@ -147,7 +147,7 @@ class Scenario:
             self.cfg: ScenarioModel = ScenarioModel.model_validate(raw)
         except ValidationError as e:
             raise ScenarioError(format_validation_error(source, e, ScenarioModel)) from None
-        from sim.uncertainty import validate_uncertainty
+        from zcf.sim.uncertainty import validate_uncertainty
         validate_uncertainty(self)
         if self.cfg.time.end_year < self.cfg.time.start_year:
             raise ScenarioError(f"{source}: key 'time.end_year' must be >= time.start_year "

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ext.accounting import QUANTITY_FIELDS, RESULT_FIELDS, Quantities
-from sim.population import Drawn
+from zcf.ext.accounting import QUANTITY_FIELDS, RESULT_FIELDS, Quantities
+from zcf.sim.population import Drawn
 
 PER_UNIT_FIELDS = ("coal_pu", "gas_pu", "diesel_pu", "heat_pu", "elec_pu", "process_pu", "eu_share")
 EFFECT_FIELDS = ("eff_save_frac", "pi_save_frac", "elec_frac", "elec_cop", "pv_kw", "pv_self_frac",

@@ -42,7 +42,7 @@ NOT_DRAWABLE = ("uncertainty", "name", "description", "extends")
 
 
 def _error(scenario, key: str, what: str):
-    from sim.scenario import ScenarioError
+    from zcf.sim.scenario import ScenarioError
     return ScenarioError(f"{scenario.source}: key 'uncertainty.{key}': {what}")
 
 
@@ -167,7 +167,7 @@ def apply_values(scenario, values: dict[str, Any], drop_uncertainty: bool = True
     so an anchor is replaced, never duplicated. With ``drop_uncertainty`` the result has no
     ``[uncertainty]`` section: it is one point of the uncertain space.
     """
-    from sim.scenario import Scenario, ScenarioError
+    from zcf.sim.scenario import Scenario, ScenarioError
     try:
         raw = apply_to_raw(scenario.raw, values, _defaults_tree(scenario), drop_uncertainty)
     except KeyError as e:
@@ -244,8 +244,8 @@ def _check_drawable(scenario, param: Parameter) -> None:
     """Every value the distribution can draw must pass the schema at ``param.key``."""
     from pydantic import ValidationError
 
-    from sim.scenario import format_validation_error
-    from sim.schema import ScenarioModel
+    from zcf.sim.scenario import format_validation_error
+    from zcf.sim.schema import ScenarioModel
     defaults = _defaults_tree(scenario)
     for u, label in ((0.0, f"its {U_MIN:g} quantile"), (0.5, "its median"),
                      (1.0, f"its {1 - U_MIN:.9g} quantile")):

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import ext
-from ext import _yearend
-from ext._yearend import LAYOUT as Y
-from ext.accounting import RESULT_FIELDS
-from sim import certification
-from sim.state import FINANCE_FIELDS, QTY_FIELDS
+from zcf import ext
+from zcf.ext import _yearend
+from zcf.ext._yearend import LAYOUT as Y
+from zcf.ext.accounting import RESULT_FIELDS
+from zcf.sim import certification
+from zcf.sim.state import FINANCE_FIELDS, QTY_FIELDS
 
 BID_CAP_CNY_PER_TCO2 = 20_000   # bids are rounded to whole CNY and capped here (far above any supply cost)
 

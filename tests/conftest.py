@@ -1,7 +1,7 @@
 """Shared fixtures: small populations only (national runs belong in ``zcf bench``)."""
 import pytest
 
-from sim import Scenario, ZeroCarbonModel
+from zcf.sim import Scenario, ZeroCarbonModel
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +22,12 @@ def scenario_file(request, tmp_path_factory):
     path = tmp_path_factory.mktemp("scn") / "tiny.toml"
     path.write_text(request.module.TINY)
     return path
+
+
+def pytest_configure(config):
+    """The suite runs from the repository root, where the folders ``sim/``, ``ext/`` ... sit on
+    ``sys.path``: make sure nothing imports them under their bare names (only ``zcf.*`` exists
+    once installed)."""
+    import sys
+    for bare in ("sim", "ext", "agents", "experiments"):
+        sys.modules.setdefault(bare, None)      # ``import sim`` now fails (ModuleNotFoundError)

@@ -3,8 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import Scenario, ZeroCarbonModel
-from agents import FirmAgent
+from zcf.sim import Scenario, ZeroCarbonModel
+from zcf.agents import FirmAgent
 
 SEEDS = (1, 2, 3)
 HEAVY = ["steel", "aluminium", "cement", "chemicals"]

@@ -24,15 +24,15 @@ eu_output = 100000
 
 
 def zcf(*args):
-    p = subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)],
+    p = subprocess.run([sys.executable, "-m", "zcf.sim.cli", *map(str, args)],
                        capture_output=True, text=True, timeout=600)
     return p.returncode, p.stdout, p.stderr
 
 
 def test_account_json_uses_packaged_factors(tmp_path):
-    from sim.datasets import defaults
-    from sim.policy import policy_for_year
-    from sim.scenario import Scenario
+    from zcf.sim.datasets import defaults
+    from zcf.sim.policy import policy_for_year
+    from zcf.sim.scenario import Scenario
     f = tmp_path / "f.toml"
     f.write_text(FACTORY.format(industry="steel", province="Hebei"))
     code, out, err = zcf("account", f, "--json")

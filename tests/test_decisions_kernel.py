@@ -4,11 +4,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ext import _accounting, _decisions
-from ext._decisions import LAYOUT as L
-from ext.reference import decide_firm, firm_energy
-from sim.decisions import DecisionInputs
-from sim.state import QTY_FIELDS
+from zcf.ext import _accounting, _decisions
+from zcf.ext._decisions import LAYOUT as L
+from zcf.ext.reference import decide_firm, firm_energy
+from zcf.sim.decisions import DecisionInputs
+from zcf.sim.state import QTY_FIELDS
 
 N_IND, N_PROV, K = 3, 4, L["N_OPT"]
 
@@ -125,7 +125,7 @@ def test_decision_kernel_rejects_wrong_shapes():
 
 
 def test_effects_and_adoption_sums_kept_incrementally_equal_a_full_recount():
-    from sim import Scenario, ZeroCarbonModel
+    from zcf.sim import Scenario, ZeroCarbonModel
     scn = Scenario.load("baseline").replace({"population.firms": 2000, "time.end_year": 2045})
     m = ZeroCarbonModel(scn, rng=2)
     s, replaced = m.firms, 0

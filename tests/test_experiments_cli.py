@@ -14,7 +14,7 @@ TINY = ('extends = "jiangsu"\nname = "tiny"\n[population]\nfirms = 200\n[time]\n
 
 
 def zcf(*args):
-    p = subprocess.run([sys.executable, "-m", "sim.cli", *map(str, args)], capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "zcf.sim.cli", *map(str, args)], capture_output=True,
                        text=True, cwd=ROOT, timeout=300)
     return p.returncode, p.stdout, p.stderr
 
@@ -82,7 +82,7 @@ def test_other_experiment_in_the_folder_exits_2(scenario_file, tmp_path):
 
 
 def test_help_of_every_subcommand(capsys):
-    from sim.cli import build_parser
+    from zcf.sim.cli import build_parser
     for cmd in ("mc", "sweep", "sensitivity", "bench-mc"):
         with pytest.raises(SystemExit) as e:
             build_parser().parse_args([cmd, "--help"])

@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-import experiments
-from sim import Scenario
+from zcf import experiments
+from zcf.sim import Scenario
 
 distributed = pytest.importorskip("distributed")
 

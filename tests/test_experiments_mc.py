@@ -5,13 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import experiments
-from experiments.engine import ExperimentError
-from experiments.montecarlo import plan_monte_carlo
-from experiments.runner import run_seed_sequence, run_seeds
-from experiments.store import RunStore, write_parquet_atomic
-from experiments.summary import summarise
-from sim import Scenario
+from zcf import experiments
+from zcf.experiments.engine import ExperimentError
+from zcf.experiments.montecarlo import plan_monte_carlo
+from zcf.experiments.runner import run_seed_sequence, run_seeds
+from zcf.experiments.store import RunStore, write_parquet_atomic
+from zcf.experiments.summary import summarise
+from zcf.sim import Scenario
 
 TINY = '''extends = "jiangsu"
 name = "tiny-uncertain"
@@ -186,7 +186,7 @@ def test_result_summary_and_figures(serial, tmp_path):
     head = serial.summary("summary")                    # per-run headline: metric is a key here
     assert {"metric", "unit", "column", "mean", "q95"} <= set(head.columns)
     assert (head["n"] == 4).all()
-    from experiments.plots import experiment_figures
+    from zcf.experiments.plots import experiment_figures
     paths = experiment_figures(serial, tmp_path)
     assert (tmp_path / "fan_emissions.png") in paths
     if "certification" in serial.tables:
@@ -195,7 +195,7 @@ def test_result_summary_and_figures(serial, tmp_path):
 
 
 def test_a_run_is_reproduced_by_its_scenario_and_seed(serial, tiny):
-    from sim import ZeroCarbonModel
+    from zcf.sim import ZeroCarbonModel
     task = plan_monte_carlo(tiny, 4, seed=11).tasks[2]
     model = ZeroCarbonModel(task.scenario(), rng=int(serial.runs.loc[2, "seed"])).run()
     mine = serial.tables["emissions"]

@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import experiments
-from experiments.store import RunStore
-from sim import Scenario
+from zcf import experiments
+from zcf.experiments.store import RunStore
+from zcf.sim import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = 20
@@ -19,7 +19,7 @@ TINY = ('extends = "jiangsu"\nname = "tiny"\n[population]\nfirms = 200\n[time]\n
 
 
 def command(scn, out, runs, workers):
-    return [sys.executable, "-m", "sim.cli", "mc", str(scn), "--runs", str(runs), "--seed", "9",
+    return [sys.executable, "-m", "zcf.sim.cli", "mc", str(scn), "--runs", str(runs), "--seed", "9",
             "--workers", str(workers), "--out", str(out), "--quiet"]
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import experiments
-from experiments.engine import ExperimentError
-from experiments.summary import MetricError, parse_metric
-from sim import Scenario
+from zcf import experiments
+from zcf.experiments.engine import ExperimentError
+from zcf.experiments.summary import MetricError, parse_metric
+from zcf.sim import Scenario
 
 # three scenario shares in [0, 1], each mapped to x in [-pi, pi]
 KEYS = ["cbam.verified_share_leaders", "cbam.verified_share_others", "ets.offset_limit_frac"]

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-import experiments
-from experiments.engine import ExperimentError
-from experiments.sweep import parse_set
-from sim import Scenario, ScenarioError
+from zcf import experiments
+from zcf.experiments.engine import ExperimentError
+from zcf.experiments.sweep import parse_set
+from zcf.sim import Scenario, ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ('extends = "jiangsu"\nname = "tiny"\n[population]\nfirms = 200\n[time]\nend_year = 2026\n'
@@ -86,7 +86,7 @@ def test_bad_keys_and_values_are_refused_before_running(scenario_file):
     (["--set", "cbam.enabled=true", "--set", "cbam.enabled=false"], ["twice"]),
 ])
 def test_cli_bad_set_exits_2_without_traceback(args, words):
-    p = subprocess.run([sys.executable, "-m", "sim.cli", "sweep", "jiangsu", *args,
+    p = subprocess.run([sys.executable, "-m", "zcf.sim.cli", "sweep", "jiangsu", *args,
                         "--runs-per-point", "1", "--firms", "100", "--quiet"],
                        capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert p.returncode == 2 and "Traceback" not in p.stderr

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ext.accounting import RESULT_FIELDS, Factors, Quantities, account
+from zcf.ext.accounting import RESULT_FIELDS, Factors, Quantities, account
 
 N_PROV, N_IND = 4, 3
 

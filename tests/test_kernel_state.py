@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ext import _state
-from sim import Scenario, ZeroCarbonModel
-from sim.decisions import Choices
+from zcf.ext import _state
+from zcf.sim import Scenario, ZeroCarbonModel
+from zcf.sim.decisions import Choices
 
 
 def stepped(name: str, firms: int, rng: int, years: int) -> ZeroCarbonModel:
@@ -102,8 +102,8 @@ def test_segment_sums_match_bincount(seed, n, cells, n_rows, threads):
 
 
 def test_fused_energy_and_accounting_equal_the_two_kernels():
-    from ext import _accounting
-    from ext.accounting import account
+    from zcf.ext import _accounting
+    from zcf.ext.accounting import account
     m = stepped("baseline", firms=2000, rng=6, years=6)
     s, e, f = m.firms, m.energy, m.policy.factors
     s.verified[:] = np.random.default_rng(1).random(s.n) < 0.5

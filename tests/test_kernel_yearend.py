@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import Scenario, ZeroCarbonModel
-from sim.state import FINANCE_FIELDS
+from zcf.sim import Scenario, ZeroCarbonModel
+from zcf.sim.state import FINANCE_FIELDS
 
 SCENARIOS = {
     "price discount, certified exempt": {},

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import Scenario, ZeroCarbonModel
-from sim.markets import clear
-from sim.registry import Registry, RegistryError
+from zcf.sim import Scenario, ZeroCarbonModel
+from zcf.sim.markets import clear
+from zcf.sim.registry import Registry, RegistryError
 
 COAST = ["Jiangsu", "Zhejiang", "Guangdong", "Shanghai", "Fujian", "Shandong"]
 WEST = ["Inner Mongolia", "Xinjiang", "Gansu", "Qinghai", "Ningxia"]

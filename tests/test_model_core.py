@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import Scenario, ZeroCarbonModel
-from sim.datasets import defaults
-from sim.population import full_cell_counts
+from zcf.sim import Scenario, ZeroCarbonModel
+from zcf.sim.datasets import defaults
+from zcf.sim.population import full_cell_counts
 
 
 def test_population_weights_keep_national_totals_and_proportions():

@@ -12,7 +12,7 @@ from matplotlib.container import BarContainer  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from sim import Scenario, ZeroCarbonModel, plots  # noqa: E402
+from zcf.sim import Scenario, ZeroCarbonModel, plots  # noqa: E402
 
 YEARS = {"time.end_year": 2032}
 

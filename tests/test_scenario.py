@@ -1,7 +1,7 @@
 """Scenario loading, inheritance, overrides and every error path."""
 import pytest
 
-from sim import Scenario, ScenarioError
+from zcf.sim import Scenario, ScenarioError
 
 
 def write(tmp_path, text, name="s.toml"):

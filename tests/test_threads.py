@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ext
-from sim import Scenario, ZeroCarbonModel
+from zcf import ext
+from zcf.sim import Scenario, ZeroCarbonModel
 
 
 @pytest.mark.parametrize("overrides", [{}, {"offsets.scope": "own_region",

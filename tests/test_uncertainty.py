@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import Scenario, ScenarioError
-from sim.uncertainty import (ALIASES, DISTRIBUTIONS, Parameter, apply_values, draw, draw_scenario,
+from zcf.sim import Scenario, ScenarioError
+from zcf.sim.uncertainty import (ALIASES, DISTRIBUTIONS, Parameter, apply_values, draw, draw_scenario,
                              parameters, values_at, values_table)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,7 +153,7 @@ def test_inherited_section_and_child_override(tmp_path):
 
 def test_cli_refuses_a_bad_distribution_with_exit_2(tmp_path):
     bad = write(tmp_path, GOOD.replace('"uniform"', '"gaussian"'))
-    p = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(bad), "--firms", "100",
+    p = subprocess.run([sys.executable, "-m", "zcf.sim.cli", "run", str(bad), "--firms", "100",
                         "--years", "2025-2025"], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert str(bad) in p.stderr and "uncertainty.cbam.verified_share_others" in p.stderr

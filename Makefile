@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --upgrade pip
 
 # Reinstall (and rebuild the kernels) when the packaging or a kernel changes.
-$(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard ext/*.pyx ext/*.pxd)
+$(STAMP): $(BIN)/python pyproject.toml setup.py ext/layouts.py $(wildcard ext/*.pyx ext/_rules.pxd)
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 

@@ -1,16 +1,14 @@
 """``FirmAgent``: a ``mesa.Agent`` whose numeric state is row ``i`` of the model's arrays.
 
 Attributes read and write the shared arrays (``agent.output``, ``agent.scope1_tco2`` ...), so the
-compiled kernels and Python code see the same numbers. ``account()`` is the per-agent Python path
-(``--engine python``): it applies the reference rules of ``ext.reference`` to this one firm.
+compiled kernels and Python code see the same numbers. With ``engine="python"`` the model applies
+the Python twins of the rules (``zcf.ext.rules``) to each agent's row in turn.
 """
 from __future__ import annotations
 
 import mesa
 
-from zcf.ext.accounting import QUANTITY_FIELDS, RESULT_FIELDS
-from zcf.ext.reference import account_firm, firm_factors
-from zcf.sim.state import EFFECT_FIELDS, FINANCE_FIELDS, PER_UNIT_FIELDS, QTY_FIELDS
+from zcf.sim.state import EFFECT_FIELDS, FINANCE_FIELDS, PER_UNIT_FIELDS, QTY_FIELDS, RESULT_FIELDS
 
 _ARRAY_ATTRS = (("weight", "base_output", "output", "size_rank", "intensity_mult")
                 + PER_UNIT_FIELDS + EFFECT_FIELDS + QTY_FIELDS + RESULT_FIELDS + FINANCE_FIELDS)
@@ -57,18 +55,6 @@ class FirmAgent(mesa.Agent):
     @property
     def verified(self) -> bool:
         return bool(self.model.firms.verified[self.i])
-
-    def update_energy(self) -> None:
-        """Per-agent Python energy quantities for this year (reference rules, slow path)."""
-        self.model.energy.update_one(self.model.firms, self.i)
-
-    def account(self, factors) -> None:
-        """Per-agent Python accounting for this year (reference rules, slow path)."""
-        s, i = self.model.firms, self.i
-        r = account_firm(*(float(getattr(s, name)[i]) for name in QUANTITY_FIELDS),
-                         bool(s.verified[i]), **firm_factors(factors, int(s.industry[i]), int(s.province[i])))
-        for name, value in r.items():
-            getattr(s, name)[i] = value
 
     def decide(self, npv_cny: dict[str, float], budget_cny: float) -> str | None:
         """Override to replace the compiled decision rule for firms of your subclass.

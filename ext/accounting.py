@@ -1,6 +1,7 @@
-"""Python face of the accounting kernel: typed inputs, output allocation, engine choice.
+"""Accounting over arrays of factories: typed inputs, output allocation, engine choice.
 
-``account(q, f)`` returns the seven per-firm results of DESIGN.md's accounting rules:
+``account(q, f)`` returns the seven per-firm results of DESIGN.md's accounting rules (the rule is
+``firm_account`` in ``ext/_rules.pxd``, its twin ``ext.rules.firm_account``):
 
 ====================== ==========================================================
 scope1_tco2            fuels x factors + process - captured
@@ -19,15 +20,16 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from zcf import ext
-from zcf.ext import _accounting
+from zcf.ext import _energy, rules
+from zcf.ext.layouts import ACC, INDUSTRY, PROVINCE, QTY, SCALAR
 
 QUANTITY_FIELDS = ("coal_t", "natural_gas_m3", "diesel_t", "purchased_heat_gj", "grid_mwh",
                    "green_contract_mwh", "green_certificate_mwh", "process_tco2", "captured_tco2",
                    "output", "eu_output")
-RESULT_FIELDS = ("scope1_tco2", "scope2_location_tco2", "scope2_market_tco2",
-                 "footprint_tco2_per_unit", "cbam_embedded_tco2", "cbam_certificates",
-                 "cbam_cost_eur")
+RESULT_FIELDS = ACC
 CBAM_CODES = {"none": 0, "direct": 1, "direct_indirect": 2}
+_ACC_RECORD = dict(zip(ACC, ("scope1", "s2_loc", "s2_mkt", "footprint", "embedded",
+                             "certificates", "cost_eur")))
 
 
 @dataclass
@@ -75,41 +77,77 @@ class Factors:
     eur_cny: float
 
 
-def _f64(a) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=np.float64)
-
-
 def allocate(n: int) -> dict[str, np.ndarray]:
-    """Preallocated result arrays for ``n`` firms (reuse them across years)."""
+    """Preallocated result arrays for ``n`` firms."""
     return {name: np.zeros(n, dtype=np.float64) for name in RESULT_FIELDS}
+
+
+def _tables(q: Quantities, f: Factors) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The accounting inputs as the kernel's tables: one industry row and one province row per
+    firm (each firm its own domestic carbon price), the scalars, and the quantity block."""
+    n = len(q)
+    k, p = np.asarray(q.industry, np.int64), np.asarray(q.province, np.int64)
+    ip = np.zeros((n, len(INDUSTRY)))
+    col = INDUSTRY.index
+    ip[:, col("ets_covered")] = 1.0          # the domestic price below is what the firm pays
+    ip[:, col("cbam_coverage")] = np.asarray(f.cbam_coverage_by_ind)[k]
+    ip[:, col("cbam_benchmark_tco2_per_unit")] = np.asarray(f.cbam_benchmark_tco2_per_unit_by_ind)[k]
+    ip[:, col("cbam_default_tco2_per_unit")] = np.asarray(f.cbam_default_tco2_per_unit_by_ind)[k]
+    ip[:, col("cbam_de_minimis_units")] = np.asarray(f.cbam_de_minimis_units_by_ind)[k]
+    pp = np.zeros((n, len(PROVINCE)))
+    pp[:, PROVINCE.index("grid_ef_tco2_per_mwh")] = np.asarray(f.grid_tco2_per_mwh_by_prov)[p]
+    pp[:, PROVINCE.index("residual_ef_tco2_per_mwh")] = np.asarray(f.residual_mix_tco2_per_mwh_by_prov)[p]
+    sc = np.zeros(len(SCALAR))
+    for name, value in (("ef_coal", f.coal_tco2_per_t), ("ef_gas", f.natural_gas_tco2_per_m3),
+                        ("ef_diesel", f.diesel_tco2_per_t), ("ef_heat", f.heat_tco2_per_gj),
+                        ("cbam_markup_frac", f.cbam_markup_frac), ("eur_cny", f.eur_cny)):
+        sc[SCALAR.index(name)] = value
+    qty = np.zeros((len(QTY), n))
+    for name in QUANTITY_FIELDS:
+        if name in QTY:
+            qty[QTY.index(name)] = getattr(q, name)
+    return ip, pp, sc, qty
 
 
 def account(q: Quantities, f: Factors, out: dict[str, np.ndarray] | None = None,
             engine: str = "compiled") -> dict[str, np.ndarray]:
     """Account every firm in ``q`` under ``f``; results go into ``out`` (allocated if None)."""
+    if engine not in ("compiled", "python"):
+        raise ValueError(f"engine must be 'compiled' or 'python', not {engine!r}")
     n = len(q)
     out = allocate(n) if out is None else out
-    if engine == "python":
-        from zcf.ext.reference import account_reference
-        return account_reference(q, f, out)
-    if engine != "compiled":
-        raise ValueError(f"engine must be 'compiled' or 'python', not {engine!r}")
-    arrays = [_f64(getattr(q, name)) for name in QUANTITY_FIELDS]
-    _accounting.account_into(
-        *arrays,
-        np.ascontiguousarray(q.verified, dtype=np.uint8),
-        np.ascontiguousarray(q.industry, dtype=np.int32),
-        np.ascontiguousarray(q.province, dtype=np.int32),
-        float(f.coal_tco2_per_t), float(f.natural_gas_tco2_per_m3), float(f.diesel_tco2_per_t),
-        float(f.heat_tco2_per_gj),
-        _f64(f.grid_tco2_per_mwh_by_prov), _f64(f.residual_mix_tco2_per_mwh_by_prov),
-        np.ascontiguousarray(f.cbam_coverage_by_ind, dtype=np.int8),
-        _f64(f.cbam_benchmark_tco2_per_unit_by_ind), _f64(f.cbam_default_tco2_per_unit_by_ind),
-        float(f.cbam_markup_frac), float(f.cbam_free_share), _f64(f.cbam_de_minimis_units_by_ind),
-        float(f.eu_ets_eur_per_tco2), _f64(f.domestic_carbon_cny_per_tco2_by_ind),
-        _f64(f.domestic_free_share_by_ind), float(f.eur_cny),
-        *(out[name] for name in RESULT_FIELDS), threads=ext.threads(),
-    )
+    k = np.asarray(q.industry, np.int64)
+    ets_price = np.asarray(f.domestic_carbon_cny_per_tco2_by_ind, float)[k]
+    ets_free = np.asarray(f.domestic_free_share_by_ind, float)[k]
+    ip, pp, sc, qty = _tables(q, f)
+    verified = np.ascontiguousarray(q.verified, dtype=np.uint8)
+    output = np.ascontiguousarray(q.output, dtype=np.float64)
+    acc = np.zeros((len(ACC), n))
+    # each firm's own domestic carbon price: one kernel call per distinct (price, free share)
+    for price, free in sorted(set(zip(ets_price.tolist(), ets_free.tolist()))):
+        sel = np.flatnonzero((ets_price == price) & (ets_free == free))
+        s = sc.copy()
+        s[SCALAR.index("ets_price_cny_per_tco2")] = price
+        s[SCALAR.index("ets_free_share")] = free
+        s[SCALAR.index("eu_ets_eur_per_tco2")] = f.eu_ets_eur_per_tco2
+        s[SCALAR.index("cbam_free_share")] = f.cbam_free_share
+        if engine == "python":
+            sc_row = rules.row("SC", s)
+            for i in sel:
+                qi = rules.Quant(**{name: float(qty[r, i]) for r, name in enumerate(QTY)})
+                a = rules.firm_account(qi, float(output[i]), bool(verified[i]), rules.carbon_now(sc_row),
+                                       rules.row("IP", ip[i]), rules.row("PP", pp[i]), sc_row)
+                for r, name in enumerate(ACC):
+                    acc[r, i] = getattr(a, _ACC_RECORD[name])
+            continue
+        part = np.zeros((len(ACC), len(sel)))
+        _energy.account_into(np.ascontiguousarray(qty[:, sel]), np.ascontiguousarray(output[sel]),
+                             np.ascontiguousarray(verified[sel]), np.arange(len(sel), dtype=np.int32),
+                             np.arange(len(sel), dtype=np.int32), np.ascontiguousarray(ip[sel]),
+                             np.ascontiguousarray(pp[sel]), s, part, threads=ext.threads())
+        acc[:, sel] = part
+    for r, name in enumerate(ACC):
+        out[name][:] = acc[r]
     return out
 
 

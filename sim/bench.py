@@ -11,8 +11,9 @@ import sys
 import time
 
 
-from zcf.ext.accounting import QUANTITY_FIELDS, account
+from zcf.sim.kernels import Compiled, PerAgent
 from zcf.sim.model import ZeroCarbonModel
+from zcf.sim.state import QTY_FIELDS
 
 
 def _best(fn, repeat: int) -> float:
@@ -25,11 +26,14 @@ def _best(fn, repeat: int) -> float:
 
 
 def kernel_ms(model: ZeroCarbonModel, engine: str, repeat: int) -> float:
-    """Best time (ms) of one accounting pass over all the model's firms."""
-    q, f, out = model.firms.quantities(), model.policy.factors, model.firms.results()
+    """Best time (ms) of one energy-and-accounting pass over all the model's firms: the
+    compiled kernel, or the Python twins per agent."""
+    p = model.params
     if engine == "compiled":
-        return 1e3 * _best(lambda: account(q, f, out=out), repeat)
-    return 1e3 * _best(lambda: [a.account(f) for a in model.firm_agents], repeat)
+        pp = p.province_table()
+        return 1e3 * _best(lambda: Compiled().energy_account(model.firms, p, pp), repeat)
+    pp = p.province_rows()
+    return 1e3 * _best(lambda: PerAgent().energy_account(model.firms, p, pp), repeat)
 
 
 def model_year_ms(model: ZeroCarbonModel, years: int = 5) -> float:
@@ -43,17 +47,17 @@ def model_year_ms(model: ZeroCarbonModel, years: int = 5) -> float:
 def run_benchmarks(firms: int = 500_000, python_firms: int = 2_000) -> None:
     big = ZeroCarbonModel("baseline", rng=1, firms=firms)
     big.step()
-    read_ms = 1e3 * _best(lambda: [float(getattr(big.firms, k).sum()) for k in QUANTITY_FIELDS], 5)
+    read_ms = 1e3 * _best(lambda: [float(getattr(big.firms, k).sum()) for k in QTY_FIELDS], 5)
     k_ms = kernel_ms(big, "compiled", 20)
-    print(f"accounting kernel, {firms:,} firms: {k_ms:.2f} ms per year "
-          f"(reading the 11 input arrays once: {read_ms:.2f} ms)", flush=True)
+    print(f"energy and accounting kernel, {firms:,} firms: {k_ms:.2f} ms per year "
+          f"(reading the {len(QTY_FIELDS)} quantity arrays once: {read_ms:.2f} ms)", flush=True)
     print(f"full model year, {firms:,} firms (mean of 2026-2030): {model_year_ms(big):.0f} ms", flush=True)
     del big
     small = ZeroCarbonModel("baseline", rng=1, firms=python_firms)
     small.step()
     c_ms = kernel_ms(small, "compiled", 20)
     p_ms = kernel_ms(small, "python", 3)
-    print(f"accounting, per-agent python path vs kernel, {python_firms:,} firms: {p_ms:.1f} ms vs "
+    print(f"energy and accounting, python twins per agent vs kernel, {python_firms:,} firms: {p_ms:.1f} ms vs "
           f"{c_ms:.3f} ms -> {p_ms / c_ms:,.0f}x", flush=True)
     slow = ZeroCarbonModel("baseline", rng=1, firms=python_firms, engine="python")
     slow.step()

@@ -1,16 +1,24 @@
-"""Packaged default data: provinces, industries, carriers, grid path, retrofits, offsets.
+"""Default data: provinces, industries, carriers, grid path, retrofit options, offsets, products.
 
-Every CSV lives in ``sim/data/`` with units in its column names and a source column.
-``defaults()`` loads them once per process and returns a ``DefaultData``.
+Every table is a CSV in ``sim/data/`` with units in its column names and a source column. What each
+file may hold is itself data, ``sim/data/data_schema.csv`` (file, column, type, range, required,
+description): ``read_table`` checks a file against it and refuses it with one line naming the file,
+the row, the column and what is allowed. ``load_data(files)`` loads every table, from the package
+or from a user's own copy of any of them (a scenario's ``[data]`` table), checks the references
+between them and returns a ``DefaultData``; ``defaults()`` is the packaged set.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from zcf.sim.errors import DataError
 
 CARRIERS = ("coal", "natural_gas", "diesel", "purchased_heat")
 FUEL_QUANTITY = {"coal": "coal_t", "natural_gas": "natural_gas_m3", "diesel": "diesel_t",
@@ -18,27 +26,139 @@ FUEL_QUANTITY = {"coal": "coal_t", "natural_gas": "natural_gas_m3", "diesel": "d
 INTENSITY_COLUMNS = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_per_unit",
                      "diesel": "diesel_t_per_unit", "purchased_heat": "purchased_heat_gj_per_unit",
                      "electricity": "electricity_mwh_per_unit"}
+# files in load order (a file may refer to the ids of the files before it)
+TABLES = ("provinces", "industries", "carriers", "grid_path", "industry_province_affinity",
+          "retrofits", "retrofit_applicability", "offset_supply", "products", "green_power_bases")
+REQUIRED_CARRIERS = CARRIERS + ("electricity",)
+TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+SINGULAR = {"provinces": "province", "industries": "industry", "retrofits": "option"}
+
+
+def _packaged(name: str):
+    return resources.files("zcf.sim").joinpath("data", name)
 
 
 def read_csv(name: str) -> pd.DataFrame:
-    """Read one packaged CSV from ``sim/data``."""
-    with resources.files("zcf.sim").joinpath("data", name).open("rb") as fh:
+    """Read one packaged CSV from ``sim/data`` as it is (no checks)."""
+    with _packaged(name).open("rb") as fh:
         return pd.read_csv(fh, comment=None)
 
 
-def _bool(col: pd.Series) -> np.ndarray:
-    return col.astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).to_numpy()
+@cache
+def schema() -> pd.DataFrame:
+    """``data_schema.csv``: one row per (file, column)."""
+    return read_csv("data_schema.csv").fillna({"min": np.nan, "max": np.nan})
+
+
+def _allowed(kind: str, lo: float, hi: float) -> str:
+    if kind.startswith("enum:"):
+        return "one of " + ", ".join(kind[5:].split("|"))
+    rng = (f" {lo:g}..{hi:g}" if not (math.isnan(lo) or math.isnan(hi)) else
+           f" >= {lo:g}" if not math.isnan(lo) else "")
+    return {"float": "a number" + rng, "int": "a whole number" + rng, "year": "a year 1990..2100",
+            "bool": "true or false", "str": "text", "id": "a unique name"}.get(kind, kind)
+
+
+def read_table(name: str, path: str | Path | None = None,
+               ids: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Read and check table ``name`` (packaged, or ``path``); ``ids`` holds the id lists of the
+    tables it may refer to. Returns the frame with typed columns."""
+    where = str(path) if path is not None else f"sim/data/{name}.csv"
+    try:
+        if path is None:
+            with _packaged(f"{name}.csv").open("rb") as fh:
+                raw = pd.read_csv(fh, dtype=str, keep_default_na=False)
+        else:
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise DataError(f"{where}: no such file (data table {name!r})") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise DataError(f"{where}: cannot read data table {name!r}: {e}") from None
+    spec = schema()[schema().file == name]
+    known = list(spec.column)
+    extra = [c for c in raw.columns if c not in known]
+    if extra:
+        raise DataError(f"{where}: unknown column {extra[0]!r}; allowed: {', '.join(known)}")
+    out = {}
+    for r in spec.itertuples(index=False):
+        if r.column not in raw.columns:
+            if str(r.required).lower() == "true":
+                raise DataError(f"{where}: missing column {r.column!r} ({r.description})")
+            continue
+        out[r.column] = _column(where, raw, r, ids or {})
+    df = pd.DataFrame(out, index=raw.index)
+    for r in spec[spec.type == "id"].itertuples(index=False):
+        dup = df[r.column][df[r.column].duplicated()]
+        if len(dup):
+            raise DataError(f"{where}: row {dup.index[0] + 2}, column {r.column!r}: "
+                            f"{dup.iloc[0]!r} appears twice; each {r.column} once")
+    return df
+
+
+def _column(where: str, raw: pd.DataFrame, r, ids: dict[str, list[str]]) -> pd.Series:
+    kind, lo, hi = r.type, float(r.min), float(r.max)
+    required = str(r.required).lower() == "true"
+    values = []
+    for row, text in enumerate(raw[r.column].str.strip()):
+        at = f"{where}: row {row + 2}, column {r.column!r}"
+        if text == "":
+            if required and kind not in ("str",):
+                raise DataError(f"{at}: empty; allowed: {_allowed(kind, lo, hi)}")
+            values.append(np.nan if kind in ("float", "int", "year") else
+                          (False if kind == "bool" else ""))
+            continue
+        if kind in ("str", "id"):
+            values.append(text)
+        elif kind.startswith("enum:"):
+            allowed = kind[5:].split("|")
+            if text not in allowed:
+                raise DataError(f"{at}: {text!r} is not allowed; allowed: {', '.join(allowed)}")
+            values.append(text)
+        elif kind.startswith("ref:"):
+            table = kind[4:]
+            if text not in ids.get(table, []):
+                raise DataError(f"{at}: unknown {SINGULAR[table]} {text!r}; allowed: "
+                                f"{', '.join(ids.get(table, []))}")
+            values.append(text)
+        elif kind == "bool":
+            if text.lower() not in TRUE | FALSE:
+                raise DataError(f"{at}: {text!r} is not true or false")
+            values.append(text.lower() in TRUE)
+        else:
+            try:
+                v = float(text)
+            except ValueError:
+                raise DataError(f"{at}: {text!r} is not a number; allowed: "
+                                f"{_allowed(kind, lo, hi)}") from None
+            if not math.isfinite(v) or (kind in ("int", "year") and v != int(v)):
+                raise DataError(f"{at}: {text!r} is not allowed; allowed: {_allowed(kind, lo, hi)}")
+            if kind == "year":
+                lo, hi = 1990.0, 2100.0
+            if (not math.isnan(lo) and v < lo) or (not math.isnan(hi) and v > hi):
+                raise DataError(f"{at}: {text} is out of range; allowed: {_allowed(kind, lo, hi)}")
+            values.append(v)
+    if kind in ("float", "int", "year"):
+        return pd.Series(values, dtype=float, index=raw.index)
+    if kind == "bool":
+        return pd.Series(values, dtype=bool, index=raw.index)
+    return pd.Series(values, dtype=object, index=raw.index)
 
 
 @dataclass(frozen=True)
 class DefaultData:
-    """Default tables, in the order the model indexes them (province and industry indices)."""
+    """Every data table, in the order the model indexes them (province, industry, option)."""
 
     provinces: pd.DataFrame        # index: province name
     industries: pd.DataFrame       # index: industry id
     carriers: pd.DataFrame         # index: carrier
     affinity: pd.DataFrame         # industry x province multipliers (dense, default 1.0)
     grid_path: pd.Series           # year -> multiplier on the 2022 provincial factor
+    retrofits: pd.DataFrame        # index: option id, in file order (the kernels' option order)
+    applicability: pd.DataFrame    # industry x option max share (NaN: not allowed)
+    offset_supply: pd.DataFrame
+    products: pd.DataFrame         # index: industry, in industry order
+    green_power_bases: pd.DataFrame  # index: province
+    files: tuple = ()              # (table, path) of the tables read from a user's file
 
     @property
     def province_names(self) -> list[str]:
@@ -48,36 +168,95 @@ class DefaultData:
     def industry_ids(self) -> list[str]:
         return list(self.industries.index)
 
+    @property
+    def option_ids(self) -> list[str]:
+        return list(self.retrofits.index)
+
     def western_base(self) -> np.ndarray:
         """True for the provinces of the western green-power bases (read-only, cached)."""
-        return self._flag("provinces", "western_base")
+        return self.cached(("provinces", "western_base"),
+                           lambda: self.provinces["western_base"].to_numpy(bool))
 
     def first_wave(self) -> np.ndarray:
         """True for first-wave industries (read-only, cached)."""
-        return self._flag("industries", "first_wave")
-
-    def _flag(self, table: str, column: str) -> np.ndarray:
-        return self.cached((table, column), lambda: _bool(getattr(self, table)[column]))
+        return self.cached(("industries", "first_wave"),
+                           lambda: self.industries["first_wave"].to_numpy(bool))
 
     def cached(self, key, make) -> np.ndarray:
         """``make()`` once per key (an array derived from these tables), read-only."""
-        cache = self.__dict__.setdefault("_derived", {})    # frozen dataclass: cache by hand
-        if key not in cache:
+        store = self.__dict__.setdefault("_derived", {})    # frozen dataclass: cache by hand
+        if key not in store:
             value = make()
             value.flags.writeable = False
-            cache[key] = value
-        return cache[key]
+            store[key] = value
+        return store[key]
+
+
+def _missing_rows(where: str, have, need, what: str) -> None:
+    lacking = [x for x in need if x not in set(have)]
+    if lacking:
+        raise DataError(f"{where}: no row for {what} {', '.join(map(repr, lacking))} "
+                        f"(every {what} needs one)")
+
+
+def load_data(files: dict[str, str] | None = None) -> DefaultData:
+    """Every table, each from ``files[name]`` where given (a user's copy), else packaged."""
+    files = {k: str(Path(v).resolve()) for k, v in (files or {}).items()}
+    unknown = [k for k in files if k not in TABLES]
+    if unknown:
+        raise DataError(f"[data] {unknown[0]!r}: no such data table; allowed: {', '.join(TABLES)}")
+    stamp = tuple(sorted((k, v, _mtime(v)) for k, v in files.items()))
+    return _load(stamp)
+
+
+def _mtime(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return -1
 
 
 @cache
-def defaults() -> DefaultData:
-    """Load and index every default table (cached per process)."""
-    provinces = read_csv("provinces.csv").set_index("province")
-    industries = read_csv("industries.csv").set_index("industry")
-    carriers = read_csv("carriers.csv").set_index("carrier")
-    aff_long = read_csv("industry_province_affinity.csv")
+def _load(stamp: tuple) -> DefaultData:
+    files = {k: v for k, v, _ in stamp}
+    ids: dict[str, list[str]] = {}
+    t = {}
+    for name in TABLES:
+        t[name] = read_table(name, files.get(name), ids)
+        key = SINGULAR.get(name)
+        if key:
+            ids[name] = list(t[name][key])
+    where = lambda name: files.get(name, f"sim/data/{name}.csv")
+    provinces = t["provinces"].set_index("province")
+    industries = t["industries"].set_index("industry")
+    carriers = t["carriers"].set_index("carrier")
+    _missing_rows(where("carriers"), carriers.index, REQUIRED_CARRIERS, "carrier")
     affinity = pd.DataFrame(1.0, index=industries.index, columns=provinces.index)
-    for row in aff_long.itertuples(index=False):
+    for row in t["industry_province_affinity"].itertuples(index=False):
         affinity.loc[row.industry, row.province] = float(row.affinity_mult)
-    grid = read_csv("grid_path.csv").set_index("year")["grid_ef_mult_of_2022"].astype(float)
-    return DefaultData(provinces, industries, carriers, affinity, grid)
+    grid = t["grid_path"].set_index("year")["grid_ef_mult_of_2022"].astype(float)
+    grid.index = grid.index.astype(int)
+    retrofits = t["retrofits"].set_index("option")
+    a = t["retrofit_applicability"]
+    dup = a[a.duplicated(["industry", "option"])]
+    if len(dup):
+        raise DataError(f"{where('retrofit_applicability')}: row {dup.index[0] + 2}: industry "
+                        f"{dup.iloc[0].industry!r} and option {dup.iloc[0].option!r} appear twice")
+    applic = (a.pivot(index="industry", columns="option", values="max_share_frac")
+              .reindex(index=industries.index, columns=retrofits.index))
+    products = t["products"].set_index("industry")
+    _missing_rows(where("products"), products.index, industries.index, "industry")
+    products = products.loc[industries.index]
+    offsets = t["offset_supply"]
+    bad = offsets[offsets.cost_max_cny_per_tco2 < offsets.cost_min_cny_per_tco2]
+    if len(bad):
+        raise DataError(f"{where('offset_supply')}: row {bad.index[0] + 2}: cost_max_cny_per_tco2 "
+                        f"is below cost_min_cny_per_tco2; allowed: cost_max >= cost_min")
+    bases = t["green_power_bases"].set_index("province")
+    return DefaultData(provinces, industries, carriers, affinity, grid, retrofits, applic,
+                       offsets, products, bases, tuple(sorted(files.items())))
+
+
+def defaults() -> DefaultData:
+    """The packaged tables (loaded and checked once per process)."""
+    return load_data(None)

@@ -1,10 +1,10 @@
 """``ZeroCarbonModel``: the ``mesa.Model`` of firms in industries and provinces, one step a year.
 
-A step (DESIGN.md): policy for the year -> expectations and decisions (``sim.decisions``) ->
-energy quantities and accounting (one kernel pass), direct supply rationed to capacity ->
-offset market (``sim.markets``) -> offsets per firm, certification, cash flows and counterfactual
-(``sim.yearend``) -> collection. With ``engine="compiled"`` every loop over firms is a Cython
-kernel (``ext/``); ``engine="python"`` runs the per-firm references and numpy statements instead.
+A step is the list of phases of ``zcf.sim.phases`` (docs/design.md): the year's parameters, demand,
+decisions, installation, energy and accounting, green power, the offset market, the close of the
+year, collection. Every phase reads the firm state and the year's parameters and writes the firm
+state; markets hand their results to the next year as data (``Carry``). The per-firm work runs
+through one engine (``zcf.sim.kernels``): the compiled kernels, or the Python twins per agent.
 """
 from __future__ import annotations
 
@@ -16,36 +16,20 @@ import numpy as np
 import pandas as pd
 
 from zcf.agents.firm import FirmAgent
-from zcf import ext
-from zcf.ext.accounting import account
-from zcf.ext import _accounting
-from zcf.sim import certification
-from zcf.sim.datasets import CARRIERS, DefaultData, defaults, read_csv
-from zcf.sim.decisions import Decisions
-from zcf.sim.energy import EnergyModel
-from zcf.sim.finance import Finance
-from zcf.sim.markets import Markets
-from zcf.sim.policy import PolicyYear, path_value, policy_for_year
+from zcf.ext import rules
+from zcf.sim import phases
+from zcf.sim.datasets import DefaultData, load_data
+from zcf.sim.kernels import ENGINES, SUM_NAMES, Bids, PerAgent
+from zcf.sim.markets import GreenPower, OffsetMarket
+from zcf.sim.params import BID_CAP_CNY_PER_TCO2, Carry, Setting, make_setting, year_params
 from zcf.sim.population import draw_population
 from zcf.sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
 from zcf.sim.scenario import Scenario
-from zcf.sim.schema import OPTIONS
-from zcf.sim.state import QTY_FIELDS, FirmArrays
-from zcf.sim.yearend import YearEnd
+from zcf.sim.state import FirmState
 
-ENGINES = ("compiled", "python")
-
-
-def growth_factor(data: DefaultData, cfg, year: int) -> np.ndarray:
-    """Output relative to the data year (2024), per industry; growth halves after the taper year."""
-    g = data.industries["output_growth_frac_per_yr"].to_numpy(float).copy()
-    for ind, v in cfg.growth.output_growth_frac_per_yr.items():
-        g[data.industry_ids.index(ind)] = v
-    base_year = 2024
-    taper = cfg.growth.growth_taper_year
-    early = max(0, min(year, taper) - base_year)
-    late = max(0, year - max(taper, base_year))
-    return (1.0 + g) ** early * (1.0 + g / 2.0) ** late
+# the close-of-year kernel's cell sums, as the collector's sources
+_CLOSE_SOURCES = {name: ("tier==" + name[-1] if name.startswith("tier") else name)
+                  for name in SUM_NAMES}
 
 
 class ZeroCarbonModel(mesa.Model):
@@ -55,7 +39,7 @@ class ZeroCarbonModel(mesa.Model):
         scenario: a ``Scenario`` or the name/path of one.
         rng: seed or generator (Mesa convention); every random draw goes through ``self.rng``.
         firms: number of firm agents (overrides ``population.firms``).
-        engine: "compiled" (Cython kernels) or "python" (per-agent reference path, slow).
+        engine: "compiled" (Cython kernels) or "python" (the rules' Python twins per agent, slow).
         agent_class: the firm agent class (subclass ``FirmAgent`` to change behaviour).
     """
 
@@ -63,7 +47,7 @@ class ZeroCarbonModel(mesa.Model):
                  engine: str = "compiled", agent_class: type[FirmAgent] = FirmAgent):
         super().__init__(rng=rng)
         if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+            raise ValueError(f"engine must be one of {tuple(ENGINES)}, not {engine!r}")
         if not isinstance(scenario, Scenario):
             scenario = Scenario.load(scenario)
         if firms is not None:
@@ -71,24 +55,23 @@ class ZeroCarbonModel(mesa.Model):
         self.config = scenario
         self.cfg = scenario.cfg
         self.engine = engine
-        self.data = defaults()
+        self.kernels = ENGINES[engine]()
+        self.data: DefaultData = load_data(scenario.data_files)
+        self.setting: Setting = make_setting(self.cfg, self.data)
         self.year = self.cfg.time.start_year
-        self.firms = FirmArrays(draw_population(self.cfg.population, self.data, self.rng),
-                                n_options=len(OPTIONS))
+        self.firms = FirmState(draw_population(self.cfg.population, self.data, self.rng),
+                               n_options=len(self.setting.options))
         self._set_verified()
-        self.energy = EnergyModel(self.data, self.firms, engine)
-        self.products = read_csv("products.csv").set_index("industry").loc[self.data.industry_ids]
-        self.ets_benchmark = self._ets_benchmark()
-        self.eligible_year = self._eligible_year()
         self._create_agents(agent_class)
         self._set_behaviour()
-        self.finance = Finance(self)
-        self.policy: PolicyYear | None = policy_for_year(self.cfg, self.data, self.year)
-        self._set_baseline_intensity()
-        self.collector = Collector(self, [EMISSIONS, CERTIFICATION, FINANCE])
-        self.markets = Markets(self)
-        self.year_end = YearEnd(self)
-        self.decisions = Decisions(self)
+        self.collector = Collector(self.firms, self.data, [EMISSIONS, CERTIFICATION, FINANCE])
+        self.books = self._books()
+        self.carry = Carry()
+        self.offset_market = OffsetMarket(self.setting)
+        self.green_power = GreenPower(self.setting)
+        self.bids = Bids.empty(self.firms.n, self.setting.n_prov, BID_CAP_CNY_PER_TCO2 + 1)
+        self.custom = self._custom_agents()
+        self._set_start()
         self.results = Results(self.collector, self.summary)
 
     # -- set-up -------------------------------------------------------------------------------
@@ -96,21 +79,6 @@ class ZeroCarbonModel(mesa.Model):
         s, cb = self.firms, self.cfg.cbam
         share = np.where(s.leader == 1, cb.verified_share_leaders, cb.verified_share_others)
         s.verified[:] = (self.rng.random(s.n) < share) & (s.exporter == 1)
-
-    def _ets_benchmark(self) -> np.ndarray:
-        """ETS intensity benchmark per industry: average scope 1 per unit in the data (tCO2/unit)."""
-        ind, ef = self.data.industries, self.data.carriers["ef_tco2_per_unit"]
-        cols = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_per_unit",
-                "diesel": "diesel_t_per_unit"}
-        fuel = sum(ind[col].fillna(0).to_numpy(float) * float(ef[c]) for c, col in cols.items())
-        return fuel + ind["process_tco2_per_unit"].fillna(0).to_numpy(float)
-
-    def _eligible_year(self) -> np.ndarray:
-        """First certification year per industry (data, overridden by the scenario)."""
-        years = self.data.industries["certification_eligible_year"].to_numpy(int).copy()
-        for ind, y in self.cfg.certification.eligible_year.items():
-            years[self.data.industry_ids.index(ind)] = y
-        return years
 
     def _set_behaviour(self) -> None:
         s, b, c = self.firms, self.cfg.behaviour, self.cfg.certification
@@ -121,40 +89,38 @@ class ZeroCarbonModel(mesa.Model):
                                        b.follower_awareness_frac)
         s.resource_score[:] = self.rng.uniform(c.resource_score_low, c.resource_score_high, s.n)
 
-    def _set_baseline_intensity(self) -> None:
-        """Each firm's own start-year intensity (no retrofits): the yardstick of certification."""
-        s = self.firms
-        np.multiply(s.base_output, growth_factor(self.data, self.cfg, self.year)[s.industry], out=s.output)
-        self._energy()
-        self._emissions()
+    def _set_start(self) -> None:
+        """Intensities, cash, and each firm's own start-year intensity with no retrofit (the
+        yardstick of certification)."""
+        s, ind, prod = self.firms, self.data.industries, self.data.products
+        k = s.industry
+        for name, col in zip(("coal_pu", "gas_pu", "diesel_pu", "heat_pu", "elec_pu"),
+                             ("coal_t_per_unit", "natural_gas_m3_per_unit", "diesel_t_per_unit",
+                              "purchased_heat_gj_per_unit", "electricity_mwh_per_unit")):
+            getattr(s, name)[:] = ind[col].fillna(0).to_numpy(float)[k] * s.intensity_mult
+        s.process_pu[:] = ind["process_tco2_per_unit"].fillna(0).to_numpy(float)[k]
+        s.cash_cny[:] = (prod["cash_frac_of_revenue"].to_numpy(float)[k]
+                         * s.base_output * self.price_by_ind[k])      # of data-year revenue
+        p, _ = year_params(self.setting, self.year, self.carry)
+        phases.demand(s, p, self.price_by_ind)
+        phases.energy_and_accounting(self.kernels, s, p)
         out = np.where(s.output > 0, s.output, 1.0)
-        s.base_intensity_tco2_per_unit[:] = certification.gross_tco2(s) / out
-        s.base_energy_gj_per_unit[:] = certification.energy_gj(s, self.energy.gj) / out
+        gj = [p.scalars[f"gj_{c}"] for c in ("coal", "gas", "diesel", "heat")]
+        energy = (s.coal_t * gj[0] + s.natural_gas_m3 * gj[1] + s.diesel_t * gj[2]
+                  + s.purchased_heat_gj * gj[3] + s.electricity_mwh * 3.6)
+        s.base_intensity_tco2_per_unit[:] = (s.scope1_tco2 + s.scope2_market_tco2) / out
+        s.base_energy_gj_per_unit[:] = energy / out
 
-    def prices_for_year(self, year: int) -> dict[str, float]:
-        """Energy prices (CNY per carrier unit): data 2025 prices x the scenario's fuel multiplier."""
-        mult = path_value(self.cfg.prices.fuel_price_mult, year, 1.0)
-        p = self.data.carriers["price_cny_per_unit_2025"]
-        prices = {c: float(p[c]) * mult for c in CARRIERS}
-        prices["electricity"] = self.cfg.prices.electricity_cny_per_mwh
-        return prices
+    @property
+    def price_by_ind(self) -> np.ndarray:
+        return self.data.products["price_cny_per_unit"].to_numpy(float)
 
-    def buyer_requirements(self, year: int) -> tuple[np.ndarray, np.ndarray]:
-        """Footprint threshold (tCO2/unit, inf = none) and penalty share per industry in ``year``."""
-        n = len(self.data.industry_ids)
-        thr, pen = np.full(n, np.inf), np.zeros(n)
-        for r in sorted(self.cfg.buyers.requirements, key=lambda r: r.from_year):
-            if r.from_year <= year:
-                k = self.data.industry_ids.index(r.industry)
-                thr[k], pen[k] = r.max_footprint_tco2_per_unit, r.penalty_frac
-        return thr, pen
-
-    def offset_limit_frac(self) -> float:
-        """Share of gross emissions offsets may cover for zero-carbon status (0 without a market)."""
-        return self.markets.zero_carbon_limit_frac()
-
-    def budget(self) -> np.ndarray:
-        return self.finance.budget()
+    def _books(self) -> phases.Books:
+        c, n_opt = self.collector, len(self.setting.options)
+        option_sums = np.zeros((2 * n_opt + 1, c.n_cells))
+        option_sums[:, c.present] = c.option_sums(self.firms.installed, self.firms.cap)
+        return phases.Books(c.cell, c.starts, c.present, c.counts, option_sums,
+                            np.zeros(0, dtype=np.intp))
 
     def _create_agents(self, agent_class: type[FirmAgent]) -> None:
         gc_was_on = gc.isenabled()
@@ -165,93 +131,66 @@ class ZeroCarbonModel(mesa.Model):
             if gc_was_on:
                 gc.enable()
 
+    def _custom_agents(self) -> list:
+        custom = [t for t in self.agents_by_type if t.decide is not FirmAgent.decide]
+        return sorted((a for t in custom for a in self.agents_by_type[t]), key=lambda a: a.i)
+
     # -- one year -----------------------------------------------------------------------------
     @property
     def end_year(self) -> int:
         return self.cfg.time.end_year
 
     def step(self) -> None:
-        """Advance one year (no-op once past ``time.end_year``)."""
+        """Advance one year (no-op once past ``time.end_year``): the phases, in order."""
         if self.year > self.end_year:
             self.running = False
             return
-        self.policy = policy_for_year(self.cfg, self.data, self.year)
-        s = self.firms
-        np.multiply(s.base_output, growth_factor(self.data, self.cfg, self.year)[s.industry],
-                    out=s.output)
-        self.finance.update_revenue()
-        self.decisions.step(self.year, self.policy)
-        self._energy_and_emissions()
-        self.markets.clear(self.year)
-        self.markets.collect_green_power(self.year)
-        self.year_end.close(self.year)
-        self.collector.collect(self.year, s)
-        self._collect_adoption()
+        s, k, books = self.firms, self.kernels, self.books
+        p, self.carry = year_params(self.setting, self.year, self.carry)
+        self.params = p
+        phases.demand(s, p, self.price_by_ind)
+        decided = phases.decide(k, s, p, books, self.rng, self.custom,
+                                keep_npv=bool(self.custom) or k.name != "compiled")
+        fill_ratio = phases.install(k, s, p, books, decided, self.cfg.subsidy.budget_cny_per_yr)
+        phases.energy_and_accounting(k, s, p)
+        rationing = phases.green_power(k, s, p, self.green_power,
+                                       self.collector.province_sums([s.direct_supply_mwh])[0])
+        offsets = phases.offset_market(k, s, p, self.offset_market, self.bids)
+        sums = phases.close_year(k, s, p, books, self.bids, offsets, rationing.fill,
+                                 self.setting.offset_market)
+        contracted = self._collect(p, decided, rationing, offsets, sums)
+        self.carry = phases.next_carry(self.carry, offsets, rationing, contracted, fill_ratio)
+        self.decided = decided
         self.year += 1
         if self.year > self.end_year:
             self.running = False
 
-    def _energy_and_emissions(self) -> None:
-        """Quantities, then direct supply rationed to capacity (firms cut back are recomputed),
-        then accounting; one fused kernel pass with the compiled engine."""
-        if self.engine != "compiled":
-            self._energy()
-            cut = self.markets.allocate_green_power(self.year)
-            if cut is not None:
-                self._energy(cut)
-            self._emissions()
-            return
-        self.energy.update_and_account(self.firms, self.policy.factors)
-        cut = self.markets.allocate_green_power(self.year)
-        if cut is not None:
-            self.energy.recut_green_power(self.firms, self.policy.factors, cut)
-
-    def _energy(self, idx: np.ndarray | None = None) -> None:
-        """This year's quantities of every firm, or of the firms ``idx`` only."""
-        if self.engine == "compiled":
-            self.energy.update(self.firms, idx)
-        else:
-            for agent in (self.firm_agents if idx is None else (self.firm_agents[i] for i in idx)):
-                agent.update_energy()
-
-    def _emissions(self) -> None:
-        if self.engine == "compiled":
-            account(self.firms.quantities(), self.policy.factors, out=self.firms.results())
-        else:
-            for agent in self.firm_agents:
-                agent.account(self.policy.factors)
-
-    def _counterfactual(self) -> None:
-        """Gross emissions each firm would have without any retrofit (for abatement figures)."""
-        s = self.firms
-        if not hasattr(self, "_cf"):
-            self._cf_effects = np.zeros_like(s.effects)
-            self._cf_effects[3] = 1.0      # electrification COP when nothing is electrified
-            self._cf = (np.zeros_like(s.qty), {k: np.zeros(s.n) for k in s.results()})
-        qty, res = self._cf
-        _accounting.energy_into(s.output, s.per_unit, self._cf_effects, s.province,
-                                self.energy.yield_by_prov, *self.energy.gj, qty,
-                                threads=ext.threads())
-        q = s.quantities()
-        rows = {name: qty[QTY_FIELDS.index(name)] for name in QTY_FIELDS}
-        for name in vars(q):
-            if name in rows:
-                setattr(q, name, rows[name])
-        account(q, self.policy.factors, out=res)
-        np.add(res["scope1_tco2"], res["scope2_market_tco2"], out=s.no_retrofit_tco2)
-
-    def _collect_adoption(self) -> None:
-        """Adoption rows: year x industry x province x option (firms, capacity, capex_cny)."""
-        s, c, d = self.firms, self.collector, self.decisions
-        sums = d.option_sums()
-        k, p = len(OPTIONS), len(c.present)
-        df = {"year": np.full(k * p, self.year, dtype=np.int64),
-              "industry": np.tile(c.keys.industry.to_numpy(dtype=object), k),
-              "province": np.tile(c.keys.province.to_numpy(dtype=object), k),
-              "option": np.repeat(np.array(OPTIONS, dtype=object), p),
-              "firms": sums[:k].ravel(), "capacity": sums[k:2 * k].ravel(),
-              "capex_cny": d.capex_by_option[:, c.present].ravel()}
-        c.add_rows("adoption", df)
+    def _collect(self, p, decided: phases.Decided, r, offsets, sums: np.ndarray) -> float:
+        """The year's rows of every table; returns the green power contracted (TWh)."""
+        s, c = self.firms, self.collector
+        c.collect(p.year, s, {src: sums[j] for j, src in enumerate(_CLOSE_SOURCES.values())})
+        n_opt, pres = len(p.option_ids), c.present
+        sums_now = self.books.option_sums[:, pres]
+        c.add_rows("adoption", {
+            "year": np.full(n_opt * len(pres), p.year, dtype=np.int64),
+            "industry": np.tile(c.keys.industry.to_numpy(dtype=object), n_opt),
+            "province": np.tile(c.keys.province.to_numpy(dtype=object), n_opt),
+            "option": np.repeat(np.array(p.option_ids, dtype=object), len(pres)),
+            "firms": sums_now[:n_opt].ravel(), "capacity": sums_now[n_opt:2 * n_opt].ravel(),
+            "capex_cny": decided.capex_by_option[:, pres].ravel()})
+        contract, direct = c.province_sums([s.green_contract_mwh, s.direct_supply_mwh])
+        contracted = contract - direct
+        c.add_rows("green_power", {
+            "year": np.full(len(contract), p.year, dtype=np.int64),
+            "province": np.array(self.data.province_names, dtype=object),
+            "contracted_mwh": contracted, "direct_supply_mwh": direct,
+            "direct_supply_requested_mwh": r.requested_mwh, "direct_supply_fill_frac": r.fill,
+            "local_direct_capacity_mwh": np.where(self.data.western_base(), r.local_twh, 0.0) * 1e6,
+            "export_capacity_mwh": r.export_twh * 1e6,
+            "premium_cny_per_mwh": p.scalars["p_contract"]})
+        c.add_rows("offsets", offsets.rows)
+        c.add_rows("offset_flows", offsets.flows)
+        return float(contracted.sum() / 1e6)
 
     def run(self) -> ZeroCarbonModel:
         """Run to ``time.end_year``."""

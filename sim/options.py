@@ -1,28 +1,30 @@
-"""Retrofit options: the packaged option table and which industries may use which option.
+"""Retrofit options as data: the rows of ``retrofits.csv`` and who may use them.
 
-``OptionTable`` reads ``retrofits.csv`` (capex, opex, lifetime, lead time, effect, availability)
-and ``retrofit_applicability.csv`` (per industry: the option's maximum share, see that file) once,
-in the order of ``sim.schema.OPTIONS`` (which is the kernel's option order).
+Each option is a row with its effect kind (``ext/layouts.py:EFFECT_KINDS``: what it does to a firm,
+stated once in ``ext/_rules.pxd``), costs, life, lead time, availability and applicability
+(``retrofit_applicability.csv``: per industry, the option's maximum share; no row = not allowed).
+Adding an option of an existing kind is a new row in those two files (or in a user's copies named
+in a scenario's ``[data]`` table); nothing in the code lists options. A scenario may override an
+option's parameters (``[options.NAME]``).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from zcf.ext._decisions import LAYOUT
-from zcf.sim.datasets import DefaultData, read_csv
-from zcf.sim.schema import OPTIONS
+from zcf.ext.layouts import EFFECT_KINDS, OPEX_BASES
+from zcf.sim.datasets import DefaultData
 
-BASIS_CODES = {"fixed_per_unit": 0.0, "per_mwh": 1.0, "per_tco2_captured": 2.0}
-assert [LAYOUT[f"O_{x}"] for x in ("PV", "STORAGE", "CONTRACT", "CERT", "DIRECT", "ELEC", "EFF",
-                                   "PI", "CCUS")] == list(range(len(OPTIONS)))
+# kinds whose per-unit sizes are ratios (kW per MWh/yr, kWh per kW) rather than shares of 1
+RATIO_KINDS = ("onsite_pv", "storage")
 
 
 class OptionTable:
-    """Option parameters (``table``, indexed by option id) and the applicability matrix."""
+    """Option parameters (``table``, indexed by option id in file order) and the applicability
+    matrix ``applic`` (industries x options: max share, -1 where not allowed)."""
 
     def __init__(self, data: DefaultData, overrides: dict | None = None):
-        t = read_csv("retrofits.csv").set_index("option").loc[list(OPTIONS)].copy()
+        t = data.retrofits.copy()
         mult = {}
         for option, over in (overrides or {}).items():
             values = over.model_dump(exclude_none=True)
@@ -30,20 +32,18 @@ class OptionTable:
                 mult[option] = values.pop("max_share_mult")
             for key, value in values.items():
                 t[key] = t[key].astype(object)
-                t.loc[option, key] = str(value).lower() if isinstance(value, bool) else value
-                if not isinstance(value, bool):
-                    t[key] = pd.to_numeric(t[key])
+                t.loc[option, key] = value
+                t[key] = t[key].astype(bool if isinstance(value, bool) else float)
         self.table: pd.DataFrame = t
-        self._columns: dict[tuple[str, float], np.ndarray] = {}
-        self._flags: dict[str, np.ndarray] = {}
-        a = read_csv("retrofit_applicability.csv")
-        m = a.pivot(index="industry", columns="option", values="max_share_frac")
-        m = m.reindex(index=data.industry_ids, columns=list(OPTIONS))
-        for option, factor in mult.items():   # storage and PV limits are ratios, the rest shares
-            capped = option not in ("rooftop_pv", "battery_storage")
+        self.ids = list(t.index)
+        m = data.applicability.copy()
+        for option, factor in mult.items():
+            capped = t.loc[option, "effect_kind"] not in RATIO_KINDS
             m[option] = (m[option] * factor).clip(upper=1.0 if capped else None)
         self.applic = np.ascontiguousarray(m.fillna(-1.0).to_numpy(float))   # -1: not allowed
-        self.ids = list(OPTIONS)
+        self.kind = t["effect_kind"].map(EFFECT_KINDS.index).to_numpy(np.int64)
+        self.basis = t["opex_basis"].map(OPEX_BASES.index).to_numpy(float)
+        self._columns: dict[tuple[str, float], np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -51,10 +51,14 @@ class OptionTable:
     def column(self, name: str, fill: float = 0.0) -> np.ndarray:
         """One numeric column in option order, NaN -> ``fill`` (read-only, cached)."""
         if (name, fill) not in self._columns:
-            values = self.table[name].fillna(fill).to_numpy(float)
+            values = self.table[name].astype(float).fillna(fill).to_numpy(float)
             values.flags.writeable = False
             self._columns[(name, fill)] = values
         return self._columns[(name, fill)]
+
+    def of_kind(self, kind: str) -> np.ndarray:
+        """Indices of the options of effect kind ``kind``."""
+        return np.flatnonzero(self.kind == EFFECT_KINDS.index(kind))
 
     def capex_per_unit(self, year: int) -> np.ndarray:
         """CNY per capacity unit in ``year`` (2025 price x learning decline)."""
@@ -68,11 +72,4 @@ class OptionTable:
         return self.column("lifetime_yr").astype(int)
 
     def western_only(self) -> np.ndarray:
-        if "western_only" not in self._flags:
-            self._flags["western_only"] = self.table["western_only"].astype(str).str.lower().eq("true").to_numpy()
-        return self._flags["western_only"]
-
-    def basis(self) -> np.ndarray:
-        if "basis" not in self._flags:
-            self._flags["basis"] = self.table["opex_basis"].map(BASIS_CODES).to_numpy(float)
-        return self._flags["basis"]
+        return self.table["western_only"].to_numpy(bool)

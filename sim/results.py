@@ -61,10 +61,9 @@ FINANCE = TableSpec(
 class Collector:
     """Collects industry x province sums each year; ``table(name)`` returns a tidy DataFrame."""
 
-    def __init__(self, model, specs: list[TableSpec]):
-        s = model.firms
-        self.n_prov = len(model.data.province_names)
-        self.n_cells = len(model.data.industry_ids) * self.n_prov
+    def __init__(self, s, data, specs: list[TableSpec]):
+        self.n_prov = len(data.province_names)
+        self.n_cells = len(data.industry_ids) * self.n_prov
         self.cell = np.ascontiguousarray(s.group_index(self.n_prov), dtype=np.int64)
         if np.any(np.diff(self.cell) < 0):
             raise ValueError("firms must be sorted by industry x province cell")
@@ -72,8 +71,8 @@ class Collector:
         agents = np.bincount(self.cell, minlength=self.n_cells)
         self.present = np.flatnonzero(agents)
         self.keys = pd.DataFrame({
-            "industry": np.array(model.data.industry_ids)[self.present // self.n_prov],
-            "province": np.array(model.data.province_names)[self.present % self.n_prov]})
+            "industry": np.array(data.industry_ids)[self.present // self.n_prov],
+            "province": np.array(data.province_names)[self.present % self.n_prov]})
         self.agents = agents[self.present]
         self.starts = np.ascontiguousarray(np.concatenate([[0], np.cumsum(agents[self.present])]),
                                            dtype=np.int64)
@@ -81,17 +80,16 @@ class Collector:
         self.specs = {sp.name: sp for sp in specs}
         self.rows: dict[str, list[tuple[int, np.ndarray]]] = {sp.name: [] for sp in specs}
         self.extra: dict[str, list[pd.DataFrame]] = {}
-        self.precomputed: dict[str, np.ndarray] = {}
 
     def cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Weighted (by firm weight unless given) sum of ``values`` per present cell."""
         return self.sums([values], weights)[0]
 
-    def option_sums(self, level: np.ndarray, cap: np.ndarray) -> np.ndarray:
+    def option_sums(self, installed: np.ndarray, cap: np.ndarray) -> np.ndarray:
         """Per present cell, weighted: firms with each option installed (rows 0..K-1), their
         capacity (rows K..2K-1) and firms with any option installed (row 2K); one pass."""
-        out = np.empty((2 * level.shape[0] + 1, len(self.present)))
-        _state.option_sums_into(self.starts, self.weight, level, cap, out)
+        out = np.empty((2 * cap.shape[0] + 1, len(self.present)))
+        _state.option_sums_into(self.starts, self.weight, installed, cap, out)
         return out
 
     def sums(self, arrays: list[np.ndarray], weights: np.ndarray | None = None) -> np.ndarray:
@@ -113,12 +111,12 @@ class Collector:
         prov = self.present % self.n_prov
         return np.stack([np.bincount(prov, weights=row, minlength=self.n_prov) for row in by_cell])
 
-    def collect(self, year: int, firms) -> None:
+    def collect(self, year: int, firms, pre: dict[str, np.ndarray] | None = None) -> None:
         """Aggregate every declared table for ``year`` from the firm arrays (one kernel call).
 
-        Sums a kernel already formed this year (``precomputed``: source -> sums per present
-        cell, set by the year-end kernel) are used as they are, then forgotten."""
-        pre, self.precomputed = self.precomputed, {}
+        Sums a kernel already formed this year (``pre``: source -> sums per present cell, from
+        the close-of-year kernel) are used as they are."""
+        pre = pre or {}
         todo = list(dict.fromkeys(src for spec in self.specs.values()
                                   for src in spec.columns.values() if not self._known(src, pre)))
         sums = dict(zip(map(self._key, todo), self.sums([self._values(firms, src) for src in todo])))

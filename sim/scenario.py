@@ -17,10 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from zcf.sim.schema import ScenarioModel
+from zcf.sim.datasets import DefaultData, load_data
+from zcf.sim.errors import DataError, InputError
+from zcf.sim.schema import DataFiles, ScenarioModel
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario or factory file that cannot be used; the message names file, key and range."""
 
 
@@ -77,6 +79,9 @@ def read_with_parents(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         raise ScenarioError(f"{path}: 'extends' forms a cycle")
     raw = _read_toml(path)
     raw.setdefault("name", path.stem)          # a scenario's name is its own, never its parent's
+    if isinstance(raw.get("data"), dict):      # data files are named relative to their scenario
+        raw["data"] = {k: (str((path.parent / v).resolve()) if isinstance(v, str) else v)
+                       for k, v in raw["data"].items()}
     parent = raw.get("extends")
     if parent is None:
         return raw
@@ -143,8 +148,9 @@ class Scenario:
     def __init__(self, raw: dict, source: str = "<scenario>"):
         self.raw = raw
         self.source = source
+        self.data = self._data(raw, source)
         try:
-            self.cfg: ScenarioModel = ScenarioModel.model_validate(raw)
+            self.cfg: ScenarioModel = ScenarioModel.model_validate(raw, context={"data": self.data})
         except ValidationError as e:
             raise ScenarioError(format_validation_error(source, e, ScenarioModel)) from None
         from zcf.sim.uncertainty import validate_uncertainty
@@ -152,6 +158,24 @@ class Scenario:
         if self.cfg.time.end_year < self.cfg.time.start_year:
             raise ScenarioError(f"{source}: key 'time.end_year' must be >= time.start_year "
                                 f"({self.cfg.time.start_year}); got {self.cfg.time.end_year}")
+
+    @staticmethod
+    def _data(raw: dict, source: str) -> DefaultData:
+        """The data tables of the scenario: packaged, or its ``[data]`` files (checked)."""
+        try:
+            files = DataFiles.model_validate(raw.get("data") or {}).files()
+        except ValidationError as e:
+            raise ScenarioError(format_validation_error(source, e, DataFiles).replace(
+                "key '", "key 'data.")) from None
+        try:
+            return load_data(files)
+        except DataError as e:
+            raise ScenarioError(f"{source}: key 'data': {e}") from None
+
+    @property
+    def data_files(self) -> dict[str, str]:
+        """The data tables this scenario reads from a user's file (table -> path)."""
+        return self.cfg.data.files()
 
     @classmethod
     def load(cls, ref: str | Path) -> Scenario:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from zcf.sim.datasets import defaults
+from zcf.sim.datasets import DefaultData, defaults
 
 Frac = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
@@ -19,8 +19,6 @@ Year = Annotated[int, Field(ge=2000, le=2100)]
 Path = dict[Year, NonNeg]
 FracPath = dict[Year, Frac]
 
-OPTIONS = ("rooftop_pv", "battery_storage", "green_contract", "green_certificate", "direct_supply",
-           "electrification", "efficiency", "process_innovation", "ccus")
 
 
 class Section(BaseModel):
@@ -34,22 +32,28 @@ def _check_names(kind: str, allowed, values):
     return values
 
 
-def check_provinces(values):
-    return _check_names("province", defaults().province_names, values)
+def _data(info: ValidationInfo | None) -> DefaultData:
+    """The data tables the scenario is checked against (its own ``[data]`` files, or packaged)."""
+    context = getattr(info, "context", None) or {}
+    return context.get("data") or defaults()
 
 
-def check_industries(values):
-    return _check_names("industry", defaults().industry_ids, values)
+def check_provinces(values, info: ValidationInfo | None = None):
+    return _check_names("province", _data(info).province_names, values)
 
 
-def check_options(values):
-    return _check_names("retrofit option", OPTIONS, values)
+def check_industries(values, info: ValidationInfo | None = None):
+    return _check_names("industry", _data(info).industry_ids, values)
+
+
+def check_options(values, info: ValidationInfo | None = None):
+    return _check_names("retrofit option", _data(info).option_ids, values)
 
 
 def keys_in(check):
     """A field validator for a table whose keys ``check`` must accept."""
-    def validate(table: dict) -> dict:
-        check(list(table))
+    def validate(table: dict, info: ValidationInfo) -> dict:
+        check(list(table), info)
         return table
     return validate
 
@@ -137,7 +141,7 @@ class BuyerRequirement(Section):
     max_footprint_tco2_per_unit: NonNeg
     penalty_frac: Frac = Field(description="share of EU sales lost or discounted above threshold")
 
-    _i = field_validator("industry")(lambda v: check_industries([v])[0])
+    _i = field_validator("industry")(lambda v, info: check_industries([v], info)[0])
 
 
 class Buyers(Section):
@@ -239,6 +243,25 @@ class GreenPower(Section):
         None, description="premium rise when contracts equal the market; absent = from data")
 
 
+class DataFiles(Section):
+    """A user's own copy of any packaged data table (CSV path, relative to the scenario file
+    that names it); absent = the packaged table (``sim/data/NAME.csv``)."""
+
+    provinces: str | None = None
+    industries: str | None = None
+    carriers: str | None = None
+    grid_path: str | None = None
+    industry_province_affinity: str | None = None
+    retrofits: str | None = None
+    retrofit_applicability: str | None = None
+    offset_supply: str | None = None
+    products: str | None = None
+    green_power_bases: str | None = None
+
+    def files(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
 class ScenarioModel(Section):
     """Top level of a scenario file."""
 
@@ -260,6 +283,7 @@ class ScenarioModel(Section):
     behaviour: Behaviour = Field(default_factory=Behaviour)
     offsets: Offsets = Field(default_factory=Offsets)
     green_power: GreenPower = Field(default_factory=GreenPower)
+    data: DataFiles = Field(default_factory=DataFiles)
     options: dict[str, OptionOverride] = Field(default_factory=dict,
                                                description="option id -> parameter overrides")
     _options = field_validator("options")(keys_in(check_options))

@@ -86,7 +86,7 @@ def test_totals_retired_equal_the_sum_over_firms(national):
     flows = m.results.offset_flows.groupby("year").tco2.sum()
     assert flows.to_numpy() == pytest.approx(o.groupby("year").retired_tco2.sum().loc[flows.index].to_numpy(),
                                              rel=1e-6)
-    issued, retired, banked = m.markets.registry.totals()
+    issued, retired, banked = m.offset_market.registry.totals()
     assert o.banked_tco2.iloc[-1] == pytest.approx(banked)
 
 

@@ -20,7 +20,7 @@ def test_one_and_two_threads_give_identical_runs(overrides):
             m = ZeroCarbonModel(scn, rng=11).run()
             s = m.firms
             runs.append((m.results.tables(), [x.copy() for x in (s.effects, s.qty, s.acc, s.fin,
-                                                                 s.tier, s.level, s.cap,
+                                                                 s.tier, s.cap,
                                                                  s.next_event, s.installed)]))
     finally:
         ext.set_threads(0)

@@ -1,0 +1,348 @@
+"""The parameters of one model year, built once a year from the scenario, the data and what the
+markets carried over from the year before (data only: no reference to the model).
+
+``Setting`` holds what never changes in a run (data tables, option table, per-industry and
+per-province constants); ``Carry`` what last year's markets and behaviour hand to this year (offset
+price, contracted green power, open direct-supply provinces, the subsidy budget's fill ratio,
+adaptive expectations); ``year_params(setting, year, carry)`` returns the ``YearParams`` every
+phase reads, and the ``Carry`` of the expectations it formed.
+
+Every table is built by name (a dict of columns named as in ``ext/layouts.py``): ``pack`` turns it
+into the packed array the kernels read, ``rows`` into the named rows the Python twins read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from types import SimpleNamespace
+
+import numpy as np
+
+from zcf.ext.layouts import INDUSTRY, LAYOUTS, OPTION, PROVINCE, SCALAR
+from zcf.sim.datasets import CARRIERS, DefaultData
+from zcf.sim.options import OptionTable
+from zcf.sim.policy import (PolicyYear, cbam_coverage_by_industry, path_value,
+                            policy_for_year)
+from zcf.sim.schema import ScenarioModel
+
+BID_CAP_CNY_PER_TCO2 = 20_000   # offset bids are whole CNY per tonne up to this (far above any cost)
+# GB/T 36132-2025: energy and carbon indicators carry 60% of the green-factory score, resources 40%
+GREEN_WEIGHTS = {"w_energy": 0.3, "w_carbon": 0.3, "w_resource": 0.4}
+DATA_YEAR = 2024                # output in industries.csv is of this year
+BASE_YEAR = 2025                # capex, issuance and capacity paths start here
+
+
+def pack(columns: dict[str, np.ndarray | float], prefix: str, n: int | None = None) -> np.ndarray:
+    """The packed table of layout ``prefix`` from named columns (every name required, none
+    extra): shape (rows, fields), or (fields,) for a scalar table (``n`` None)."""
+    names = LAYOUTS[prefix]
+    missing = [k for k in names if k not in columns]
+    extra = [k for k in columns if k not in names]
+    if missing or extra:
+        raise ValueError(f"table {prefix}: missing {missing}, unknown {extra}")
+    if n is None:
+        return np.array([float(columns[k]) for k in names], dtype=np.float64)
+    out = np.empty((n, len(names)), dtype=np.float64)
+    for j, k in enumerate(names):
+        out[:, j] = columns[k]
+    return out
+
+
+def rows(columns: dict, prefix: str, n: int) -> list[SimpleNamespace]:
+    """The named rows of a table (what the Python twins read), from the same named columns."""
+    table = pack(columns, prefix, n)
+    return [SimpleNamespace(**{k.lower(): float(v) for k, v in zip(LAYOUTS[prefix], r)})
+            for r in table]
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What stays fixed over a run: scenario, data, options and derived per-industry constants."""
+
+    cfg: ScenarioModel
+    data: DefaultData
+    options: OptionTable
+    ets_benchmark: np.ndarray      # tCO2 per unit: average scope 1 per unit in the data
+    eligible_year: np.ndarray      # first certification year per industry
+    solar_yield: np.ndarray        # MWh per kW per year, per province
+    western: np.ndarray            # float 0/1 per province
+    offset_market: np.ndarray      # index of the offset market of each province
+    market_names: tuple[str, ...]
+
+    @property
+    def n_ind(self) -> int:
+        return len(self.data.industry_ids)
+
+    @property
+    def n_prov(self) -> int:
+        return len(self.data.province_names)
+
+
+def make_setting(cfg: ScenarioModel, data: DefaultData) -> Setting:
+    ind, ef = data.industries, data.carriers["ef_tco2_per_unit"]
+    cols = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_per_unit",
+            "diesel": "diesel_t_per_unit"}
+    bench = sum(ind[col].fillna(0).to_numpy(float) * float(ef[c]) for c, col in cols.items())
+    bench = bench + ind["process_tco2_per_unit"].fillna(0).to_numpy(float)
+    eligible = ind["certification_eligible_year"].to_numpy(float).astype(int).copy()
+    for name, y in cfg.certification.eligible_year.items():
+        eligible[data.industry_ids.index(name)] = y
+    market, names = offset_markets(cfg, data)
+    return Setting(cfg, data, OptionTable(data, cfg.options), np.ascontiguousarray(bench), eligible,
+                   data.provinces["solar_yield_kwh_per_kw_yr"].to_numpy(float) / 1000.0,
+                   data.western_base().astype(float), market, names)
+
+
+def offset_markets(cfg: ScenarioModel, data: DefaultData) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Which offset market each province buys in (the scenario's purchase scope), and the names."""
+    names = np.array(data.province_names)
+    scope = cfg.offsets.scope
+    if scope == "national":
+        return np.zeros(len(names), np.int64), ("national",)
+    key = names if scope == "own_province" else data.provinces["grid_region"].to_numpy()
+    markets = list(dict.fromkeys(key))
+    return np.array([markets.index(k) for k in key], np.int64), tuple(map(str, markets))
+
+
+@dataclass(frozen=True)
+class Carry:
+    """What one year hands to the next, as data."""
+
+    offset_price_cny_per_tco2: float | None = None    # last finite national clearing price
+    contracted_twh: float = 0.0                       # green power contracted by modelled firms
+    direct_open: np.ndarray | None = None             # 1 where new direct supply can be contracted
+    subsidy_fill_frac: float = 1.0                    # last year's subsidy budget fill ratio
+    expected: dict = field(default_factory=dict)      # adaptive expectations by price
+
+
+@dataclass
+class YearParams:
+    """Everything the phases of one year read (named columns; packed on demand, once)."""
+
+    year: int
+    policy: PolicyYear
+    growth: np.ndarray          # output relative to the data year, per industry
+    scalars: dict               # SCALAR
+    options: dict               # OPTION columns (the decision's view: expected prices)
+    ind_now: dict               # INDUSTRY columns for this year's accounting and close
+    ind_ahead: dict             # INDUSTRY columns as a deciding firm sees them
+    prov: dict                  # PROVINCE columns (direct supply in full, no offset price yet)
+    applic: np.ndarray          # industries x options, max share (-1: not allowed)
+    sub_rate: np.ndarray        # options x provinces, expected capex subsidy share
+    credit_frac: np.ndarray     # per option: green-credit support per CNY of net capex
+    n_ind: int
+    n_prov: int
+    option_ids: list
+    _packed: dict = field(default_factory=dict, repr=False)
+
+    def _table(self, name: str) -> tuple[dict, str, int | None]:
+        return {"sc": (self.scalars, "SC", None), "op": (self.options, "OP", len(self.credit_frac)),
+                "ip_now": (self.ind_now, "IP", self.n_ind),
+                "ip_ahead": (self.ind_ahead, "IP", self.n_ind),
+                "pp": (self.prov, "PP", self.n_prov)}[name]
+
+    def packed(self, name: str) -> np.ndarray:
+        """``sc``, ``op``, ``ip_now``, ``ip_ahead`` or ``pp`` as the kernels take them."""
+        if name not in self._packed:
+            self._packed[name] = pack(*self._table(name))
+        return self._packed[name]
+
+    def named(self, name: str):
+        """The same tables as named rows (the Python twins' inputs)."""
+        key = "named_" + name
+        if key not in self._packed:
+            table, prefix, n = self._table(name)
+            self._packed[key] = (SimpleNamespace(**{k: float(v) for k, v in table.items()})
+                                 if n is None else rows(table, prefix, n))
+        return self._packed[key]
+
+    def province_table(self, **changes) -> np.ndarray:
+        """The packed province table with some columns replaced (direct-supply fill, offset
+        market prices ...)."""
+        return pack({**self.prov, **changes}, "PP", self.n_prov)
+
+    def province_rows(self, **changes) -> list[SimpleNamespace]:
+        return rows({**self.prov, **changes}, "PP", self.n_prov)
+
+
+def growth_factor(st: Setting, year: int) -> np.ndarray:
+    """Output relative to the data year (2024), per industry; growth halves after the taper year."""
+    data, cfg = st.data, st.cfg
+    g = data.industries["output_growth_frac_per_yr"].to_numpy(float).copy()
+    for ind, v in cfg.growth.output_growth_frac_per_yr.items():
+        g[data.industry_ids.index(ind)] = v
+    taper = cfg.growth.growth_taper_year
+    early = max(0, min(year, taper) - DATA_YEAR)
+    late = max(0, year - max(taper, DATA_YEAR))
+    return (1.0 + g) ** early * (1.0 + g / 2.0) ** late
+
+
+def buyer_requirements(st: Setting, year: int) -> tuple[np.ndarray, np.ndarray]:
+    """Footprint threshold (tCO2/unit, inf = none) and penalty share per industry in ``year``."""
+    thr, pen = np.full(st.n_ind, np.inf), np.zeros(st.n_ind)
+    for r in sorted(st.cfg.buyers.requirements, key=lambda r: r.from_year):
+        if r.from_year <= year:
+            k = st.data.industry_ids.index(r.industry)
+            thr[k], pen[k] = r.max_footprint_tco2_per_unit, r.penalty_frac
+    return thr, pen
+
+
+def first_of_kind(opts: OptionTable, kind: str, column: str, default: float = 0.0) -> float:
+    """``column`` of the first option of ``kind`` (the kind's market price basis), or default."""
+    k = opts.of_kind(kind)
+    return float(opts.column(column)[k[0]]) if len(k) else default
+
+
+def green_power_premium(st: Setting, year: int, contracted_twh: float) -> float:
+    """Green-power trading premium (CNY/MWh): the contract option's premium + span x contracted
+    by modelled firms / national market volume."""
+    base = first_of_kind(st.options, "green_contract", "opex_cny_per_unit_yr")
+    market = path_value(st.cfg.green_power.market_twh, year, 1.0)
+    return base + premium_span(st) * contracted_twh / market
+
+
+def premium_span(st: Setting) -> float:
+    span = st.cfg.green_power.premium_span_cny_per_mwh
+    if span is None:     # premium rise of a base once all its capacity is contracted (mean)
+        b = st.data.green_power_bases
+        cap = b["direct_supply_capacity_twh_per_yr_2025"] + b["export_capacity_twh_per_yr_2025"]
+        span = float((b["premium_slope_cny_per_mwh_per_twh"] * cap).mean())
+    return float(span)
+
+
+def expected_offset_price(st: Setting, carry: Carry) -> float:
+    """What firms expect to pay per offset tonne: last year's national price per tonne counted;
+    the cheapest supply cost before any trade; inf when offsets cannot be had."""
+    o = st.cfg.offsets
+    if not o.enabled:
+        return np.inf
+    if carry.offset_price_cny_per_tco2 is not None:
+        return carry.offset_price_cny_per_tco2 / (1.0 - o.quality_discount_frac)
+    return float(st.data.offset_supply.cost_min_cny_per_tco2.mean())
+
+
+def expectations(st: Setting, year: int, pol: PolicyYear, carry: Carry) -> tuple[np.ndarray, dict]:
+    """Expected prices per option over its life (columns ets, ets free share, EU price, CBAM
+    free share), and the adaptive expectations to carry to next year."""
+    cfg, opts = st.cfg, st.options
+    paths = {"ets": (cfg.ets.price_cny_per_tco2, pol.ets_price_cny_per_tco2),
+             "ets_free": (cfg.ets.free_share, pol.ets_free_share),
+             "eu": (cfg.prices.eu_ets_eur_per_tco2, pol.eu_ets_eur_per_tco2),
+             "cbam_free": (cfg.cbam.free_share, pol.factors.cbam_free_share)}
+    mode, alpha = cfg.expectations.mode, cfg.expectations.adaptive_weight_frac
+    lead, life = opts.lead(), opts.life()
+    out = np.zeros((len(opts), len(paths)))
+    expected = dict(carry.expected)
+    for j, (key, (path, now)) in enumerate(paths.items()):
+        if mode == "perfect":
+            for k in range(len(opts)):
+                yrs = np.arange(year + lead[k], year + lead[k] + max(life[k], 1))
+                out[k, j] = np.mean([path_value(path, y, now) for y in yrs])
+        elif mode == "adaptive":
+            prev = expected.get(key, now)
+            expected[key] = prev + alpha * (now - prev)
+            out[:, j] = expected[key]
+        else:
+            out[:, j] = now
+    return out, expected
+
+
+def _industry(st: Setting, year: int, pol: PolicyYear, cbam_coverage: np.ndarray,
+              buyer_year: int, eligible_year: int) -> dict:
+    f, p = pol.factors, st.data.products
+    thr, pen = buyer_requirements(st, buyer_year)
+    return {"ets_covered": pol.ets_covered_by_ind.astype(float),
+            "ets_benchmark_tco2_per_unit": st.ets_benchmark,
+            "cbam_coverage": cbam_coverage.astype(float),
+            "cbam_benchmark_tco2_per_unit": f.cbam_benchmark_tco2_per_unit_by_ind,
+            "cbam_default_tco2_per_unit": f.cbam_default_tco2_per_unit_by_ind,
+            "cbam_de_minimis_units": f.cbam_de_minimis_units_by_ind,
+            "price_cny_per_unit": p["price_cny_per_unit"].to_numpy(float),
+            "margin_frac": p["operating_margin_frac"].to_numpy(float),
+            "debt_capacity_frac": p["debt_capacity_frac_of_revenue"].to_numpy(float),
+            "buyer_threshold_tco2_per_unit": thr, "buyer_penalty_frac": pen,
+            "cert_eligible": (st.eligible_year <= eligible_year).astype(float),
+            "near_zero_cut_frac": np.full(st.n_ind, path_value(st.cfg.certification.near_zero_cut_frac, year))}
+
+
+def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry]:
+    """The year's parameters, and ``carry`` with the expectations formed this year."""
+    cfg, data, opts = st.cfg, st.data, st.options
+    pol = policy_for_year(cfg, data, year)
+    f = pol.factors
+    c, o, b = cfg.certification, cfg.offsets, cfg.behaviour
+    car = data.carriers
+    mult = path_value(cfg.prices.fuel_price_mult, year, 1.0)
+    sc = {f"ef_{s}": float(car.loc[n, "ef_tco2_per_unit"])
+          for s, n in zip(("coal", "gas", "diesel", "heat"), CARRIERS)}
+    sc.update({f"gj_{s}": float(car.loc[n, "energy_gj_per_unit"])
+               for s, n in zip(("coal", "gas", "diesel", "heat"), CARRIERS)})
+    sc.update({f"p_{s}": float(car.loc[n, "price_cny_per_unit_2025"]) * mult
+               for s, n in zip(("coal", "gas", "diesel", "heat"), CARRIERS)})
+    sc.update(
+        p_elec=cfg.prices.electricity_cny_per_mwh,
+        p_contract=green_power_premium(st, year, carry.contracted_twh),
+        p_direct=first_of_kind(opts, "direct_supply", "opex_cny_per_unit_yr"),
+        p_cert=first_of_kind(opts, "certificate", "opex_cny_per_unit_yr"),
+        eur_cny=pol.eur_cny, cbam_markup_frac=f.cbam_markup_frac, cbam_free_share=f.cbam_free_share,
+        eu_ets_eur_per_tco2=pol.eu_ets_eur_per_tco2, ets_price_cny_per_tco2=pol.ets_price_cny_per_tco2,
+        ets_free_share=pol.ets_free_share, ets_offset_limit_frac=cfg.ets.offset_limit_frac,
+        logit_beta=b.logit_beta, risk_premium_frac=b.risk_premium_frac,
+        prem_green=c.green_premium_frac, prem_near=c.near_zero_premium_frac,
+        prem_zero=c.zero_carbon_premium_frac, lost_sales=float(cfg.buyers.mode == "lost_sales"),
+        cert_exempt=float(c.certified_exempt_from_buyer_penalty),
+        zero_residual_frac=c.zero_carbon_residual_frac,
+        zero_limit_frac=o.zero_carbon_limit_frac if o.enabled else 0.0,
+        certified_credit_frac=cfg.green_credit.certified_discount_frac,
+        cert_credit_frac=c.certificate_credit_frac,
+        near_zero_cut_frac=path_value(c.near_zero_cut_frac, year),
+        offset_keep_frac=1.0 - o.quality_discount_frac,
+        green_threshold=c.green_score_threshold, green_energy_target_frac=c.green_energy_target_frac,
+        green_carbon_target_frac=c.green_carbon_target_frac, **GREEN_WEIGHTS,
+        retained_frac=b.retained_earnings_frac, amort_frac=b.debt_amortisation_frac_per_yr,
+        awareness_diffusion_frac=b.awareness_diffusion_frac, peer_weight=b.peer_weight,
+        review_frac=b.review_frac_per_yr, subsidy_fill_frac=carry.subsidy_fill_frac,
+        loan_share_frac=cfg.green_credit.loan_share_frac, bid_cap_cny_per_tco2=BID_CAP_CNY_PER_TCO2)
+
+    exp, expected = expectations(st, year, pol, carry)
+    capex = np.ascontiguousarray(opts.capex_per_unit(year), dtype=float)
+    gc = cfg.green_credit
+    qualifies = np.array([not gc.options or k in gc.options for k in opts.ids])
+    credit = np.where(qualifies, gc.rate_discount_frac, 0.0)
+    transmission = cfg.green_power.transmission
+    options = {
+        "kind": opts.kind.astype(float), "capex_cny_per_unit": capex,
+        "opex_cny_per_unit_yr": opts.column("opex_cny_per_unit_yr"), "opex_basis": opts.basis,
+        "lifetime_yr": opts.column("lifetime_yr"), "lead_time_yr": opts.column("lead_time_yr"),
+        "effect_frac": opts.column("effect_frac"), "cop": opts.column("cop", 1.0),
+        "full_load_hours_h_per_yr": opts.column("full_load_hours_h_per_yr", 1.0),
+        "available": (opts.column("available_from_year") <= year).astype(float),
+        "western_only": np.where(transmission, False, opts.western_only()).astype(float),
+        "credit_discount_frac": credit, "renew_free": (capex == 0.0).astype(float),
+        "exp_ets_cny_per_tco2": exp[:, 0], "exp_ets_free_share": exp[:, 1],
+        "exp_eu_ets_eur_per_tco2": exp[:, 2], "exp_cbam_free_share": exp[:, 3],
+        "exp_offset_cny_per_tco2": np.full(len(opts), expected_offset_price(st, carry))}
+
+    cbam_ahead = cbam_coverage_by_industry(cfg, data, max(year, cfg.cbam.start_year))
+    open_ = np.ones(st.n_prov) if carry.direct_open is None else carry.direct_open
+    prov = {"solar_yield_mwh_per_kw": st.solar_yield,
+            "grid_ef_tco2_per_mwh": f.grid_tco2_per_mwh_by_prov,
+            "residual_ef_tco2_per_mwh": f.residual_mix_tco2_per_mwh_by_prov,
+            "western_base": st.western,
+            "direct_supply_open": open_ if transmission else open_ * st.western,
+            "direct_supply_fill_frac": np.ones(st.n_prov),
+            "offset_market": st.offset_market.astype(float), "offset_price_cny_per_tco2": np.zeros(st.n_prov)}
+
+    sub = cfg.subsidy
+    base = np.array([sub.capex_share.get(k, 0.0) for k in opts.ids])
+    addon = np.array([sub.province_addon_frac.get(p, 0.0) for p in data.province_names])
+    sub_rate = np.minimum(1.0, base[:, None] + addon[None, :] * (base > 0)[:, None]) * carry.subsidy_fill_frac
+    credit_frac = credit * opts.life() / 2.0 * gc.loan_share_frac
+
+    params = YearParams(
+        year=year, policy=pol, growth=growth_factor(st, year), scalars=sc, options=options,
+        ind_now=_industry(st, year, pol, f.cbam_coverage_by_ind, year, year),
+        ind_ahead=_industry(st, year, pol, cbam_ahead, year + 1, year + 1),
+        prov=prov, applic=opts.applic, sub_rate=np.ascontiguousarray(sub_rate),
+        credit_frac=np.ascontiguousarray(credit_frac, dtype=float), n_ind=st.n_ind, n_prov=st.n_prov,
+        option_ids=list(opts.ids))
+    return params, replace(carry, expected=expected)

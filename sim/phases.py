@@ -1,0 +1,211 @@
+"""The phases of a model year, each a function with explicit inputs and outputs.
+
+``ZeroCarbonModel.step`` is the list of these calls (docs/design.md):
+
+1. ``year_params`` (``zcf.sim.params``): prices, coverage, thresholds, expectations of the year;
+2. ``demand``: output and revenue of the year;
+3. ``decide``: options at the end of their life replaced, awareness and reviews, valuation and
+   choice (the decision kernel, then researchers' own ``FirmAgent.decide`` rules);
+4. ``install``: new options, subsidies rationed to the budget, green-credit support, payment;
+5. ``energy_and_accounting``: quantities and emissions of every firm;
+6. ``green_power``: direct supply rationed to capacity (the firms cut back are recomputed);
+7. ``offset_market``: bids, clearing, registry;
+8. ``close_year``: offsets per firm, net emissions, tiers, cash flows, counterfactual;
+9. ``collect`` (``ZeroCarbonModel``): tables of the year; ``next_carry`` hands the markets'
+   results to the next year as data.
+
+The per-firm work of every phase goes through an engine (``zcf.sim.kernels``); the firm state is
+the only thing phases change in place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from zcf.sim.kernels import Bids, Choices
+from zcf.sim.markets import GreenPower, OffsetMarket, OffsetResult, Rationing
+from zcf.sim.params import Carry, YearParams
+from zcf.sim.state import FirmState
+
+
+@dataclass
+class Books:
+    """Running per-cell bookkeeping of the decision phases (kept between years)."""
+
+    cell: np.ndarray                 # industry x province cell of every firm
+    starts: np.ndarray               # firms of present cell j: starts[j] .. starts[j+1]-1
+    present: np.ndarray              # cells with firms
+    counts: np.ndarray               # weighted firms per present cell
+    option_sums: np.ndarray          # (2 n_opt + 1, all cells): firms with k, their capacity, any
+    last_spenders: np.ndarray        # firms that paid capex last year
+
+
+@dataclass
+class Decided:
+    """The decision phase's outputs."""
+
+    choices: Choices
+    review: np.ndarray
+    budget: np.ndarray
+    replaced: np.ndarray             # uint8 per firm: paid for a replacement this year
+    capex_by_option: np.ndarray      # (n_opt, all cells): weighted capex decided this year
+
+
+@dataclass
+class DecisionInputs:
+    """What the decision kernel reads besides the firm state and the year's tables."""
+
+    review: np.ndarray
+    draw: np.ndarray
+    budget: np.ndarray
+    cell: np.ndarray
+    peer: np.ndarray                 # (all cells, n_opt) adoption share by weight
+
+
+def demand(s: FirmState, p: YearParams, price_by_ind: np.ndarray) -> None:
+    """Output of the year (data-year output x industry growth) and revenue."""
+    np.multiply(s.base_output, p.growth[s.industry], out=s.output)
+    np.multiply(s.output, price_by_ind[s.industry], out=s.revenue_cny)
+
+
+def peer_shares(books: Books, n_opt: int, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """(all cells x options) adoption share by weight, and the any-option share per cell."""
+    sums = books.option_sums[:, books.present]
+    tot = np.ones(n_cells)
+    tot[books.present] = books.counts
+    per, anyo = np.zeros((n_cells, n_opt)), np.zeros(n_cells)
+    per[books.present] = sums[:n_opt].T
+    anyo[books.present] = sums[2 * n_opt]
+    tot = np.where(tot > 0, tot, 1.0)
+    return np.ascontiguousarray(per / tot[:, None]), anyo / tot
+
+
+def replace_due(engine, s: FirmState, p: YearParams, books: Books, capex_pu: np.ndarray,
+                capex_by_option: np.ndarray) -> np.ndarray:
+    """Effects of the firms where something happens this year; options at the end of their life
+    are replaced at this year's capex and expected subsidy rate. Returns the firms that paid."""
+    due_opt, due_firm = engine.effects(s, p, np.flatnonzero(s.next_event <= p.year))
+    lead = np.asarray(p.options["lead_time_yr"]).astype(int)
+    for k in np.unique(due_opt):
+        idx = due_firm[due_opt == k]
+        s.built[k, idx] = p.year - lead[k]           # replaced: active again at once
+        cx = s.cap[k, idx] * capex_pu[k]
+        s.capex_cny[idx] += cx
+        s.subsidy_cny[idx] += cx * p.sub_rate[k, s.province[idx]]
+        capex_by_option[k] += np.bincount(books.cell[idx], weights=cx * s.weight[idx],
+                                          minlength=capex_by_option.shape[1])
+    return np.unique(due_firm)
+
+
+def decide(engine, s: FirmState, p: YearParams, books: Books, rng: np.random.Generator,
+           custom: list, keep_npv: bool) -> Decided:
+    """Replacements, awareness and reviews, then every reviewing firm's choice."""
+    n_opt, n_cells = len(p.credit_frac), books.option_sums.shape[1]
+    for row in (s.capex_cny, s.subsidy_cny, s.credit_support_cny):
+        row[books.last_spenders] = 0.0        # only last year's spenders hold non-zero values
+    capex_by_option = np.zeros((n_opt, n_cells))
+    capex_pu = np.asarray(p.options["capex_cny_per_unit"])
+    paid = replace_due(engine, s, p, books, capex_pu, capex_by_option)
+    replaced = np.zeros(s.n, dtype=np.uint8)
+    replaced[paid] = 1
+    peer, peer_any = peer_shares(books, n_opt, n_cells)
+    u, draw = np.empty(s.n), np.empty(s.n)
+    rng.random(out=u)                         # first the review draws, then the choice draws
+    rng.random(out=draw)
+    review, budget = np.empty(s.n, np.uint8), np.empty(s.n)
+    engine.prepare(s, p, books.cell, peer_any, u, review, budget)
+    inputs = DecisionInputs(review, draw, budget, books.cell, peer)
+    c = Choices.empty(s.n, n_opt, keep_npv)
+    engine.decide(s, p, inputs, c)
+    for agent in custom:                      # researchers' own rules, from the kernel's NPVs
+        custom_choice(agent, s, p, inputs, c)
+    return Decided(c, review, budget, replaced, capex_by_option)
+
+
+def custom_choice(agent, s: FirmState, p: YearParams, inputs: DecisionInputs, c: Choices) -> None:
+    """A firm whose class overrides ``FirmAgent.decide`` chooses in Python from its NPVs."""
+    from zcf.ext import rules
+    from zcf.sim.kernels import PerAgent
+    i = agent.i
+    if not inputs.review[i]:
+        return
+    ids = p.option_ids
+    npv = {o: float(c.npv[k, i]) for k, o in enumerate(ids) if not np.isnan(c.npv[k, i])}
+    pick = agent.decide(npv, float(inputs.budget[i]))
+    c.option[i], c.capacity[i], c.capex[i], c.subsidy[i] = -1, 0.0, 0.0, 0.0
+    if pick is None:
+        return
+    if pick not in npv:
+        raise ValueError(f"{type(agent).__name__}.decide returned {pick!r}, which firm {i} cannot "
+                         f"choose now; choices: {sorted(npv)} or None")
+    k = ids.index(pick)
+    sc, pp = p.named("sc"), p.named("pp")[s.province[i]]
+    e = PerAgent.effects_of(s, i)
+    q = rules.firm_energy(float(s.output[i]), PerAgent.per_unit(s, i), e,
+                          pp.solar_yield_mwh_per_kw, pp.direct_supply_fill_frac, sc)
+    opk = p.named("op")[k]
+    cap = rules.option_capacity(int(opk.kind), e, q, float(p.applic[s.industry[i], k]), opk, sc)
+    capex = cap * opk.capex_cny_per_unit
+    c.option[i], c.capacity[i], c.capex[i] = k, cap, capex
+    c.subsidy[i] = capex * p.sub_rate[k, s.province[i]]
+
+
+def install(engine, s: FirmState, p: YearParams, books: Books, d: Decided,
+            budget_cny_per_yr: float | None) -> float:
+    """New options and payment of this year's adopters and replacements; subsidies rationed pro
+    rata when requests exceed the budget. Returns the budget's fill ratio."""
+    c, rep = d.choices, np.flatnonzero(d.replaced)
+    # no BLAS (``@``) in the yearly step: OpenBLAS's idle workers spin on the cores the OpenMP
+    # kernels need (measured: a model year 170 -> 107 ms without them)
+    requested = float((c.subsidy * s.weight).sum() + (s.subsidy_cny[rep] * s.weight[rep]).sum())
+    ratio = (1.0 if budget_cny_per_yr is None or requested <= budget_cny_per_yr
+             else (budget_cny_per_yr / requested if requested else 1.0))
+    engine.install(s, p, c, ratio, d.replaced, books.cell, books.starts,
+                   d.capex_by_option, books.option_sums)
+    spent = d.replaced.copy()
+    spent[c.option >= 0] = 1
+    books.last_spenders = np.flatnonzero(spent)
+    return ratio
+
+
+def energy_and_accounting(engine, s: FirmState, p: YearParams) -> None:
+    """Quantities and emissions of every firm, direct supply requested in full."""
+    engine.energy_account(s, p, province_table(engine, p))
+
+
+def province_table(engine, p: YearParams, **changes):
+    """The province table in the engine's form (packed, or named rows)."""
+    return p.province_table(**changes) if engine.name == "compiled" else p.province_rows(**changes)
+
+
+def green_power(engine, s: FirmState, p: YearParams, gp: GreenPower, requested_mwh: np.ndarray) -> Rationing:
+    """Direct supply rationed to capacity; the firms cut back get their green power again."""
+    r = gp.ration(p.year, requested_mwh)
+    if (r.fill < 1.0).any():
+        cut = np.flatnonzero((s.direct_supply_frac > 0) & (r.fill < 1.0)[s.province])
+        engine.recut_green_power(s, p, province_table(engine, p, direct_supply_fill_frac=r.fill), cut)
+    return r
+
+
+def offset_market(engine, s: FirmState, p: YearParams, market: OffsetMarket, bids: Bids) -> OffsetResult:
+    """Every firm's bids, then clearing and retirement."""
+    engine.offset_bids(s, p, province_table(engine, p), bids)
+    return market.clear_year(p.year, bids.demand)
+
+
+def close_year(engine, s: FirmState, p: YearParams, books: Books, bids: Bids,
+               offsets: OffsetResult, fill: np.ndarray, market_of_prov: np.ndarray) -> np.ndarray:
+    """Offsets per firm, net emissions, tiers, cash flows, counterfactual; returns the weighted
+    sums per present cell of what the tables collect (``zcf.sim.kernels.SUM_NAMES``)."""
+    price = np.where(np.isfinite(offsets.price), offsets.price, 0.0)[market_of_prov]
+    pp = province_table(engine, p, direct_supply_fill_frac=fill, offset_price_cny_per_tco2=price)
+    return engine.close(s, p, bids, offsets.share, pp, books.starts)
+
+
+def next_carry(carry: Carry, offsets: OffsetResult, r: Rationing, contracted_twh: float,
+               fill_ratio: float) -> Carry:
+    """What this year's markets hand to the next year."""
+    price = offsets.national_price if np.isfinite(offsets.national_price) else carry.offset_price_cny_per_tco2
+    return replace(carry, offset_price_cny_per_tco2=price, contracted_twh=contracted_twh,
+                   direct_open=r.open, subsidy_fill_frac=fill_ratio)

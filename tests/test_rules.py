@@ -1,0 +1,240 @@
+"""Every per-firm rule: its compiled statement (ext/_rules.pxd, through ext/_twins.pyx) against its
+Python twin (ext/rules.py), on random inputs; and the packed layouts on both sides."""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zcf.ext import _twins, layouts, rules
+from zcf.ext.layouts import EFFECT_KINDS, LAYOUTS
+
+
+def test_compiled_layouts_equal_the_python_declaration():
+    compiled = _twins.layout()
+    assert set(compiled) == set(LAYOUTS)
+    for prefix, names in LAYOUTS.items():
+        index, size = compiled[prefix]
+        assert size == len(names), prefix
+        assert [index[n] for n in names] == list(range(len(names))), prefix
+
+
+def test_generated_pxd_is_the_one_the_build_wrote():
+    from pathlib import Path
+    written = Path(layouts.__file__).with_name("_layout.pxd").read_text()
+    assert written == layouts.generate_pxd()
+
+
+# -- random inputs --------------------------------------------------------------------------------
+def table(rng, prefix: str, **fixed) -> np.ndarray:
+    """A random packed row of layout ``prefix`` (shares in 0..1, magnitudes up to 1e3), with
+    ``fixed`` values by name."""
+    names = LAYOUTS[prefix]
+    a = rng.uniform(0, 1, len(names)) * rng.choice([1.0, 10.0, 1000.0], len(names))
+    a[rng.random(len(names)) < 0.15] = 0.0
+    for k, v in fixed.items():
+        a[names.index(k)] = v
+    return a
+
+
+def scalars(rng) -> np.ndarray:
+    return table(rng, "SC", eur_cny=rng.uniform(5, 10), offset_keep_frac=rng.uniform(0.5, 1),
+                 green_energy_target_frac=rng.uniform(0.05, 1), green_carbon_target_frac=rng.uniform(0.05, 1),
+                 logit_beta=rng.uniform(0, 10), lost_sales=float(rng.integers(0, 2)),
+                 cert_exempt=float(rng.integers(0, 2)), near_zero_cut_frac=rng.uniform(0, 1),
+                 bid_cap_cny_per_tco2=20000.0)
+
+
+def industry(rng) -> np.ndarray:
+    return table(rng, "IP", cbam_coverage=float(rng.integers(0, 3)), ets_covered=float(rng.integers(0, 2)),
+                 cert_eligible=float(rng.integers(0, 2)), near_zero_cut_frac=rng.uniform(0, 1),
+                 buyer_threshold_tco2_per_unit=rng.choice([np.inf, rng.uniform(0, 2)]))
+
+
+def province(rng) -> np.ndarray:
+    return table(rng, "PP", western_base=float(rng.integers(0, 2)),
+                 direct_supply_open=float(rng.integers(0, 2)), direct_supply_fill_frac=rng.uniform(0, 1),
+                 solar_yield_mwh_per_kw=rng.uniform(0.8, 1.8))
+
+
+def option(rng, kind: int | None = None) -> np.ndarray:
+    return table(rng, "OP", kind=float(rng.integers(0, len(EFFECT_KINDS)) if kind is None else kind),
+                 opex_basis=float(rng.integers(0, 3)), lifetime_yr=float(rng.integers(1, 30)),
+                 lead_time_yr=float(rng.integers(0, 4)), cop=rng.uniform(0.8, 4),
+                 full_load_hours_h_per_yr=rng.uniform(1000, 8000), available=float(rng.random() < 0.9),
+                 western_only=float(rng.random() < 0.2), renew_free=float(rng.random() < 0.3),
+                 effect_frac=rng.uniform(0, 1), exp_offset_cny_per_tco2=rng.choice([np.inf, 80.0]))
+
+
+def record(rng, cls, scale=1000.0, **fixed):
+    values = {name: float(rng.uniform(0, 1) * scale * (rng.random() > 0.1))
+              for name in cls.__dataclass_fields__}
+    values.update(fixed)
+    return cls(**values)
+
+
+def per_unit(rng):
+    return record(rng, rules.PerUnit, 5.0, eu_share=rng.uniform(0, 1))
+
+
+def effects(rng):
+    return record(rng, rules.Effects, 1.0, elec_cop=rng.uniform(0.8, 4), pv_kw=rng.uniform(0, 1e4),
+                  capture_opex=rng.uniform(0, 300))
+
+
+def quant(rng):
+    return record(rng, rules.Quant, 1e5)
+
+
+def near(rng):
+    return rules.NearZero(near=bool(rng.integers(0, 2)), gross=rng.uniform(0, 1e5),
+                          base=rng.uniform(0, 1e5), cut=rng.uniform(-1, 1))
+
+
+def view(rng):
+    return rules.FirmView(output=rng.choice([0.0, rng.uniform(1, 1e6)]), verified=int(rng.integers(0, 2)),
+                          revenue=rng.uniform(0, 1e9), base_int=rng.uniform(0, 5), hurdle=rng.uniform(0, 0.2),
+                          budget=rng.uniform(0, 1e9), tier=int(rng.integers(0, 4)), draw=rng.random())
+
+
+def carbon(rng):
+    return rules.Carbon(ets_cny=rng.uniform(0, 300), ets_free=rng.uniform(0, 1), eu_eur=rng.uniform(0, 200),
+                        cbam_free=rng.uniform(0, 1), offset_cny=rng.choice([np.inf, rng.uniform(0, 300)]))
+
+
+def same(compiled, twin, rel=1e-12):
+    """A compiled result (dict or number) equals its twin's (record or number)."""
+    if isinstance(compiled, dict):
+        twin = twin.as_dict()
+        assert set(compiled) == set(twin)
+        for k in compiled:
+            same(compiled[k], twin[k], rel)
+        return
+    if isinstance(twin, bool) or isinstance(compiled, bool):
+        assert bool(compiled) == bool(twin)
+        return
+    if math.isnan(twin):
+        assert math.isnan(compiled)
+        return
+    assert compiled == pytest.approx(twin, rel=rel, abs=1e-9), (compiled, twin)
+
+
+seeds = settings(max_examples=150, deadline=None)
+
+
+@seeds
+@given(seed=st.integers(0, 2**32 - 1))
+def test_energy_and_accounting(seed):
+    rng = np.random.default_rng(seed)
+    sc, ip, pp = scalars(rng), industry(rng), province(rng)
+    sc_r, ip_r, pp_r = rules.row("SC", sc), rules.row("IP", ip), rules.row("PP", pp)
+    out, pu, e = rng.uniform(0, 1e6), per_unit(rng), effects(rng)
+    y, fill = rng.uniform(0.5, 2), rng.uniform(0, 1)
+    q = rules.firm_energy(out, pu, e, y, fill, sc_r)
+    same(_twins.firm_energy(out, pu.as_dict(), e.as_dict(), y, fill, sc), q)
+    c, verified = carbon(rng), bool(rng.integers(0, 2))
+    q = quant(rng)
+    q.eu_output = q.eu_output * rng.choice([0.0, 1e-4, 1.0])
+    same(_twins.firm_account(q.as_dict(), out, verified, c.as_dict(), ip, pp, sc),
+         rules.firm_account(q, out, verified, c, ip_r, pp_r, sc_r))
+    same(_twins.firm_energy_bill(q.as_dict(), e.as_dict(), sc), rules.firm_energy_bill(q, e, sc_r))
+
+
+@seeds
+@given(seed=st.integers(0, 2**32 - 1), kind=st.integers(0, len(EFFECT_KINDS) - 1))
+def test_effect_kinds(seed, kind):
+    rng = np.random.default_rng(seed)
+    opk, sc = option(rng, kind), scalars(rng)
+    e, q, m, cap = effects(rng), quant(rng), rng.uniform(0, 1), rng.uniform(0, 1e4)
+    twin = e.copy()
+    rules.add_effect(twin, kind, m, cap, rules.row("OP", opk))
+    same(_twins.add_effect(e.as_dict(), kind, m, cap, opk), twin)
+    same(_twins.option_capacity(kind, e.as_dict(), q.as_dict(), m, opk, sc),
+         rules.option_capacity(kind, e, q, m, rules.row("OP", opk), rules.row("SC", sc)))
+
+
+@seeds
+@given(seed=st.integers(0, 2**32 - 1), n_opt=st.integers(0, 70), year=st.integers(2025, 2060))
+def test_effects_of_installed_options(seed, n_opt, year):
+    """Any number of options (more than 64: a second word of the installed mask)."""
+    rng = np.random.default_rng(seed)
+    op = np.array([option(rng) for _ in range(n_opt)]).reshape(n_opt, len(LAYOUTS["OP"]))
+    flags = rng.random(n_opt) < 0.4
+    words = max(1, (n_opt + 63) // 64)
+    mask = np.zeros(words, np.uint64)
+    for k in np.flatnonzero(flags):
+        mask[k >> 6] |= np.uint64(1 << (k & 63))
+    built = rng.integers(2000, year + 1, max(n_opt, 1)).astype(np.int32)
+    cap = rng.uniform(0, 1e4, max(n_opt, 1))
+    applic = rng.uniform(-1, 1, max(n_opt, 1))
+    twin_built = [int(b) for b in built[:n_opt]]
+    e, due, nxt = rules.firm_effects(year, list(flags), twin_built, list(cap[:n_opt]),
+                                     list(applic[:n_opt]), [rules.row("OP", r) for r in op])
+    ce, cdue, cnxt = _twins.firm_effects(year, mask, built, cap, applic, np.ascontiguousarray(op))
+    same(ce, e)
+    assert list(cdue) == due and cnxt == nxt and list(built[:n_opt]) == twin_built
+
+
+@seeds
+@given(seed=st.integers(0, 2**32 - 1))
+def test_costs_and_certification(seed):
+    rng = np.random.default_rng(seed)
+    sc, ip, pp = scalars(rng), industry(rng), province(rng)
+    sc_r, ip_r, pp_r = rules.row("SC", sc), rules.row("IP", ip), rules.row("PP", pp)
+    args = [rng.uniform(-1e5, 1e5), rng.uniform(0, 1e6), float(rng.integers(0, 2)),
+            rng.uniform(0, 300), rng.uniform(0, 1), rng.uniform(0, 3), rng.uniform(0, 1e3)]
+    same(_twins.firm_ets_cost(*args), rules.firm_ets_cost(*args))
+    fp, eu, ex = rng.uniform(0, 3), rng.uniform(0, 1e5), bool(rng.integers(0, 2))
+    same(_twins.firm_buyer_penalty(fp, eu, ex, ip, sc), rules.firm_buyer_penalty(fp, eu, ex, ip_r, sc_r))
+    nz = [rng.choice([0.0, rng.uniform(1, 1e6)]), rng.uniform(0, 1e5), rng.uniform(0, 1e5),
+          rng.uniform(0, 1e5), rng.uniform(0, 1e5), rng.uniform(0, 1), rng.uniform(0, 3),
+          float(rng.integers(0, 2)), rng.uniform(0, 1), rng.uniform(0, 1)]
+    same(_twins.firm_near_zero(*nz), rules.firm_near_zero(*nz))
+    z = near(rng)
+    gs = [rng.uniform(0, 1e6), rng.uniform(0, 1e5), rng.uniform(0, 50), rng.uniform(-1, 1), rng.uniform(0, 1)]
+    same(_twins.firm_green_score(*gs, sc), rules.firm_green_score(*gs, sc_r))
+    kept, score = rng.uniform(0, 1e5), rng.uniform(0, 1)
+    assert _twins.firm_tier(z.as_dict(), kept, score, sc) == rules.firm_tier(z, kept, score, sc_r)
+    rev, price = rng.uniform(0, 1e9), rng.choice([np.inf, rng.uniform(0, 300)])
+    same(_twins.firm_cert_reward(z.as_dict(), rev, price, sc), rules.firm_cert_reward(z, rev, price, sc_r))
+    b = [rng.uniform(-1e4, 1e5), rng.uniform(0, 1e9), float(rng.integers(0, 2))]
+    same(_twins.firm_offset_bids(z.as_dict(), *b, sc), rules.firm_offset_bids(z, *b, sc_r))
+
+
+@seeds
+@given(seed=st.integers(0, 2**32 - 1), kind=st.integers(0, len(EFFECT_KINDS) - 1))
+def test_decision_rules(seed, kind):
+    rng = np.random.default_rng(seed)
+    sc, ip, pp, opk = scalars(rng), industry(rng), province(rng), option(rng, kind)
+    sc_r, ip_r, pp_r, op_r = (rules.row(p, a) for p, a in (("SC", sc), ("IP", ip), ("PP", pp), ("OP", opk)))
+    q, e, f, c, pu = quant(rng), effects(rng), view(rng), carbon(rng), per_unit(rng)
+    same(_twins.firm_annual_cost(q.as_dict(), e.as_dict(), f.as_dict(), c.as_dict(), ip, pp, sc),
+         rules.firm_annual_cost(q, e, f, c, ip_r, pp_r, sc_r), rel=1e-9)
+    r, life = rng.uniform(-0.05, 0.3), float(rng.integers(0, 40))
+    same(_twins.annuity(r, life), rules.annuity(r, life), rel=1e-12)
+    c0, m, sub, peer = rng.uniform(0, 1e9), rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0, 1)
+    same(_twins.value_option(q.as_dict(), e.as_dict(), c0, f.as_dict(), pu.as_dict(), kind, m, opk,
+                             sub, peer, ip, pp, sc),
+         rules.value_option(q, e, c0, f, pu, kind, m, op_r, sub, peer, ip_r, pp_r, sc_r), rel=1e-9)
+
+
+@seeds
+@given(seed=st.integers(0, 2**32 - 1))
+def test_close_of_year_and_bookkeeping(seed):
+    rng = np.random.default_rng(seed)
+    sc, ip, pp = scalars(rng), industry(rng), province(rng)
+    sc_r, ip_r, pp_r = rules.row("SC", sc), rules.row("IP", ip), rules.row("PP", pp)
+    out, pu, q, e = rng.choice([0.0, rng.uniform(1, 1e6)]), per_unit(rng), quant(rng), effects(rng)
+    a = record(rng, rules.Acc, 1e5)
+    vals = [rng.uniform(0, 5), rng.uniform(0, 50), rng.uniform(0, 1), rng.uniform(0, 1e9),
+            rng.uniform(-1e8, 1e8), rng.uniform(0, 1e8), rng.uniform(0, 1e4), rng.uniform(0, 1e4)]
+    same(_twins.firm_close(out, pu.as_dict(), q.as_dict(), a.as_dict(), e.as_dict(), *vals, ip, pp, sc),
+         rules.firm_close(out, pu, q, a, e, *vals, ip_r, pp_r, sc_r), rel=1e-12)
+    pay = [rng.uniform(0, 1e7), rng.uniform(-1e7, 1e7), rng.uniform(0, 1e7)]
+    same(_twins.firm_pay(*pay)[0], rules.firm_pay(*pay)[0])
+    same(_twins.firm_pay(*pay)[1], rules.firm_pay(*pay)[1])
+    aw = [rng.uniform(0, 1), rng.uniform(0, 1)]
+    same(_twins.firm_awareness(*aw, sc), rules.firm_awareness(*aw, sc_r))
+    bud = [rng.uniform(-1e7, 1e7), rng.uniform(0, 1e7), rng.uniform(0, 1e8), rng.uniform(0, 1)]
+    same(_twins.firm_budget(*bud), rules.firm_budget(*bud))

@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test install bench clean
+.PHONY: run test install bench notebook-times clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,5 +26,9 @@ test: install
 bench: install
 	$(BIN)/zcf bench
 
+# How long each notebook takes to run top to bottom (measured, never asserted).
+notebook-times: install
+	$(BIN)/python -m pytest tests/test_notebooks.py --durations=0 -q
+
 clean:
-	rm -rf build results ext/*.c ext/*.so *.egg-info
+	rm -rf build results ext/*.c ext/*.so ext/_layout.pxd *.egg-info

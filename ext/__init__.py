@@ -1,9 +1,11 @@
 """Compiled kernels (Cython) and their plain-Python references.
 
-- ``ext.accounting``: emissions and CBAM accounting over arrays of firms.
-- ``ext._decisions``: retrofit valuation and logit choice over arrays of firms (OpenMP threads).
-- ``ext._yearend``: offset bids, certification tiers and cash flows at the close of a year.
-- ``ext.reference``: the same rules written per firm in plain Python, the tests' oracle.
+- ``_rules.pxd``: every per-firm rule, stated once; ``rules``: their plain-Python twins.
+- ``layouts``: the packed layouts shared with Cython (the build writes ``_layout.pxd`` from it).
+- ``_energy``, ``_decisions``, ``_state``, ``_yearend``: loops over firms (OpenMP threads) for
+  energy and accounting, decisions, bookkeeping, and the close of a year; ``_twins``: the rules,
+  callable from Python, for the tests.
+- ``accounting``: accounting of arrays of factories (``zcf account`` and notebooks).
 
 ``set_threads(n)`` caps the threads a multi-threaded kernel uses (0: one per core, the default).
 Results never depend on it (firms are independent); experiment workers run one thread each so

@@ -11,7 +11,7 @@ Sections: firm state records; energy and accounting; retrofit effects (by effect
 certification; decisions; the close of a year.
 """
 cimport openmp
-from libc.math cimport exp, fmax, fmin, pow, rint, INFINITY, NAN
+from libc.math cimport ceil, exp, floor, fmax, fmin, pow, rint, INFINITY, NAN
 from libc.stdint cimport uint64_t
 
 from _layout cimport *
@@ -521,6 +521,24 @@ cdef inline double firm_buyer_penalty(double footprint, double eu_output, bint e
     return lost
 
 
+cdef inline double firm_power_surcharge(Quant q, double output, const double* ip) noexcept nogil:
+    """Tiered electricity price (CNY): where the metered electricity per unit of product is above
+    the threshold, each step above it (a part step counts whole) adds the surcharge per MWh on the
+    metered electricity; with green relief, the non-hydro renewable share of electricity (on-site
+    PV, green contracts, direct supply) lowers it, in whole steps of 10%."""
+    cdef double metered, over, steps, relief = 0.0
+    if output <= 0.0 or ip[IP_SURCHARGE_STEP_MWH_PER_UNIT] <= 0.0:
+        return 0.0
+    metered = q.electricity_mwh * ip[IP_SURCHARGE_METERED_FRAC]
+    over = metered / output - ip[IP_SURCHARGE_THRESHOLD_MWH_PER_UNIT]
+    if over <= 0.0:
+        return 0.0
+    steps = ceil(over / ip[IP_SURCHARGE_STEP_MWH_PER_UNIT])
+    if ip[IP_SURCHARGE_GREEN_RELIEF] > 0.0 and q.electricity_mwh > 0.0:
+        relief = floor(10.0 * fmin(1.0, (q.pv_self_mwh + q.green_contract_mwh) / q.electricity_mwh)) / 10.0
+    return steps * ip[IP_SURCHARGE_CNY_PER_MWH_PER_STEP] * (1.0 - relief) * metered
+
+
 # -- certification ----------------------------------------------------------------------------------
 ctypedef struct NearZero:
     bint near        # passes the near-zero test
@@ -608,6 +626,7 @@ cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, co
     cost += firm_ets_cost(a.scope1, f.output, ip[IP_ETS_COVERED], c.ets_cny, c.ets_free,
                           ip[IP_ETS_BENCHMARK_TCO2_PER_UNIT], 0.0)
     cost += a.cost_eur * sc[SC_EUR_CNY]
+    cost += firm_power_surcharge(q, f.output, ip)
     cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
     cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc[SC_CERT_EXEMPT] > 0.0,
                                ip, sc)
@@ -743,6 +762,7 @@ ctypedef struct Close:      # what the close of a year writes for one firm
     double cash
     double debt
     double no_retrofit
+    double power_surcharge
 
 
 cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, Effects e,
@@ -784,8 +804,9 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, Effects 
         c.cert_premium = sc[SC_PREM_GREEN] * revenue
     else:
         c.cert_premium = 0.0
+    c.power_surcharge = firm_power_surcharge(q, output, ip)
     profit = (ip[IP_MARGIN_FRAC] * revenue - c.ets_cost - c.cbam_cny - c.buyer_penalty
-              + c.cert_premium - c.offset_cost)
+              + c.cert_premium - c.offset_cost - c.power_surcharge)
     c.cash = cash + sc[SC_RETAINED_FRAC] * profit
     c.debt = debt * (1.0 - sc[SC_AMORT_FRAC])
     # emissions without any retrofit (scope 1 + market scope 2, no green power)

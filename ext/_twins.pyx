@@ -61,6 +61,10 @@ def firm_buyer_penalty(double footprint, double eu_output, bint exempt, const do
     return R.firm_buyer_penalty(footprint, eu_output, exempt, &ip[0], &sc[0])
 
 
+def firm_power_surcharge(R.Quant q, double output, const double[::1] ip):
+    return R.firm_power_surcharge(q, output, &ip[0])
+
+
 def firm_near_zero(double output, double scope1, double s2_mkt, double cert_mwh, double grid_mwh,
                    double resid_ef, double base_int, double eligible, double cut_needed,
                    double cert_credit):

@@ -34,7 +34,7 @@ FIN = (                 # finance, certification bookkeeping and year-end result
     "cbam_cost_cny", "buyer_penalty_cny", "cert_premium_cny", "energy_cost_cny",
     "green_power_cost_cny", "no_retrofit_tco2",
     "offsets_retired_tco2", "offsets_zero_tco2", "offsets_ets_tco2",
-    "offset_cost_cny", "net_tco2")
+    "offset_cost_cny", "net_tco2", "power_surcharge_cny")
 
 # -- parameter tables (built once a year by ``zcf.sim.params``) ------------------------------------
 OPTION = (              # one row per retrofit option (rows of retrofits.csv)
@@ -58,7 +58,10 @@ INDUSTRY = (
     "cbam_benchmark_tco2_per_unit", "cbam_default_tco2_per_unit", "cbam_de_minimis_units",
     "price_cny_per_unit", "margin_frac", "debt_capacity_frac",
     "buyer_threshold_tco2_per_unit",    # INFINITY: no requirement
-    "buyer_penalty_frac", "cert_eligible", "near_zero_cut_frac")
+    "buyer_penalty_frac", "cert_eligible", "near_zero_cut_frac",
+    "surcharge_threshold_mwh_per_unit",  # tiered electricity price (INFINITY: none)
+    "surcharge_step_mwh_per_unit", "surcharge_cny_per_mwh_per_step", "surcharge_metered_frac",
+    "surcharge_green_relief")
 PROVINCE = (
     "solar_yield_mwh_per_kw", "grid_ef_tco2_per_mwh", "residual_ef_tco2_per_mwh",
     "western_base", "direct_supply_open",
@@ -86,7 +89,7 @@ SCALAR = (
 SUMS = (                # weighted cell sums written by the close-of-year kernel
     "offsets_retired_tco2", "offset_cost_cny", "net_tco2", "no_retrofit_tco2", "ets_cost_cny",
     "cbam_cost_eur", "buyer_penalty_cny", "cert_premium_cny", "energy_cost_cny",
-    "green_power_cost_cny", "revenue_cny", "tier1", "tier2", "tier3")
+    "green_power_cost_cny", "revenue_cny", "tier1", "tier2", "tier3", "power_surcharge_cny")
 
 # effect kinds: what an option does to a firm (rules in ext/_rules.pxd, twins in ext/rules.py)
 EFFECT_KINDS = (

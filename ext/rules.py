@@ -154,6 +154,7 @@ class Close(_Record):
     cash: float
     debt: float
     no_retrofit: float
+    power_surcharge: float
 
 
 @dataclass
@@ -376,6 +377,22 @@ def firm_buyer_penalty(footprint, eu_output, exempt, ip, sc) -> float:
     return lost * ip.margin_frac if sc.lost_sales > 0 else lost
 
 
+def firm_power_surcharge(q: Quant, output: float, ip) -> float:
+    """Tiered electricity price (CNY) above the metered-intensity threshold, in steps."""
+    if output <= 0 or ip.surcharge_step_mwh_per_unit <= 0:
+        return 0.0
+    metered = q.electricity_mwh * ip.surcharge_metered_frac
+    over = metered / output - ip.surcharge_threshold_mwh_per_unit
+    if over <= 0:
+        return 0.0
+    steps = math.ceil(over / ip.surcharge_step_mwh_per_unit)
+    relief = 0.0
+    if ip.surcharge_green_relief > 0 and q.electricity_mwh > 0:
+        green_share = min(1.0, (q.pv_self_mwh + q.green_contract_mwh) / q.electricity_mwh)
+        relief = math.floor(10.0 * green_share) / 10.0
+    return steps * ip.surcharge_cny_per_mwh_per_step * (1.0 - relief) * metered
+
+
 # -- certification ------------------------------------------------------------------------------------
 def firm_near_zero(output, scope1, s2_mkt, cert_mwh, grid_mwh, resid_ef, base_int, eligible,
                    cut_needed, cert_credit) -> NearZero:
@@ -424,6 +441,7 @@ def firm_annual_cost(q: Quant, e: Effects, f: FirmView, c: Carbon, ip, pp, sc) -
     cost += firm_ets_cost(a.scope1, f.output, ip.ets_covered, c.ets_cny, c.ets_free,
                           ip.ets_benchmark_tco2_per_unit, 0.0)
     cost += a.cost_eur * sc.eur_cny
+    cost += firm_power_surcharge(q, f.output, ip)
     cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
     cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc.cert_exempt > 0, ip, sc)
     return cost
@@ -542,7 +560,9 @@ def firm_close(output, pu: PerUnit, q: Quant, a: Acc, e: Effects, base_int, base
     cbam_cny = a.cost_eur * sc.eur_cny
     penalty = firm_buyer_penalty(a.footprint, q.eu_output, sc.cert_exempt > 0 and tier >= 2, ip, sc)
     premium = (0.0, sc.prem_green, sc.prem_near, sc.prem_zero)[tier] * revenue
-    profit = ip.margin_frac * revenue - ets_cost - cbam_cny - penalty + premium - offset_cost
+    surcharge = firm_power_surcharge(q, output, ip)
+    profit = (ip.margin_frac * revenue - ets_cost - cbam_cny - penalty + premium - offset_cost
+              - surcharge)
     q0 = firm_energy(output, pu, Effects(), 0.0, 1.0, sc)          # no retrofit at all
     none = carbon_now(sc)
     none.cbam_free = 0.0
@@ -552,7 +572,7 @@ def firm_close(output, pu: PerUnit, q: Quant, a: Acc, e: Effects, base_int, base
                  green_power_cost=firm_green_power_cost(q, sc), energy_cost=firm_energy_bill(q, e, sc),
                  ets_cost=ets_cost, cbam_cny=cbam_cny, buyer_penalty=penalty, cert_premium=premium,
                  cash=cash + sc.retained_frac * profit, debt=debt * (1.0 - sc.amort_frac),
-                 no_retrofit=a0.scope1 + a0.s2_mkt)
+                 no_retrofit=a0.scope1 + a0.s2_mkt, power_surcharge=surcharge)
 
 
 # -- installation, payment and the decision set-up ------------------------------------------------------

@@ -14,7 +14,7 @@ import numpy as np
 
 from zcf import ext
 from zcf.ext import _decisions, _energy, _state, _yearend, rules
-from zcf.ext.layouts import ACC, EFFECTS, FIN, PER_UNIT, QTY
+from zcf.ext.layouts import ACC, EFFECTS, FIN, PER_UNIT, QTY, SUMS
 from zcf.sim.params import YearParams
 from zcf.sim.state import NEVER, FirmState
 
@@ -28,10 +28,9 @@ _CLOSE_FIN = {"offsets_zero_tco2": "offsets_zero", "offsets_ets_tco2": "offsets_
               "green_power_cost_cny": "green_power_cost", "energy_cost_cny": "energy_cost",
               "ets_cost_cny": "ets_cost", "cbam_cost_cny": "cbam_cny",
               "buyer_penalty_cny": "buyer_penalty", "cert_premium_cny": "cert_premium",
-              "cash_cny": "cash", "debt_cny": "debt", "no_retrofit_tco2": "no_retrofit"}
-SUM_NAMES = ("offsets_retired_tco2", "offset_cost_cny", "net_tco2", "no_retrofit_tco2",
-             "ets_cost_cny", "cbam_cost_eur", "buyer_penalty_cny", "cert_premium_cny",
-             "energy_cost_cny", "green_power_cost_cny", "revenue_cny", "tier1", "tier2", "tier3")
+              "cash_cny": "cash", "debt_cny": "debt", "no_retrofit_tco2": "no_retrofit",
+              "power_surcharge_cny": "power_surcharge"}
+SUM_NAMES = SUMS   # the close kernel's cell sums, in their layout order
 
 
 @dataclass
@@ -329,7 +328,8 @@ class PerAgent:
                 firm = (c.offsets_zero + c.offsets_ets, c.offset_cost, c.net, c.no_retrofit,
                         c.ets_cost, a.cost_eur, c.buyer_penalty, c.cert_premium, c.energy_cost,
                         c.green_power_cost, float(s.fin[F["revenue_cny"], i]),
-                        float(c.tier == 1), float(c.tier == 2), float(c.tier == 3))
+                        float(c.tier == 1), float(c.tier == 2), float(c.tier == 3),
+                        c.power_surcharge)
                 w = s.weight[i]
                 for r, v in enumerate(firm):
                     local[r] += w * v

@@ -246,11 +246,28 @@ def expectations(st: Setting, year: int, pol: PolicyYear, carry: Carry) -> tuple
     return out, expected
 
 
+def surcharge_tiers(st: Setting, year: int) -> dict[str, np.ndarray]:
+    """The tiered electricity price in force per industry in ``year`` (threshold inf: none)."""
+    cols = {"surcharge_threshold_mwh_per_unit": np.full(st.n_ind, np.inf),
+            "surcharge_step_mwh_per_unit": np.zeros(st.n_ind),
+            "surcharge_cny_per_mwh_per_step": np.zeros(st.n_ind),
+            "surcharge_metered_frac": np.ones(st.n_ind), "surcharge_green_relief": np.zeros(st.n_ind)}
+    for t in sorted(st.cfg.surcharge.tiers, key=lambda t: t.from_year):
+        if t.from_year <= year:
+            k = st.data.industry_ids.index(t.industry)
+            cols["surcharge_threshold_mwh_per_unit"][k] = path_value(t.threshold_mwh_per_unit, year)
+            cols["surcharge_step_mwh_per_unit"][k] = t.step_mwh_per_unit
+            cols["surcharge_cny_per_mwh_per_step"][k] = t.surcharge_cny_per_mwh_per_step
+            cols["surcharge_metered_frac"][k] = t.metered_frac
+            cols["surcharge_green_relief"][k] = float(t.green_relief)
+    return cols
+
+
 def _industry(st: Setting, year: int, pol: PolicyYear, cbam_coverage: np.ndarray,
               buyer_year: int, eligible_year: int) -> dict:
     f, p = pol.factors, st.data.products
     thr, pen = buyer_requirements(st, buyer_year)
-    return {"ets_covered": pol.ets_covered_by_ind.astype(float),
+    return {**surcharge_tiers(st, buyer_year),"ets_covered": pol.ets_covered_by_ind.astype(float),
             "ets_benchmark_tco2_per_unit": st.ets_benchmark,
             "cbam_coverage": cbam_coverage.astype(float),
             "cbam_benchmark_tco2_per_unit": f.cbam_benchmark_tco2_per_unit_by_ind,

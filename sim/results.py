@@ -54,7 +54,7 @@ FINANCE = TableSpec(
      "cbam_cost_eur": "cbam_cost_eur", "buyer_penalty_cny": "buyer_penalty_cny",
      "cert_premium_cny": "cert_premium_cny", "energy_cost_cny": "energy_cost_cny",
      "green_power_cost_cny": "green_power_cost_cny", "offset_cost_cny": "offset_cost_cny",
-     "revenue_cny": "revenue_cny"},
+     "power_surcharge_cny": "power_surcharge_cny", "revenue_cny": "revenue_cny"},
 )
 
 

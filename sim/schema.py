@@ -149,6 +149,32 @@ class Buyers(Section):
     requirements: list[BuyerRequirement] = Field(default_factory=list)
 
 
+class SurchargeTier(Section):
+    """A tiered electricity price for an energy-intensive industry (an extra price per MWh that
+    rises in steps with the electricity used per unit of product above a threshold)."""
+
+    industry: str
+    from_year: Year
+    threshold_mwh_per_unit: Path = Field(
+        description="electricity per product unit above which the surcharge applies (year path)")
+    step_mwh_per_unit: Annotated[float, Field(gt=0.0)] = Field(
+        description="each step (or part of one) above the threshold adds one surcharge step")
+    surcharge_cny_per_mwh_per_step: NonNeg
+    metered_frac: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        1.0, description="share of the firm's electricity that the standard meters")
+    green_relief: bool = Field(True, description="the non-hydro renewable share of electricity "
+                                                 "(on-site PV, green contracts, direct supply) "
+                                                 "lowers the surcharge, in steps of 10%")
+
+    _i = field_validator("industry")(lambda v, info: check_industries([v], info)[0])
+
+
+class Surcharge(Section):
+    """Tiered electricity prices (a policy instrument; docs/design.md, README)."""
+
+    tiers: list[SurchargeTier] = Field(default_factory=list)
+
+
 class Subsidy(Section):
     capex_share: dict[str, Frac] = Field(default_factory=dict, description="option -> share")
     province_addon_frac: dict[str, Frac] = Field(default_factory=dict)
@@ -277,6 +303,7 @@ class ScenarioModel(Section):
     ets: Ets = Field(default_factory=Ets)
     expectations: Expectations = Field(default_factory=Expectations)
     buyers: Buyers = Field(default_factory=Buyers)
+    surcharge: Surcharge = Field(default_factory=Surcharge)
     subsidy: Subsidy = Field(default_factory=Subsidy)
     green_credit: GreenCredit = Field(default_factory=GreenCredit)
     certification: Certification = Field(default_factory=Certification)

@@ -156,3 +156,19 @@ def test_subclassed_agent_rule_replaces_the_kernel():
     a = m.results.adoption.query("year == 2030").groupby("option").firms.sum()
     assert a.drop("rooftop_pv").sum() == 0.0 and a["rooftop_pv"] > 0
     assert all(isinstance(x, SolarFirst) for x in m.agents)
+
+
+def test_tiered_power_price_is_paid_and_answered_by_green_power_and_efficiency():
+    """The worked-example instrument: aluminium smelters above the grading standard pay; with
+    common random numbers they contract more green power (which earns relief) than without it."""
+    runs = {}
+    for name in ("baseline", "aluminium-tiered-power"):
+        scn = Scenario.load(name).replace({"population.firms": 300, "population.industries": ["aluminium"],
+                                           "time.end_year": 2030})
+        runs[name] = ZeroCarbonModel(scn, rng=3).run()
+    f = {k: m.results.finance.groupby("year").power_surcharge_cny.sum() for k, m in runs.items()}
+    assert (f["baseline"] == 0).all() and (f["aluminium-tiered-power"] > 0).all()
+    assert f["aluminium-tiered-power"].loc[2030] < f["aluminium-tiered-power"].loc[2025]
+    green = {k: m.results.adoption.query("year == 2030 and option == 'green_contract'").firms.sum()
+             for k, m in runs.items()}
+    assert green["aluminium-tiered-power"] > green["baseline"] + 5

@@ -238,3 +238,33 @@ def test_close_of_year_and_bookkeeping(seed):
     same(_twins.firm_awareness(*aw, sc), rules.firm_awareness(*aw, sc_r))
     bud = [rng.uniform(-1e7, 1e7), rng.uniform(0, 1e7), rng.uniform(0, 1e8), rng.uniform(0, 1)]
     same(_twins.firm_budget(*bud), rules.firm_budget(*bud))
+
+
+@seeds
+@given(seed=st.integers(0, 2**32 - 1))
+def test_power_surcharge(seed):
+    rng = np.random.default_rng(seed)
+    ip = industry(rng)
+    names = LAYOUTS["IP"]
+    ip[names.index("surcharge_threshold_mwh_per_unit")] = rng.choice([np.inf, rng.uniform(0, 20)])
+    ip[names.index("surcharge_step_mwh_per_unit")] = rng.choice([0.0, rng.uniform(0.001, 1)])
+    ip[names.index("surcharge_metered_frac")] = rng.uniform(0.1, 1)
+    q, out = quant(rng), rng.choice([0.0, rng.uniform(1, 1e5)])
+    same(_twins.firm_power_surcharge(q.as_dict(), out, ip),
+         rules.firm_power_surcharge(q, out, rules.row("IP", ip)))
+
+
+def test_power_surcharge_by_hand():
+    """A smelter at 14.0 MWh/t, 96.4% metered, against 13.30 MWh/t: 0.1960 MWh/t above in steps
+    of 0.02 -> 10 steps x 10 CNY/MWh on 13.496 MWh/t; 25% green power -> 20% relief."""
+    ip = np.zeros(len(LAYOUTS["IP"]))
+    names = LAYOUTS["IP"]
+    for k, v in {"surcharge_threshold_mwh_per_unit": 13.30, "surcharge_step_mwh_per_unit": 0.02,
+                 "surcharge_cny_per_mwh_per_step": 10.0, "surcharge_metered_frac": 0.964,
+                 "surcharge_green_relief": 1.0}.items():
+        ip[names.index(k)] = v
+    q = rules.Quant(electricity_mwh=14.0 * 1000, green_contract_mwh=3500.0)
+    assert rules.firm_power_surcharge(q, 1000.0, rules.row("IP", ip)) == pytest.approx(
+        10 * 10.0 * 0.8 * 14.0 * 0.964 * 1000)
+    assert _twins.firm_power_surcharge(q.as_dict(), 1000.0, ip) == pytest.approx(
+        10 * 10.0 * 0.8 * 14.0 * 0.964 * 1000)

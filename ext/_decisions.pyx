@@ -91,7 +91,7 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
     e0 = load_effects(c.effects, n, i)
     q0 = firm_energy(f.output, pu, e0, ppi[PP_SOLAR_YIELD_MWH_PER_KW],
                      ppi[PP_DIRECT_SUPPLY_FILL_FRAC], c.sc)
-    bill = fmax(firm_energy_bill(q0, e0, c.sc), 1.0)
+    bill = fmax(firm_energy_bill(q0, e0.capture_opex, c.sc), 1.0)
     for k in range(n_opt):
         u[k] = -INFINITY
         opk = &c.op[k * N_OP]

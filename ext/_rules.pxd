@@ -303,14 +303,11 @@ cdef inline Quant firm_energy(double output, PerUnit pu, Effects e, double yield
     return q
 
 
-cdef inline Acc firm_account(Quant q, double output, unsigned char verified, Carbon c,
-                             const double* ip, const double* pp, const double* sc) noexcept nogil:
-    """DESIGN.md's accounting rules for one factory: scope 1, scope 2 (location and market),
-    footprint per unit, CBAM embedded emissions, certificates and cost (EUR) at the prices ``c``."""
+cdef inline Acc firm_scopes(Quant q, double output, const double* pp,
+                            const double* sc) noexcept nogil:
+    """Scope 1, scope 2 location and market based, footprint per unit (no CBAM: zeros)."""
     cdef Acc f
     cdef double heat = q.purchased_heat_gj * sc[SC_EF_HEAT]
-    cdef double covered, dom_price
-    cdef int cov = <int>ip[IP_CBAM_COVERAGE]
     f.scope1 = (q.coal_t * sc[SC_EF_COAL] + q.natural_gas_m3 * sc[SC_EF_GAS]
                 + q.diesel_t * sc[SC_EF_DIESEL] + q.process_tco2 - q.captured_tco2)
     f.s2_loc = q.grid_mwh * pp[PP_GRID_EF_TCO2_PER_MWH] + heat
@@ -321,6 +318,16 @@ cdef inline Acc firm_account(Quant q, double output, unsigned char verified, Car
     f.embedded = 0.0
     f.certificates = 0.0
     f.cost_eur = 0.0
+    return f
+
+
+cdef inline Acc firm_account(Quant q, double output, unsigned char verified, Carbon c,
+                             const double* ip, const double* pp, const double* sc) noexcept nogil:
+    """DESIGN.md's accounting rules for one factory: ``firm_scopes``, then CBAM embedded
+    emissions, certificates and cost (EUR) at the prices ``c``."""
+    cdef Acc f = firm_scopes(q, output, pp, sc)
+    cdef double covered, dom_price
+    cdef int cov = <int>ip[IP_CBAM_COVERAGE]
     if cov == 0 or output <= 0.0 or q.eu_output <= 0.0:
         return f
     if verified:
@@ -489,13 +496,14 @@ cdef inline double firm_green_power_cost(Quant q, const double* sc) noexcept nog
             + q.direct_supply_mwh * sc[SC_P_DIRECT] + q.green_certificate_mwh * sc[SC_P_CERT])
 
 
-cdef inline double firm_energy_bill(Quant q, Effects e, const double* sc) noexcept nogil:
-    """Annual energy purchases, green-power premiums and capture operating cost (CNY)."""
+cdef inline double firm_energy_bill(Quant q, double capture_opex, const double* sc) noexcept nogil:
+    """Annual energy purchases, green-power premiums and capture operating cost (CNY);
+    ``capture_opex``: the firm's operating cost per tonne captured (its effects)."""
     return (q.coal_t * sc[SC_P_COAL] + q.natural_gas_m3 * sc[SC_P_GAS]
             + q.diesel_t * sc[SC_P_DIESEL] + q.purchased_heat_gj * sc[SC_P_HEAT]
             + q.grid_mwh * sc[SC_P_ELEC]
             + firm_green_power_cost(q, sc)
-            + q.captured_tco2 * e.capture_opex)
+            + q.captured_tco2 * capture_opex)
 
 
 cdef inline double firm_ets_cost(double scope1, double output, double covered, double price,
@@ -621,7 +629,7 @@ cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, co
                                      q.grid_mwh, pp[PP_RESIDUAL_EF_TCO2_PER_MWH], f.base_int,
                                      ip[IP_CERT_ELIGIBLE], ip[IP_NEAR_ZERO_CUT_FRAC],
                                      sc[SC_CERT_CREDIT_FRAC])
-    cdef double cost = firm_energy_bill(q, e, sc)
+    cdef double cost = firm_energy_bill(q, e.capture_opex, sc)
     z.near = z.near and f.output > 0.0
     cost += firm_ets_cost(a.scope1, f.output, ip[IP_ETS_COVERED], c.ets_cny, c.ets_free,
                           ip[IP_ETS_BENCHMARK_TCO2_PER_UNIT], 0.0)
@@ -765,7 +773,7 @@ ctypedef struct Close:      # what the close of a year writes for one firm
     double power_surcharge
 
 
-cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, Effects e,
+cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double capture_opex,
                              double base_int, double base_energy, double resource,
                              double revenue, double cash, double debt,
                              double offsets_zero, double offsets_ets,
@@ -782,14 +790,13 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, Effects 
                                          resource, sc)
     cdef Quant q0
     cdef Acc a0
-    cdef Carbon none = carbon_now(sc)
     c.offsets_zero = offsets_zero
     c.offsets_ets = offsets_ets
     c.offset_cost = (offsets_zero + offsets_ets) * pp[PP_OFFSET_PRICE_CNY_PER_TCO2]
     c.net = a.scope1 + a.s2_mkt - (offsets_zero + offsets_ets) * keep
     c.tier = firm_tier(z, offsets_zero * keep, score, sc)
     c.green_power_cost = firm_green_power_cost(q, sc)
-    c.energy_cost = firm_energy_bill(q, e, sc)
+    c.energy_cost = firm_energy_bill(q, capture_opex, sc)
     c.ets_cost = firm_ets_cost(a.scope1, output, ip[IP_ETS_COVERED], sc[SC_ETS_PRICE_CNY_PER_TCO2],
                                sc[SC_ETS_FREE_SHARE], ip[IP_ETS_BENCHMARK_TCO2_PER_UNIT],
                                offsets_ets * keep)
@@ -811,8 +818,7 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, Effects 
     c.debt = debt * (1.0 - sc[SC_AMORT_FRAC])
     # emissions without any retrofit (scope 1 + market scope 2, no green power)
     q0 = firm_energy(output, pu, no_effects(), 0.0, 1.0, sc)
-    none.cbam_free = 0.0
-    a0 = firm_account(q0, output, 0, none, ip, pp, sc)
+    a0 = firm_scopes(q0, output, pp, sc)
     c.no_retrofit = a0.scope1 + a0.s2_mkt
     return c
 

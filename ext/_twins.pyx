@@ -46,8 +46,12 @@ def firm_effects(int year, const uint64_t[::1] installed, int[::1] built, const 
     return e, np.asarray(due)[:n_opt].astype(bool), ne
 
 
-def firm_energy_bill(R.Quant q, R.Effects e, const double[::1] sc):
-    return R.firm_energy_bill(q, e, &sc[0])
+def firm_energy_bill(R.Quant q, double capture_opex, const double[::1] sc):
+    return R.firm_energy_bill(q, capture_opex, &sc[0])
+
+
+def firm_scopes(R.Quant q, double output, const double[::1] pp, const double[::1] sc):
+    return R.firm_scopes(q, output, &pp[0], &sc[0])
 
 
 def firm_ets_cost(double scope1, double output, double covered, double price, double free_share,
@@ -106,11 +110,11 @@ def firm_offset_bids(R.NearZero z, double scope1, double revenue, double ets_cov
     return R.firm_offset_bids(z, scope1, revenue, ets_covered, &sc[0])
 
 
-def firm_close(double output, R.PerUnit pu, R.Quant q, R.Acc a, R.Effects e, double base_int,
+def firm_close(double output, R.PerUnit pu, R.Quant q, R.Acc a, double capture_opex, double base_int,
                double base_energy, double resource, double revenue, double cash, double debt,
                double offsets_zero, double offsets_ets, const double[::1] ip,
                const double[::1] pp, const double[::1] sc):
-    return R.firm_close(output, pu, q, a, e, base_int, base_energy, resource, revenue, cash,
+    return R.firm_close(output, pu, q, a, capture_opex, base_int, base_energy, resource, revenue, cash,
                         debt, offsets_zero, offsets_ets, &ip[0], &pp[0], &sc[0])
 
 

@@ -14,7 +14,7 @@ from cython.parallel cimport parallel, prange, threadid
 
 from _layout cimport *
 from _rules cimport (Acc, Bids, Close, NearZero, Quant, bid_level, firm_close, firm_near_zero,
-                     firm_offset_bids, load_acc, load_effects, load_per_unit, load_qty, n_threads)
+                     firm_offset_bids, load_acc, load_per_unit, load_qty, n_threads)
 
 
 def offset_bids_into(const int[::1] industry, const int[::1] province, const double[::1] weight,
@@ -59,11 +59,13 @@ cdef inline void _close_one(Py_ssize_t i, Py_ssize_t n, const int* industry, con
                             const double* output, const double* pu, const double* qty,
                             const double* acc, const double* ef, double* fin, signed char* tier,
                             double oz, double oe, const double* ip, const double* pp,
-                            const double* sc, double* local) noexcept nogil:
+                            const double* sc, double w, double* local) noexcept nogil:
+    """``firm_close`` of firm i into its rows; its values x weight ``w`` added to ``local``."""
     cdef const double* ppi = &pp[province[i] * N_PP]
     cdef Quant q = load_qty(qty, n, i)
     cdef Acc a = load_acc(acc, n, i)
-    cdef Close c = firm_close(output[i], load_per_unit(pu, n, i), q, a, load_effects(ef, n, i),
+    cdef Close c = firm_close(output[i], load_per_unit(pu, n, i), q, a,
+                              ef[E_CAPTURE_OPEX_CNY_PER_TCO2 * n + i],
                               fin[F_BASE_INTENSITY_TCO2_PER_UNIT * n + i],
                               fin[F_BASE_ENERGY_GJ_PER_UNIT * n + i],
                               fin[F_RESOURCE_SCORE * n + i], fin[F_REVENUE_CNY * n + i],
@@ -85,20 +87,20 @@ cdef inline void _close_one(Py_ssize_t i, Py_ssize_t n, const int* industry, con
     fin[F_DEBT_CNY * n + i] = c.debt
     fin[F_NO_RETROFIT_TCO2 * n + i] = c.no_retrofit
     fin[F_POWER_SURCHARGE_CNY * n + i] = c.power_surcharge
-    local[S_OFFSETS_RETIRED_TCO2] += (c.offsets_zero + c.offsets_ets)
-    local[S_OFFSET_COST_CNY] += c.offset_cost
-    local[S_NET_TCO2] += c.net
-    local[S_NO_RETROFIT_TCO2] += c.no_retrofit
-    local[S_ETS_COST_CNY] += c.ets_cost
-    local[S_CBAM_COST_EUR] += a.cost_eur
-    local[S_BUYER_PENALTY_CNY] += c.buyer_penalty
-    local[S_CERT_PREMIUM_CNY] += c.cert_premium
-    local[S_ENERGY_COST_CNY] += c.energy_cost
-    local[S_GREEN_POWER_COST_CNY] += c.green_power_cost
-    local[S_REVENUE_CNY] += fin[F_REVENUE_CNY * n + i]
-    local[S_POWER_SURCHARGE_CNY] += c.power_surcharge
+    local[S_OFFSETS_RETIRED_TCO2] += w * (c.offsets_zero + c.offsets_ets)
+    local[S_OFFSET_COST_CNY] += w * c.offset_cost
+    local[S_NET_TCO2] += w * c.net
+    local[S_NO_RETROFIT_TCO2] += w * c.no_retrofit
+    local[S_ETS_COST_CNY] += w * c.ets_cost
+    local[S_CBAM_COST_EUR] += w * a.cost_eur
+    local[S_BUYER_PENALTY_CNY] += w * c.buyer_penalty
+    local[S_CERT_PREMIUM_CNY] += w * c.cert_premium
+    local[S_ENERGY_COST_CNY] += w * c.energy_cost
+    local[S_GREEN_POWER_COST_CNY] += w * c.green_power_cost
+    local[S_REVENUE_CNY] += w * fin[F_REVENUE_CNY * n + i]
+    local[S_POWER_SURCHARGE_CNY] += w * c.power_surcharge
     if c.tier > 0:
-        local[S_TIER1 + c.tier - 1] += 1.0
+        local[S_TIER1 + c.tier - 1] += w
 
 
 def close_year_into(dict firms, dict bids, dict tables, double[:, ::1] sums, int threads=0):
@@ -132,7 +134,7 @@ def close_year_into(dict firms, dict bids, dict tables, double[:, ::1] sums, int
     cdef const long long[::1] starts = tables["starts"]
     cdef Py_ssize_t i, j, r, n = output.shape[0], m = sums.shape[1]
     cdef int mkt, t
-    cdef double oz, oe, w
+    cdef double oz, oe
     cdef double* local
     if sums.shape[0] != N_S or starts.shape[0] != m + 1 or (m > 0 and starts[m] != n) \
             or weight.shape[0] != n or fin.shape[0] != N_F or ip.shape[1] != N_IP \
@@ -142,7 +144,7 @@ def close_year_into(dict firms, dict bids, dict tables, double[:, ::1] sums, int
         sums[:, :] = 0.0
         return
     cdef int nt = n_threads(threads, n)
-    cdef double[:, ::1] scratch = np.zeros((nt, 2 * N_S))   # cell sums: weighted and per firm
+    cdef double[:, ::1] scratch = np.zeros((nt, N_S))       # one row of cell sums per thread
     with nogil, parallel(num_threads=nt):
         t = threadid()
         local = &scratch[t, 0]
@@ -153,13 +155,8 @@ def close_year_into(dict firms, dict bids, dict tables, double[:, ::1] sums, int
                 mkt = <int>pp[province[i], PP_OFFSET_MARKET]
                 oz = share[mkt, z_level[i]] * z_units[i] if z_units[i] > 0.0 else 0.0
                 oe = share[mkt, e_level[i]] * e_units[i] if e_units[i] > 0.0 else 0.0
-                for r in range(N_S):
-                    local[N_S + r] = 0.0
                 _close_one(i, n, &industry[0], &province[0], &output[0], &per_unit[0, 0],
                            &qty[0, 0], &acc[0, 0], &effects[0, 0], &fin[0, 0], &tier[0], oz, oe,
-                           &ip[0, 0], &pp[0, 0], &sc[0], &local[N_S])
-                w = weight[i]
-                for r in range(N_S):
-                    local[r] += w * local[N_S + r]
+                           &ip[0, 0], &pp[0, 0], &sc[0], weight[i], local)
             for r in range(N_S):
                 sums[r, j] = local[r]

@@ -222,16 +222,22 @@ def firm_energy(output: float, pu: PerUnit, e: Effects, yield_mwh_per_kw: float,
                  captured_tco2=process * e.capture, eu_output=output * pu.eu_share)
 
 
-def firm_account(q: Quant, output: float, verified: bool, c: Carbon, ip, pp, sc) -> Acc:
-    """Scope 1 and 2, footprint and CBAM of one factory at the carbon prices ``c``."""
+def firm_scopes(q: Quant, output: float, pp, sc) -> Acc:
+    """Scope 1, scope 2 location and market based, footprint (no CBAM)."""
     scope1 = (q.coal_t * sc.ef_coal + q.natural_gas_m3 * sc.ef_gas + q.diesel_t * sc.ef_diesel
               + q.process_tco2 - q.captured_tco2)
     heat = q.purchased_heat_gj * sc.ef_heat
     s2_loc = q.grid_mwh * pp.grid_ef_tco2_per_mwh + heat
     s2_mkt = firm_scope2_market(q.grid_mwh, q.green_contract_mwh, q.green_certificate_mwh,
                                 q.purchased_heat_gj, pp.residual_ef_tco2_per_mwh, sc.ef_heat)
-    a = Acc(scope1=scope1, s2_loc=s2_loc, s2_mkt=s2_mkt,
-            footprint=(scope1 + s2_loc) / output if output > 0 else 0.0)
+    return Acc(scope1=scope1, s2_loc=s2_loc, s2_mkt=s2_mkt,
+               footprint=(scope1 + s2_loc) / output if output > 0 else 0.0)
+
+
+def firm_account(q: Quant, output: float, verified: bool, c: Carbon, ip, pp, sc) -> Acc:
+    """``firm_scopes``, then CBAM of one factory at the carbon prices ``c``."""
+    a = firm_scopes(q, output, pp, sc)
+    scope1, s2_loc = a.scope1, a.s2_loc
     coverage = int(ip.cbam_coverage)                  # 0 none, 1 direct, 2 direct + indirect
     if coverage == 0 or output <= 0 or q.eu_output <= 0:
         return a
@@ -357,10 +363,10 @@ def firm_green_power_cost(q: Quant, sc) -> float:
             + q.direct_supply_mwh * sc.p_direct + q.green_certificate_mwh * sc.p_cert)
 
 
-def firm_energy_bill(q: Quant, e: Effects, sc) -> float:
+def firm_energy_bill(q: Quant, capture_opex: float, sc) -> float:
     return (q.coal_t * sc.p_coal + q.natural_gas_m3 * sc.p_gas + q.diesel_t * sc.p_diesel
             + q.purchased_heat_gj * sc.p_heat + q.grid_mwh * sc.p_elec
-            + firm_green_power_cost(q, sc) + q.captured_tco2 * e.capture_opex)
+            + firm_green_power_cost(q, sc) + q.captured_tco2 * capture_opex)
 
 
 def firm_ets_cost(scope1, output, covered, price, free_share, benchmark,
@@ -437,7 +443,7 @@ def firm_annual_cost(q: Quant, e: Effects, f: FirmView, c: Carbon, ip, pp, sc) -
                        pp.residual_ef_tco2_per_mwh, f.base_int, ip.cert_eligible,
                        ip.near_zero_cut_frac, sc.cert_credit_frac)
     z.near = z.near and f.output > 0
-    cost = firm_energy_bill(q, e, sc)
+    cost = firm_energy_bill(q, e.capture_opex, sc)
     cost += firm_ets_cost(a.scope1, f.output, ip.ets_covered, c.ets_cny, c.ets_free,
                           ip.ets_benchmark_tco2_per_unit, 0.0)
     cost += a.cost_eur * sc.eur_cny
@@ -491,7 +497,7 @@ def firm_decide(f: FirmView, pu: PerUnit, e0: Effects, installed: list[bool], ap
     worthwhile affordable ones and doing nothing (``firm_decide`` in ``ext/_decisions.pyx``)."""
     choice = Choice(npv=[math.nan] * len(op))
     q0 = firm_energy(f.output, pu, e0, pp.solar_yield_mwh_per_kw, pp.direct_supply_fill_frac, sc)
-    bill = max(firm_energy_bill(q0, e0, sc), 1.0)
+    bill = max(firm_energy_bill(q0, e0.capture_opex, sc), 1.0)
     worth = []          # (option, exp(utility), valued)
     for k, opk in enumerate(op):
         kind, m = int(opk.kind), applic_row[k]
@@ -545,7 +551,7 @@ def firm_offset_bids(z: NearZero, scope1, revenue, ets_covered, sc) -> Bids:
     return b
 
 
-def firm_close(output, pu: PerUnit, q: Quant, a: Acc, e: Effects, base_int, base_energy,
+def firm_close(output, pu: PerUnit, q: Quant, a: Acc, capture_opex, base_int, base_energy,
                resource, revenue, cash, debt, offsets_zero, offsets_ets, ip, pp, sc) -> Close:
     """Net emissions, tier, cash flows and counterfactual of one firm after the offset market."""
     keep = sc.offset_keep_frac
@@ -564,12 +570,11 @@ def firm_close(output, pu: PerUnit, q: Quant, a: Acc, e: Effects, base_int, base
     profit = (ip.margin_frac * revenue - ets_cost - cbam_cny - penalty + premium - offset_cost
               - surcharge)
     q0 = firm_energy(output, pu, Effects(), 0.0, 1.0, sc)          # no retrofit at all
-    none = carbon_now(sc)
-    none.cbam_free = 0.0
-    a0 = firm_account(q0, output, False, none, ip, pp, sc)
+    a0 = firm_scopes(q0, output, pp, sc)
     return Close(offsets_zero=offsets_zero, offsets_ets=offsets_ets, offset_cost=offset_cost,
                  net=a.scope1 + a.s2_mkt - (offsets_zero + offsets_ets) * keep, tier=tier,
-                 green_power_cost=firm_green_power_cost(q, sc), energy_cost=firm_energy_bill(q, e, sc),
+                 green_power_cost=firm_green_power_cost(q, sc),
+                 energy_cost=firm_energy_bill(q, capture_opex, sc),
                  ets_cost=ets_cost, cbam_cny=cbam_cny, buyer_penalty=penalty, cert_premium=premium,
                  cash=cash + sc.retained_frac * profit, debt=debt * (1.0 - sc.amort_frac),
                  no_retrofit=a0.scope1 + a0.s2_mkt, power_surcharge=surcharge)

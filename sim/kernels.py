@@ -316,7 +316,8 @@ class PerAgent:
                 oe = share[mkt, b.e_level[i]] * b.e_units[i] if b.e_units[i] > 0 else 0.0
                 a = self.acc_of(s, i)
                 c = rules.firm_close(float(s.output[i]), self.per_unit(s, i), self.qty_of(s, i), a,
-                                     self.effects_of(s, i), float(s.fin[F["base_intensity_tco2_per_unit"], i]),
+                                     float(s.capture_opex_cny_per_tco2[i]),
+                                     float(s.fin[F["base_intensity_tco2_per_unit"], i]),
                                      float(s.fin[F["base_energy_gj_per_unit"], i]),
                                      float(s.fin[F["resource_score"], i]), float(s.fin[F["revenue_cny"], i]),
                                      float(s.fin[F["cash_cny"], i]), float(s.fin[F["debt_cny"], i]),

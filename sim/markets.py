@@ -98,6 +98,7 @@ class OffsetMarket:
         d = st.data
         self.projects = d.offset_supply.reset_index(drop=True)
         self.proj_prov = np.array([d.province_names.index(p) for p in self.projects.province])
+        self.proj_prov_name = self.projects.province.to_numpy(dtype=object)
         self.cost_lo = self.projects.cost_min_cny_per_tco2.to_numpy(float)
         self.cost_hi = self.projects.cost_max_cny_per_tco2.to_numpy(float)
         self.registry = Registry()
@@ -153,7 +154,7 @@ class OffsetMarket:
             for r in np.flatnonzero(sold_by_row > 0):
                 self.registry.retire(year, int(r), float(sold_by_row[r]), buyer_share, use="firms")
                 for b, sh in buyer_share.items():
-                    flows.append((year, self.projects.province[r], b, float(sold_by_row[r] * sh)))
+                    flows.append((year, self.proj_prov_name[r], b, float(sold_by_row[r] * sh)))
             rows.append((name, p, vol, float(level_dem.sum()), float(sold_by_row.sum())))
             if vol > 0:
                 total_value += p * vol

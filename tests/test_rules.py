@@ -138,7 +138,8 @@ def test_energy_and_accounting(seed):
     q.eu_output = q.eu_output * rng.choice([0.0, 1e-4, 1.0])
     same(_twins.firm_account(q.as_dict(), out, verified, c.as_dict(), ip, pp, sc),
          rules.firm_account(q, out, verified, c, ip_r, pp_r, sc_r))
-    same(_twins.firm_energy_bill(q.as_dict(), e.as_dict(), sc), rules.firm_energy_bill(q, e, sc_r))
+    same(_twins.firm_energy_bill(q.as_dict(), e.capture_opex, sc), rules.firm_energy_bill(q, e.capture_opex, sc_r))
+    same(_twins.firm_scopes(q.as_dict(), out, pp, sc), rules.firm_scopes(q, out, pp_r, sc_r))
 
 
 @seeds
@@ -229,8 +230,8 @@ def test_close_of_year_and_bookkeeping(seed):
     a = record(rng, rules.Acc, 1e5)
     vals = [rng.uniform(0, 5), rng.uniform(0, 50), rng.uniform(0, 1), rng.uniform(0, 1e9),
             rng.uniform(-1e8, 1e8), rng.uniform(0, 1e8), rng.uniform(0, 1e4), rng.uniform(0, 1e4)]
-    same(_twins.firm_close(out, pu.as_dict(), q.as_dict(), a.as_dict(), e.as_dict(), *vals, ip, pp, sc),
-         rules.firm_close(out, pu, q, a, e, *vals, ip_r, pp_r, sc_r), rel=1e-12)
+    same(_twins.firm_close(out, pu.as_dict(), q.as_dict(), a.as_dict(), e.capture_opex, *vals, ip, pp, sc),
+         rules.firm_close(out, pu, q, a, e.capture_opex, *vals, ip_r, pp_r, sc_r), rel=1e-12)
     pay = [rng.uniform(0, 1e7), rng.uniform(-1e7, 1e7), rng.uniform(0, 1e7)]
     same(_twins.firm_pay(*pay)[0], rules.firm_pay(*pay)[0])
     same(_twins.firm_pay(*pay)[1], rules.firm_pay(*pay)[1])

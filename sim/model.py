@@ -25,6 +25,7 @@ from zcf.sim.decisions import Decisions
 from zcf.sim.energy import EnergyModel
 from zcf.sim.finance import Finance
 from zcf.sim.markets import Markets
+from zcf.sim.mesa_bridge import make_datacollector
 from zcf.sim.policy import PolicyYear, path_value, policy_for_year
 from zcf.sim.population import draw_population
 from zcf.sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
@@ -90,6 +91,7 @@ class ZeroCarbonModel(mesa.Model):
         self.year_end = YearEnd(self)
         self.decisions = Decisions(self)
         self.results = Results(self.collector, self.summary)
+        self.datacollector = make_datacollector()     # mesa.DataCollector (sim.mesa_bridge)
 
     # -- set-up -------------------------------------------------------------------------------
     def _set_verified(self) -> None:
@@ -187,6 +189,7 @@ class ZeroCarbonModel(mesa.Model):
         self.year_end.close(self.year)
         self.collector.collect(self.year, s)
         self._collect_adoption()
+        self.datacollector.collect(self)
         self.year += 1
         if self.year > self.end_year:
             self.running = False

@@ -177,6 +177,28 @@ class Collector:
             out[col] = fn(out) if len(out) else []
         return out
 
+    def year_totals(self, name: str) -> dict[str, float]:
+        """Sums over every industry x province row of the last year collected into table
+        ``name`` (``firms``, then each column; ``year`` too), empty before the first year.
+        Cheap: one sum over the cells, no table built."""
+        if not self.rows.get(name):
+            return {}
+        spec = self.specs[name]
+        year, block = self.rows[name][-1]
+        names = (["firms"] if spec.counts else []) + list(spec.columns)
+        return {"year": year, **dict(zip(names, block.sum(axis=0).tolist()))}
+
+    def latest_rows(self, name: str, year: int) -> dict[str, np.ndarray]:
+        """The rows of ``year`` in a table added with ``add_rows`` (column -> values); empty
+        when that table has none for ``year``."""
+        for frame in reversed(self.extra.get(name, [])):
+            years = np.asarray(frame["year"])
+            if len(years) and years[0] == year:
+                return {k: np.asarray(v) for k, v in frame.items()}
+            if len(years) and years[0] < year:
+                break
+        return {}
+
     @property
     def names(self) -> list[str]:
         return list(self.specs) + [n for n in self.extra if n not in self.specs]

@@ -3,8 +3,9 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+VIZ     := $(VENV)/.installed-viz
 
-.PHONY: run test install bench clean
+.PHONY: run test install install-viz bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,10 +18,22 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py $(wildcard ext/*.pyx ext/*.pxd)
 
 install: $(STAMP)
 
+# The dashboard's [viz] extra (its requirements only: no second kernel build) and its browser
+# front-end, served locally: fetched from the npm registry only when solara asks for a version
+# the solara-assets package lacks.
+EXTRA = $(BIN)/python -c 'import tomllib, sys; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"][sys.argv[1]])'
+
+$(VIZ): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install $$($(EXTRA) viz)
+	$(BIN)/python -m zcf.sim.dashboard_assets
+	touch $(VIZ)
+
+install-viz: $(VIZ)
+
 run: install
 	$(BIN)/zcf run baseline --out results/baseline
 
-test: install
+test: install-viz
 	$(BIN)/python -m pytest tests
 
 bench: install

@@ -144,6 +144,11 @@ def _extensions():
     except ImportError:
         pass
     try:
+        from zcf.sim.dashboard_cli import register as reg_dashboard
+        regs.append(reg_dashboard)
+    except ImportError:
+        pass
+    try:
         from zcf.experiments.cli import register as reg_experiments
         regs.append(reg_experiments)
     except ImportError:

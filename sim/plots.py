@@ -35,6 +35,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from zcf.sim.units import SUFFIX_UNITS as _SUFFIX_UNITS
+from zcf.sim.units import is_ratio, one_unit, unit_of
+
 # -- colours --------------------------------------------------------------------------------------
 INDUSTRY_COLOURS = {
     "automobiles": "#1f77b4", "lithium_batteries": "#ff7f0e", "solar_pv": "#ffbf00",
@@ -145,12 +148,6 @@ def first_wave() -> tuple[str, ...]:
 
 
 # -- units ----------------------------------------------------------------------------------------
-_SUFFIX_UNITS = (("_tco2_per_unit", "tCO2/unit"), ("_cny_per_tco2", "CNY/tCO2"),
-                 ("_cny_per_mwh", "CNY/MWh"), ("_eur_per_tco2", "EUR/tCO2"), ("_tco2", "tCO2"),
-                 ("_cny", "CNY"), ("_eur", "EUR"), ("_mwh", "MWh"), ("_frac", "share"))
-_NAMED_UNITS = {"firms": "factories", "green": "factories", "near_zero": "factories",
-                "zero_carbon": "factories", "agents": "agents", "output": "product units",
-                "eu_output": "product units", "cbam_certificates": "certificates (tCO2)"}
 _MULTIPLES = {
     "tCO2": ((1e6, "MtCO2"), (1e3, "ktCO2"), (1.0, "tCO2")),
     "CNY": ((1e9, "bn CNY"), (1e6, "million CNY"), (1.0, "CNY")),
@@ -161,22 +158,6 @@ _MULTIPLES = {
                       (1.0, "product units")),
 }
 _FLOWS = ("tCO2", "CNY", "EUR", "MWh")       # quantities per year (a stock has no "/yr")
-
-
-def unit_of(column: str) -> str:
-    """The unit a column name carries (``net_tco2`` -> ``tCO2``); '' when it names none."""
-    if column in _NAMED_UNITS:
-        return _NAMED_UNITS[column]
-    for suffix, unit in _SUFFIX_UNITS:
-        if column.endswith(suffix):
-            return unit
-    return ""
-
-
-def is_ratio(column: str) -> bool:
-    """Whether a column is a ratio, price or share (never summed over groups)."""
-    c = column.lower()
-    return "_per_" in c or c.endswith("_frac") or "share" in c or c.startswith("price")
 
 
 def scaled(values, unit: str, at_least: float = 1.0) -> tuple[float, str]:
@@ -446,6 +427,7 @@ def province_values(data: pd.DataFrame | pd.Series, column: str | None = None,
         d = d[d["year"] == year]
         if d.empty:
             raise ValueError(f"no rows for year {year}")
+    one_unit(d, column, f"province map of {column}")        # never adds t to vehicles
     return d.groupby("province")[column].agg(agg).astype(float)
 
 
@@ -466,7 +448,8 @@ def province_map(data: pd.DataFrame | pd.Series, column: str | None = None, year
     if unknown:
         raise ValueError(f"unknown provinces {unknown}; expected the 31 names of "
                          "sim/data/provinces.csv")
-    base = unit if unit is not None else unit_of(column or "")
+    base = unit if unit is not None else (
+        unit_of(column or "") if isinstance(data, pd.Series) else one_unit(data, column))
     factor, unit_label = scaled(values.to_numpy(), base, at_least=10.0)
     if column and base in _FLOWS and "year" in getattr(data, "columns", ()):
         unit_label = _per_year(unit_label, base)
@@ -706,6 +689,7 @@ def _per_year_series(df: pd.DataFrame, metric: Metric, industries) -> pd.DataFra
             if is_ratio(metric):
                 raise ValueError(f"{metric} is a ratio and cannot be summed over groups: pass a "
                                  "function of the table that returns one value per year")
+            one_unit(part, metric)                       # rows of one unit only
             out[run] = part.groupby("year")[metric].sum()
     return pd.DataFrame(out)
 
@@ -864,6 +848,9 @@ def fan_quantiles(runs: pd.DataFrame, metric: Metric, *, industries: Sequence[st
         s = runs[runs["metric"] == metric]
         if s.empty:
             raise ValueError(f"no metric {metric!r} in the statistics table")
+        if "unit" in s.columns and s["unit"].nunique() > 1:
+            raise ValueError(f"{metric} comes in several units ({', '.join(s['unit'].unique())}):"
+                             " select the rows of one unit first")
         return s.groupby("year")[list(_QCOLS) + (["n"] if "n" in s.columns else [])].first()
     if not any(c in runs.columns for c in _RUN_COLUMNS):
         raise ValueError("fan_chart needs one table of all runs with a 'run' (or 'seed') column")

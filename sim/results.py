@@ -16,6 +16,7 @@ import pandas as pd
 
 from zcf import ext
 from zcf.ext import _state
+from zcf.sim.units import add_unit_columns
 
 
 @dataclass
@@ -155,7 +156,11 @@ class Collector:
         self.extra.setdefault(name, []).append(frame)
 
     def table(self, name: str) -> pd.DataFrame:
-        """The tidy table ``name`` over all collected years."""
+        """The tidy table ``name`` over all collected years, with the unit column of any
+        quantity whose unit changes from row to row (``sim.units``)."""
+        return add_unit_columns(self._table(name))
+
+    def _table(self, name: str) -> pd.DataFrame:
         if name in self.extra:
             frames = self.extra[name]
             if frames and all(isinstance(f, dict) for f in frames):

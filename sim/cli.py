@@ -8,8 +8,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
+from zcf.sim.runout import add_output_options
 from zcf.sim.scenario import Scenario, ScenarioError
 
 
@@ -79,6 +79,8 @@ def cmd_account(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from zcf.sim.runout import check_output_options
+    check_output_options(args, UsageError)
     scn = scenario_from_args(args.scenario, args.firms, args.years)
     t0 = time.perf_counter()
     model = run_model(scn, args.seed, engine=args.engine, progress=not args.quiet)
@@ -88,12 +90,12 @@ def cmd_run(args) -> int:
     print(f"({model.firms.n:,} firms, {scn.cfg.time.start_year}-{scn.cfg.time.end_year}, "
           f"seed {args.seed}, engine {args.engine}: {wall:.1f} s)")
     if args.out:
-        out = Path(args.out)
-        model.write(out)
-        summary.to_csv(out / "summary.csv", index=False)
-        from zcf.sim.plots import save_run_figures
-        save_run_figures(model.results, out)
-        print(f"wrote {out}/*.parquet, summary.csv and figures")
+        from zcf.sim.runout import write_run
+        written = write_run(model, args.out, seed=args.seed, command=args.argv,
+                            figure_format=args.figure_format, dpi=args.dpi,
+                            with_caption=args.caption)
+        print(f"wrote {args.out}/*.parquet, summary.csv, {len(written['figures'])} "
+              f"{args.figure_format.upper()} figures and manifest.json")
     return 0
 
 
@@ -120,9 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--firms", type=int, help="number of firm agents (default: the scenario's)")
     s.add_argument("--years", help="e.g. 2025-2060")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", help="folder for Parquet tables and figures")
+    s.add_argument("--out", help="folder for Parquet tables, summary, figures and manifest.json")
     s.add_argument("--engine", choices=("compiled", "python"), default="compiled")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_output_options(s)
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("bench", help="measure kernel and end-to-end speed")
@@ -158,6 +161,7 @@ def _extensions():
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = ["zcf", *(sys.argv[1:] if argv is None else map(str, argv))]   # for manifests
     try:
         return args.fn(args)
     except (ScenarioError, UsageError) as e:

@@ -36,8 +36,9 @@ run: install
 test: install-viz
 	$(BIN)/python -m pytest tests
 
+# Idle OpenMP workers sleep while the serial code runs (README, Speed); your own setting wins.
 bench: install
-	$(BIN)/zcf bench
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(BIN)/zcf bench
 
 clean:
 	rm -rf build results ext/*.c ext/*.so *.egg-info

@@ -62,7 +62,7 @@ def run_benchmarks(firms: int = 500_000, python_firms: int = 2_000) -> None:
           f"{c_year:.1f} ms -> {p_year / c_year:,.0f}x", flush=True)
     del small, slow
     t = time.perf_counter()
-    cmd = [sys.executable, "-m", "zcf.sim.cli", "run", "baseline", "--quiet"]
+    cmd = [sys.executable, "-m", "zcf.sim.cli", "run", "baseline", "--firms", str(firms), "--quiet"]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

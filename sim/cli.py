@@ -1,4 +1,4 @@
-"""The ``zcf`` command line: scenarios, account, run, compare, bench (and experiments).
+"""zcf: China's zero-carbon factory transition, firm by firm (zcf COMMAND --help for each).
 
 Bad input (scenario, factory file, option) prints one clear message and exits with code 2.
 """
@@ -105,32 +105,42 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _version() -> str:
+    from zcf import __version__
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zcf", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"zcf {_version()}",
+                   help="print the package version and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("scenarios", help="list the packaged scenarios")
     s.set_defaults(fn=cmd_scenarios)
 
     s = sub.add_parser("account", help="account one factory from a TOML file")
-    s.add_argument("file")
+    s.add_argument("file", help="factory TOML file (README: One factory)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(fn=cmd_account)
 
     s = sub.add_parser("run", help="run a scenario and summarise it")
     s.add_argument("scenario", help="packaged name or path to a TOML file")
     s.add_argument("--firms", type=int, help="number of firm agents (default: the scenario's)")
-    s.add_argument("--years", help="e.g. 2025-2060")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--years", help="first-last year, e.g. 2025-2060 (default: the scenario's)")
+    s.add_argument("--seed", type=int, default=0, help="model seed (default 0)")
     s.add_argument("--out", help="folder for Parquet tables, summary, figures and manifest.json")
-    s.add_argument("--engine", choices=("compiled", "python"), default="compiled")
+    s.add_argument("--engine", choices=("compiled", "python"), default="compiled",
+                   help="compiled kernels (default) or the per-agent Python reference (slow)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     add_output_options(s)
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("bench", help="measure kernel and end-to-end speed")
-    s.add_argument("--firms", type=int, default=500_000)
-    s.add_argument("--python-firms", type=int, default=2_000)
+    s.add_argument("--firms", type=int, default=500_000,
+                   help="firm agents of the kernel, model-year and end-to-end runs (500,000)")
+    s.add_argument("--python-firms", type=int, default=2_000,
+                   help="firm agents of the Python-versus-compiled comparison (2,000)")
     s.set_defaults(fn=cmd_bench)
 
     for register in _extensions():

@@ -160,7 +160,10 @@ def _panel(name: str, make, model) -> None:
 
 
 def _offsets_figure(results):
-    offsets = results.offsets if "offsets" in results.tables() else None
+    try:
+        offsets = results.offsets
+    except AttributeError:                       # no offset market: the table never started
+        offsets = None
     if offsets is None or offsets.empty:
         fig, ax = plt.subplots(figsize=(9, 3))
         ax.text(0.5, 0.5, "no offset market in this scenario", ha="center", va="center")

@@ -34,3 +34,11 @@ def test_version():
                        text=True, timeout=120)
     assert p.returncode == 0 and p.stdout.strip() == f"zcf {zcf.__version__}"
     assert zcf.__version__ != "0+unknown"
+
+
+def test_bench_end_to_end_run_uses_the_firms_asked_for():
+    from zcf.sim.bench import end_to_end_command
+    from zcf.sim.cli import build_parser
+    args = build_parser().parse_args(["bench", "--firms", "1234"])
+    cmd = end_to_end_command(args.firms)
+    assert cmd[cmd.index("--firms") + 1] == "1234" and "baseline" in cmd

@@ -16,7 +16,7 @@ import pandas as pd
 
 from zcf import ext
 from zcf.ext import _state
-from zcf.sim.units import add_unit_columns
+from zcf.sim.units import add_unit_columns, unit_maps
 
 
 @dataclass
@@ -83,6 +83,7 @@ class Collector:
         self.rows: dict[str, list[tuple[int, np.ndarray]]] = {sp.name: [] for sp in specs}
         self.extra: dict[str, list[pd.DataFrame]] = {}
         self.precomputed: dict[str, np.ndarray] = {}
+        self.unit_maps = unit_maps(model.data)       # output_unit, capacity_unit per row key
 
     def cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Weighted (by firm weight unless given) sum of ``values`` per present cell."""
@@ -158,7 +159,7 @@ class Collector:
     def table(self, name: str) -> pd.DataFrame:
         """The tidy table ``name`` over all collected years, with the unit column of any
         quantity whose unit changes from row to row (``sim.units``)."""
-        return add_unit_columns(self._table(name))
+        return add_unit_columns(self._table(name), self.unit_maps)
 
     def _table(self, name: str) -> pd.DataFrame:
         if name in self.extra:

@@ -13,7 +13,9 @@ Objects here:
 - ``is_ratio(column)``: ratios, prices and shares (never summed over rows).
 - ``ROW_UNITS``: column -> (its unit column, how the unit reads); ``UNIT_COLUMNS``: unit column
   -> (the key column it follows, the data file and column it comes from).
-- ``add_unit_columns(df)``: the table with its unit columns (after the first column they qualify).
+- ``unit_maps(data)``: key -> unit of each unit column, from the model's data tables.
+- ``add_unit_columns(df, maps)``: the table with its unit columns (after the first column they
+  qualify).
 - ``row_unit_column(df, column)``: the unit column of ``column`` in ``df``, if any.
 - ``units_of(df, column)``: the distinct units of ``column`` over the rows of ``df``.
 - ``one_unit(df, column, what)``: that unit, or ``UnitError`` if the rows mix units.
@@ -63,21 +65,36 @@ def is_ratio(column: str) -> bool:
 
 
 @cache
-def _unit_map(unit_col: str) -> dict[str, str]:
+def _packaged_map(unit_col: str) -> dict[str, str]:
     from zcf.sim.datasets import read_csv
     key, file, col = UNIT_COLUMNS[unit_col]
     data = read_csv(file)
     return dict(zip(data[key], data[col]))
 
 
-def add_unit_columns(df: pd.DataFrame) -> pd.DataFrame:
+def unit_maps(data=None) -> dict[str, dict[str, str]]:
+    """Unit column -> {key: unit}, from the model's data tables where it holds them (a user's
+    own ``industries.csv`` brings its own units), else from the packaged files."""
+    tables = {"output_unit": getattr(data, "industries", None),
+              "capacity_unit": getattr(data, "retrofits", None)}
+    out = {}
+    for unit_col, (_, _, col) in UNIT_COLUMNS.items():
+        t = tables[unit_col]
+        out[unit_col] = (dict(zip(t.index, t[col])) if t is not None and col in t.columns
+                         else _packaged_map(unit_col))
+    return out
+
+
+def add_unit_columns(df: pd.DataFrame, maps: dict[str, dict[str, str]] | None = None
+                     ) -> pd.DataFrame:
     """``df`` with the unit column of each ``ROW_UNITS`` quantity it holds, placed after the
-    first of them (the table is changed in place and returned)."""
+    first of them (the table is changed in place and returned); ``maps`` from ``unit_maps``."""
+    maps = maps or unit_maps()
     for unit_col, (key, _, _) in UNIT_COLUMNS.items():
         qualified = [c for c in df.columns if ROW_UNITS.get(c, ("",))[0] == unit_col]
         if not qualified or unit_col in df.columns or key not in df.columns:
             continue
-        values = df[key].map(_unit_map(unit_col))
+        values = df[key].map(maps[unit_col])
         df.insert(df.columns.get_loc(qualified[0]) + 1, unit_col, values)
     return df
 

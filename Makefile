@@ -3,8 +3,9 @@ PY      ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
+VIZ     := $(VENV)/.installed-viz
 
-.PHONY: run test install bench notebook-times clean
+.PHONY: run test install install-viz bench notebook-times clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -17,14 +18,27 @@ $(STAMP): $(BIN)/python pyproject.toml setup.py ext/layouts.py $(wildcard ext/*.
 
 install: $(STAMP)
 
+# The dashboard's [viz] extra (its requirements only: no second kernel build) and its browser
+# front-end, served locally: fetched from the npm registry only when solara asks for a version
+# the solara-assets package lacks.
+EXTRA = $(BIN)/python -c 'import tomllib, sys; print(*tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"][sys.argv[1]])'
+
+$(VIZ): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install $$($(EXTRA) viz)
+	$(BIN)/python -m zcf.sim.dashboard_assets
+	touch $(VIZ)
+
+install-viz: $(VIZ)
+
 run: install
 	$(BIN)/zcf run baseline --out results/baseline
 
-test: install
+test: install-viz
 	$(BIN)/python -m pytest tests
 
+# Idle OpenMP workers sleep while the serial code runs (README, Speed); your own setting wins.
 bench: install
-	$(BIN)/zcf bench
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(BIN)/zcf bench
 
 # How long each notebook takes to run top to bottom (measured, never asserted).
 notebook-times: install

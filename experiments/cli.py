@@ -194,7 +194,8 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", required=True, metavar="KEY=V1,V2,...",
                    help="dotted scenario key and its values, e.g. "
                         "ets.price_cny_per_tco2.2030=100,200 (repeat for more keys)")
-    p.add_argument("--runs-per-point", type=int, required=True)
+    p.add_argument("--runs-per-point", type=int, required=True,
+                   help="replicates of every point (the same seeds at every point)")
     _common(p)
     p.set_defaults(fn=cmd_sweep)
 
@@ -203,7 +204,8 @@ def register(sub) -> None:
                        "[uncertainty] parameters. METRIC is TABLE.COLUMN@YEAR, summed over all "
                        "rows (industries, provinces) of that year, e.g. emissions.net_tco2@2035; "
                        "without @YEAR it is summed over all years too.")
-    p.add_argument("--method", choices=("sobol", "morris"), default="sobol")
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol",
+                   help="Sobol indices (S1, ST) or Morris elementary effects (default sobol)")
     p.add_argument("--samples", type=int, required=True,
                    help="N: sobol runs N x (D + 2) (N a power of 2), morris N x (D + 1)")
     p.add_argument("--output", required=True, metavar="METRIC",
@@ -218,13 +220,13 @@ def register(sub) -> None:
                        description="Times a Monte Carlo of --runs runs with --workers workers "
                        "(default: CPU count) and --ratio-runs runs with 1 worker, both writing "
                        "Parquet to a temporary folder, and prints the throughput ratio.")
-    p.add_argument("--scenario", default="jiangsu")
-    p.add_argument("--runs", type=int, default=1000)
+    p.add_argument("--scenario", default="jiangsu", help="scenario to run (default jiangsu)")
+    p.add_argument("--runs", type=int, default=1000, help="runs of the big run (default 1,000)")
     p.add_argument("--ratio-runs", type=int, default=200, help="runs timed with 1 worker")
     p.add_argument("--workers", type=int, help="workers of the big run (default: CPU count)")
-    p.add_argument("--firms", type=int)
-    p.add_argument("--years")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--firms", type=int, help="firm agents per run (default: the scenario's)")
+    p.add_argument("--years", help="first-last year, e.g. 2025-2040 (default: the scenario's)")
+    p.add_argument("--seed", type=int, default=0, help="experiment seed (default 0)")
     p.add_argument("--out", help="keep the stores here (default: a temporary folder)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=cmd_bench_mc)

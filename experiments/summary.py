@@ -8,11 +8,12 @@ Objects here:
   ``industry``, ``province``, ``option``).
 - ``metric_columns(df)``: the numeric columns that are not keys.
 - ``is_additive(column)``: whether a column may be summed across groups (not ratios, prices or
-  shares: ``*_per_*``, ``*_frac``, ``*share*``, ``price*``).
-- ``summarise(df, by=None, groups=())``: the statistics table (tidy, one row per group and metric).
+  shares: ``*_per_*``, ``*_frac``, ``*share*``, ``price*``; ``sim.units.is_ratio``).
+- ``summarise(df, by=None, groups=())``: the statistics table (tidy, one row per group, metric
+  and unit; rows of different units are never added).
 - ``metric_per_run(tables, spec)`` and ``parse_metric(spec)``: one number per run, e.g.
   ``emissions.net_tco2@2035`` (the sum over all rows of that year) or ``emissions.net_tco2``
-  (the sum over all rows and years).
+  (the sum over all rows and years); refused for a column whose rows mix units.
 """
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+
+from zcf.sim.units import (ROW_UNITS, UNIT_COLUMNS, UnitError, is_ratio, one_unit,
+                           row_unit_column, unit_of)
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 ID_COLUMNS = ("run", "seed", "replicate")
@@ -33,22 +37,22 @@ class MetricError(ValueError):
 
 
 def key_columns(df: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
-    """``year`` plus the non-numeric columns, in table order (ids and ``exclude`` left out)."""
-    skip = set(ID_COLUMNS) | set(exclude)
+    """``year`` plus the non-numeric columns, in table order (ids, unit columns such as
+    ``output_unit`` and ``exclude`` left out)."""
+    skip = set(ID_COLUMNS) | set(UNIT_COLUMNS) | set(exclude)
     return [c for c in df.columns if c not in skip and
             (c == "year" or not pd.api.types.is_numeric_dtype(df[c]) or
              pd.api.types.is_bool_dtype(df[c]))]
 
 
 def metric_columns(df: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
-    keys = set(key_columns(df, exclude)) | set(ID_COLUMNS) | set(exclude)
+    keys = set(key_columns(df, exclude)) | set(ID_COLUMNS) | set(UNIT_COLUMNS) | set(exclude)
     return [c for c in df.columns if c not in keys and pd.api.types.is_numeric_dtype(df[c])]
 
 
 def is_additive(column: str) -> bool:
     """Whether summing ``column`` over groups makes sense (no ratios, prices or shares)."""
-    c = column.lower()
-    return not ("_per_" in c or c.endswith("_frac") or "share" in c or c.startswith("price"))
+    return not is_ratio(column)
 
 
 def summarise(df: pd.DataFrame, by: Sequence[str] | None = None,
@@ -58,12 +62,15 @@ def summarise(df: pd.DataFrame, by: Sequence[str] | None = None,
     Args:
         df: a table with a ``run`` column (all runs stacked), e.g. ``result.tables["emissions"]``.
         by: group keys; default all keys of the table (``year``, ``industry``, ``province`` ...).
-            Fewer keys first sum each run over the others (additive metrics only).
+            Fewer keys first sum each run over the others (additive metrics only), and only
+            over rows of one unit: a quantity whose unit changes by row (``output`` with
+            ``output_unit``, ``capacity`` with ``capacity_unit``) is summed per unit.
         groups: extra keys kept in front (the sweep's point columns).
 
     Returns:
-        Columns ``*groups, *by, metric, n, mean, sd, q05, q25, q50, q75, q95`` (``column``
-        instead of ``metric`` when the table has a ``metric`` key, like the per-run summary).
+        Columns ``*groups, *by, metric, unit, n, mean, sd, q05, q25, q50, q75, q95`` (``column``
+        instead of ``metric`` when the table has a ``metric`` key, like the per-run summary,
+        whose own ``unit`` key then stands).
     """
     groups = list(groups)
     native = key_columns(df, exclude=groups)
@@ -74,24 +81,50 @@ def summarise(df: pd.DataFrame, by: Sequence[str] | None = None,
                           f"{', '.join(native)}")
     keys = groups + [c for c in by if c not in groups]
     metrics = metric_columns(df, exclude=groups)
-    if set(native) - set(keys):                       # collapsing groups: sum within each run
+    collapse = bool(set(native) - set(keys))
+    if collapse:
         metrics = [m for m in metrics if is_additive(m)]
-        df = df.groupby(["run"] + keys, sort=False, dropna=False)[metrics].sum().reset_index()
+    name = "metric" if "metric" not in keys else "column"   # e.g. the per-run summary table
+    unit = "unit" not in keys
     if not metrics or df.empty:
-        name = "metric" if "metric" not in keys else "column"
-        return pd.DataFrame(columns=keys + [name, *STAT_COLUMNS])
-    return _stats(df, keys, metrics)
+        return pd.DataFrame(columns=keys + [name] + (["unit"] if unit else []) + list(STAT_COLUMNS))
+    parts = []
+    for unit_col, ms in _by_unit_column(df, metrics).items():
+        cols = keys + ([unit_col] if unit_col else [])
+        part = df
+        if collapse:                                   # sum within each run (and unit)
+            part = df.groupby(["run"] + cols, sort=False, dropna=False)[ms].sum().reset_index()
+        st = _stats(part, cols, ms, name)
+        if unit_col:
+            st = st.rename(columns={unit_col: "unit"})
+            st["unit"] = [ROW_UNITS[m][1].format(u) for m, u in zip(st[name], st["unit"])]
+        elif unit:
+            st["unit"] = st[name].map(unit_of)
+        parts.append(st)
+    out = pd.concat(parts, ignore_index=True)
+    order = {m: i for i, m in enumerate(metrics)}
+    out = out.sort_values(keys + [name], key=lambda c: c.map(order) if c.name == name else c,
+                          kind="stable").reset_index(drop=True)
+    front = keys + [name] + (["unit"] if unit else [])
+    return out[front + list(STAT_COLUMNS)]
 
 
-def _stats(df: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFrame:
+def _by_unit_column(df: pd.DataFrame, metrics: list[str]) -> dict[str | None, list[str]]:
+    """Metrics grouped by the unit column that qualifies them (``None``: unit in the name)."""
+    out: dict[str | None, list[str]] = {}
+    for m in metrics:
+        out.setdefault(row_unit_column(df, m), []).append(m)
+    return out
+
+
+def _stats(df: pd.DataFrame, keys: list[str], metrics: list[str], name: str) -> pd.DataFrame:
     work = df[keys + metrics].copy() if keys else df[metrics].assign(_all=0)
     gkeys = keys or ["_all"]
     g = work.groupby(gkeys, sort=True, dropna=False)[metrics]
     parts = {"n": g.count(), "mean": g.mean(), "sd": g.std(ddof=1)}
-    for q, name in zip(QUANTILES, STAT_COLUMNS[3:]):
-        parts[name] = g.quantile(q)
+    for q, stat in zip(QUANTILES, STAT_COLUMNS[3:]):
+        parts[stat] = g.quantile(q)
     long = pd.concat({k: v.stack(future_stack=True) for k, v in parts.items()}, axis=1)
-    name = "metric" if "metric" not in gkeys else "column"   # e.g. the per-run summary table
     long.index = long.index.set_names(gkeys + [name])
     out = long.reset_index()
     if not keys:
@@ -137,6 +170,12 @@ def check_metric(metric: Metric, tables: dict[str, pd.DataFrame]) -> None:
     if metric.column not in cols:
         raise MetricError(f"output {metric}: no numeric column {metric.column!r} in "
                           f"{metric.table}; columns: {', '.join(cols)}")
+    if row_unit_column(df, metric.column):
+        rows = df[df["year"] == metric.year] if metric.year is not None and "year" in df else df
+        try:
+            one_unit(rows, metric.column, f"output {metric}")
+        except UnitError as e:
+            raise MetricError(str(e)) from None
     if metric.year is not None:
         if "year" not in df.columns:
             raise MetricError(f"output {metric}: table {metric.table} has no year column; drop "

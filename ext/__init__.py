@@ -10,14 +10,12 @@
 ``set_threads(n)`` caps the threads a multi-threaded kernel uses (0: one per core, the default).
 Results never depend on it (firms are independent); experiment workers run one thread each so
 parallel runs do not oversubscribe the cores.
+
+OpenMP's idle-thread policy is the user's: importing this package changes no environment
+variable. On a 2-core machine ``OMP_WAIT_POLICY=PASSIVE`` (set before Python starts) makes a
+model year faster, since the serial numpy code between kernels then keeps both cores (README,
+*Speed and memory*, has the measured effect).
 """
-import os
-
-# Idle OpenMP workers sleep instead of spinning: between kernels the model runs serial numpy
-# code, and on a 2-core machine a spinning worker slowed a model year by about 10% (measured,
-# ``zcf bench``). Read by libgomp when the first kernel loads; an explicit setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 _threads = 0
 
 

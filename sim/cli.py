@@ -1,4 +1,4 @@
-"""The ``zcf`` command line: scenarios, account, run, compare, bench (and experiments).
+"""zcf: China's zero-carbon factory transition, firm by firm (zcf COMMAND --help for each).
 
 Bad input (scenario, factory file, option) prints one clear message and exits with code 2.
 """
@@ -8,8 +8,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
+from zcf.sim.runout import add_output_options
 from zcf.sim.scenario import Scenario, ScenarioError
 
 
@@ -79,6 +79,8 @@ def cmd_account(args) -> int:
 
 
 def cmd_run(args) -> int:
+    from zcf.sim.runout import check_output_options
+    check_output_options(args, UsageError)
     scn = scenario_from_args(args.scenario, args.firms, args.years)
     t0 = time.perf_counter()
     model = run_model(scn, args.seed, engine=args.engine, progress=not args.quiet)
@@ -88,12 +90,12 @@ def cmd_run(args) -> int:
     print(f"({model.firms.n:,} firms, {scn.cfg.time.start_year}-{scn.cfg.time.end_year}, "
           f"seed {args.seed}, engine {args.engine}: {wall:.1f} s)")
     if args.out:
-        out = Path(args.out)
-        model.write(out)
-        summary.to_csv(out / "summary.csv", index=False)
-        from zcf.sim.plots import save_run_figures
-        save_run_figures(model.results, out)
-        print(f"wrote {out}/*.parquet, summary.csv and figures")
+        from zcf.sim.runout import write_run
+        written = write_run(model, args.out, seed=args.seed, command=args.argv,
+                            figure_format=args.figure_format, dpi=args.dpi,
+                            with_caption=args.caption)
+        print(f"wrote {args.out}/*.parquet, summary.csv, {len(written['figures'])} "
+              f"{args.figure_format.upper()} figures and manifest.json")
     return 0
 
 
@@ -103,31 +105,42 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _version() -> str:
+    from zcf import __version__
+    return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zcf", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"zcf {_version()}",
+                   help="print the package version and exit")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("scenarios", help="list the packaged scenarios")
     s.set_defaults(fn=cmd_scenarios)
 
     s = sub.add_parser("account", help="account one factory from a TOML file")
-    s.add_argument("file")
+    s.add_argument("file", help="factory TOML file (README: One factory)")
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(fn=cmd_account)
 
     s = sub.add_parser("run", help="run a scenario and summarise it")
     s.add_argument("scenario", help="packaged name or path to a TOML file")
     s.add_argument("--firms", type=int, help="number of firm agents (default: the scenario's)")
-    s.add_argument("--years", help="e.g. 2025-2060")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--out", help="folder for Parquet tables and figures")
-    s.add_argument("--engine", choices=("compiled", "python"), default="compiled")
+    s.add_argument("--years", help="first-last year, e.g. 2025-2060 (default: the scenario's)")
+    s.add_argument("--seed", type=int, default=0, help="model seed (default 0)")
+    s.add_argument("--out", help="folder for Parquet tables, summary, figures and manifest.json")
+    s.add_argument("--engine", choices=("compiled", "python"), default="compiled",
+                   help="compiled kernels (default) or the per-agent Python reference (slow)")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_output_options(s)
     s.set_defaults(fn=cmd_run)
 
     s = sub.add_parser("bench", help="measure kernel and end-to-end speed")
-    s.add_argument("--firms", type=int, default=500_000)
-    s.add_argument("--python-firms", type=int, default=2_000)
+    s.add_argument("--firms", type=int, default=500_000,
+                   help="firm agents of the kernel, model-year and end-to-end runs (500,000)")
+    s.add_argument("--python-firms", type=int, default=2_000,
+                   help="firm agents of the Python-versus-compiled comparison (2,000)")
     s.set_defaults(fn=cmd_bench)
 
     for register in _extensions():
@@ -144,6 +157,11 @@ def _extensions():
     except ImportError:
         pass
     try:
+        from zcf.sim.dashboard_cli import register as reg_dashboard
+        regs.append(reg_dashboard)
+    except ImportError:
+        pass
+    try:
         from zcf.experiments.cli import register as reg_experiments
         regs.append(reg_experiments)
     except ImportError:
@@ -153,6 +171,7 @@ def _extensions():
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = ["zcf", *(sys.argv[1:] if argv is None else map(str, argv))]   # for manifests
     try:
         return args.fn(args)
     except (ScenarioError, UsageError) as e:

@@ -40,10 +40,10 @@ def cmd_compare(args) -> int:
 
 def register(sub) -> None:
     s = sub.add_parser("compare", help="run scenarios on the same seeds and compare headline figures")
-    s.add_argument("scenarios", nargs="+")
-    s.add_argument("--firms", type=int)
-    s.add_argument("--years")
-    s.add_argument("--seed", type=int, default=0, help="first seed")
-    s.add_argument("--seeds", type=int, default=1, help="number of seeds")
-    s.add_argument("--quiet", action="store_true")
+    s.add_argument("scenarios", nargs="+", help="two or more packaged names or TOML files")
+    s.add_argument("--firms", type=int, help="firm agents per run (default: each scenario's)")
+    s.add_argument("--years", help="first-last year, e.g. 2025-2040 (default: the scenario's)")
+    s.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    s.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(fn=cmd_compare)

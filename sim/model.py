@@ -22,6 +22,7 @@ from zcf.sim.datasets import DefaultData, load_data
 from zcf.sim.kernels import ENGINES, SUM_NAMES, Bids, PerAgent
 from zcf.sim.markets import GreenPower, OffsetMarket
 from zcf.sim.params import BID_CAP_CNY_PER_TCO2, Carry, Setting, make_setting, year_params
+from zcf.sim.mesa_bridge import make_datacollector
 from zcf.sim.population import draw_population
 from zcf.sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
 from zcf.sim.scenario import Scenario
@@ -73,6 +74,7 @@ class ZeroCarbonModel(mesa.Model):
         self.custom = self._custom_agents()
         self._set_start()
         self.results = Results(self.collector, self.summary)
+        self.datacollector = make_datacollector()     # mesa.DataCollector (sim.mesa_bridge)
 
     # -- set-up -------------------------------------------------------------------------------
     def _set_verified(self) -> None:
@@ -161,6 +163,7 @@ class ZeroCarbonModel(mesa.Model):
         contracted = self._collect(p, decided, rationing, offsets, sums)
         self.carry = phases.next_carry(self.carry, offsets, rationing, contracted, fill_ratio)
         self.decided = decided
+        self.datacollector.collect(self)
         self.year += 1
         if self.year > self.end_year:
             self.running = False

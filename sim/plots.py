@@ -35,6 +35,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from zcf.sim.units import SUFFIX_UNITS as _SUFFIX_UNITS
+from zcf.sim.units import is_ratio, one_unit, unit_of
+
 # -- colours --------------------------------------------------------------------------------------
 INDUSTRY_COLOURS = {
     "automobiles": "#1f77b4", "lithium_batteries": "#ff7f0e", "solar_pv": "#ffbf00",
@@ -91,6 +94,9 @@ _SCENARIO_COLOURS = {
     "offsets-restricted": "#e377c2", "west-green-power": "#ff7f0e", "jiangsu": "#000000",
 }
 OTHER_COLOUR = "#c7c7c7"
+# Text sizes (points) chosen to stay readable when a 9-inch-wide figure is printed at a column
+# width of about 6.5 inches (x0.72): legends 9 pt -> 6.5 pt printed, tile labels 7.5 -> 5.4.
+LEGEND_PT, SMALL_PT, CAPTION_PT = 9.0, 7.5, 9.0
 MACRO_ORDER = ("west", "central", "northeast", "east")
 TIERS = ("green", "near_zero", "zero_carbon")
 
@@ -145,12 +151,6 @@ def first_wave() -> tuple[str, ...]:
 
 
 # -- units ----------------------------------------------------------------------------------------
-_SUFFIX_UNITS = (("_tco2_per_unit", "tCO2/unit"), ("_cny_per_tco2", "CNY/tCO2"),
-                 ("_cny_per_mwh", "CNY/MWh"), ("_eur_per_tco2", "EUR/tCO2"), ("_tco2", "tCO2"),
-                 ("_cny", "CNY"), ("_eur", "EUR"), ("_mwh", "MWh"), ("_frac", "share"))
-_NAMED_UNITS = {"firms": "factories", "green": "factories", "near_zero": "factories",
-                "zero_carbon": "factories", "agents": "agents", "output": "product units",
-                "eu_output": "product units", "cbam_certificates": "certificates (tCO2)"}
 _MULTIPLES = {
     "tCO2": ((1e6, "MtCO2"), (1e3, "ktCO2"), (1.0, "tCO2")),
     "CNY": ((1e9, "bn CNY"), (1e6, "million CNY"), (1.0, "CNY")),
@@ -161,22 +161,6 @@ _MULTIPLES = {
                       (1.0, "product units")),
 }
 _FLOWS = ("tCO2", "CNY", "EUR", "MWh")       # quantities per year (a stock has no "/yr")
-
-
-def unit_of(column: str) -> str:
-    """The unit a column name carries (``net_tco2`` -> ``tCO2``); '' when it names none."""
-    if column in _NAMED_UNITS:
-        return _NAMED_UNITS[column]
-    for suffix, unit in _SUFFIX_UNITS:
-        if column.endswith(suffix):
-            return unit
-    return ""
-
-
-def is_ratio(column: str) -> bool:
-    """Whether a column is a ratio, price or share (never summed over groups)."""
-    c = column.lower()
-    return "_per_" in c or c.endswith("_frac") or "share" in c or c.startswith("price")
 
 
 def scaled(values, unit: str, at_least: float = 1.0) -> tuple[float, str]:
@@ -250,7 +234,7 @@ def _years(ax) -> None:
 def _legend(ax, **kw) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(fontsize=7, **kw)
+        ax.legend(fontsize=LEGEND_PT, **kw)
 
 
 def _region_of(key: str) -> pd.Series:
@@ -317,7 +301,7 @@ def emission_wedges(emissions: pd.DataFrame, by: str = "industry", *, scope2: st
     ax.set_ylabel(_axis_label(f"scope 1 + scope 2 {scope2}-based", _per_year(unit, "tCO2")))
     ax.set_title(f"Emissions by {by.replace('_', ' ')}")
     ax.set_ylim(bottom=min(0.0, float(net.min() / factor)))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=LEGEND_PT)
     fig.tight_layout()
     return fig
 
@@ -446,6 +430,7 @@ def province_values(data: pd.DataFrame | pd.Series, column: str | None = None,
         d = d[d["year"] == year]
         if d.empty:
             raise ValueError(f"no rows for year {year}")
+    one_unit(d, column, f"province map of {column}")        # never adds t to vehicles
     return d.groupby("province")[column].agg(agg).astype(float)
 
 
@@ -466,7 +451,8 @@ def province_map(data: pd.DataFrame | pd.Series, column: str | None = None, year
     if unknown:
         raise ValueError(f"unknown provinces {unknown}; expected the 31 names of "
                          "sim/data/provinces.csv")
-    base = unit if unit is not None else unit_of(column or "")
+    base = unit if unit is not None else (
+        unit_of(column or "") if isinstance(data, pd.Series) else one_unit(data, column))
     factor, unit_label = scaled(values.to_numpy(), base, at_least=10.0)
     if column and base in _FLOWS and "year" in getattr(data, "columns", ()):
         unit_label = _per_year(unit_label, base)
@@ -481,7 +467,8 @@ def province_map(data: pd.DataFrame | pd.Series, column: str | None = None, year
         ax.add_patch(Rectangle((c, -r), 0.94, -0.94, facecolor=face, edgecolor="white", gid=prov))
         dark = known and _luminance(colours(norm(v))) < 0.5
         ax.text(c + 0.47, -r - 0.47, f"{_tile_name(prov)}\n{_fmt(v) if np.isfinite(v) else '–'}",
-                ha="center", va="center", fontsize=6.5, color="white" if dark else "black", gid=prov)
+                ha="center", va="center", fontsize=SMALL_PT, color="white" if dark else "black",
+                gid=prov)
     ax.set_xlim(0.8, 8.0)
     ax.set_ylim(-8.0, 0.1)
     ax.set_aspect("equal")
@@ -665,8 +652,8 @@ def offset_flows(offset_flows: pd.DataFrame, *, years: Sequence[int] | None = No
         ax.set_axis_off()
     else:
         im = ax.imshow(m.to_numpy() / factor, cmap="Blues", aspect="auto")
-        ax.set_xticks(range(m.shape[1]), m.columns, rotation=60, ha="right", fontsize=7)
-        ax.set_yticks(range(m.shape[0]), m.index, fontsize=7)
+        ax.set_xticks(range(m.shape[1]), m.columns, rotation=60, ha="right", fontsize=SMALL_PT)
+        ax.set_yticks(range(m.shape[0]), m.index, fontsize=SMALL_PT)
         ax.set_xlabel(m.columns.name)
         ax.set_ylabel(m.index.name)
         fig.colorbar(im, ax=ax, label=f"offsets sold ({unit}, {span} total)")
@@ -706,6 +693,7 @@ def _per_year_series(df: pd.DataFrame, metric: Metric, industries) -> pd.DataFra
             if is_ratio(metric):
                 raise ValueError(f"{metric} is a ratio and cannot be summed over groups: pass a "
                                  "function of the table that returns one value per year")
+            one_unit(part, metric)                       # rows of one unit only
             out[run] = part.groupby("year")[metric].sum()
     return pd.DataFrame(out)
 
@@ -840,7 +828,7 @@ def compare_summaries(summaries: Mapping[str, pd.DataFrame] | pd.DataFrame,
             if ref is not None and s != reference and ref != 0:
                 note += f"\n({(v - ref) / abs(ref):+.0%})"
             ax.annotate(note, (b.get_x() + b.get_width() / 2, b.get_height()), ha="center",
-                        va="bottom" if v >= 0 else "top", fontsize=7)
+                        va="bottom" if v >= 0 else "top", fontsize=SMALL_PT)
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
         ax.set_ylabel(wide.loc[metric, "unit"])
         ax.set_title(textwrap.fill(metric, 34), fontsize=8)
@@ -864,6 +852,9 @@ def fan_quantiles(runs: pd.DataFrame, metric: Metric, *, industries: Sequence[st
         s = runs[runs["metric"] == metric]
         if s.empty:
             raise ValueError(f"no metric {metric!r} in the statistics table")
+        if "unit" in s.columns and s["unit"].nunique() > 1:
+            raise ValueError(f"{metric} comes in several units ({', '.join(s['unit'].unique())}):"
+                             " select the rows of one unit first")
         return s.groupby("year")[list(_QCOLS) + (["n"] if "n" in s.columns else [])].first()
     if not any(c in runs.columns for c in _RUN_COLUMNS):
         raise ValueError("fan_chart needs one table of all runs with a 'run' (or 'seed') column")
@@ -1008,11 +999,15 @@ def run_figures(results) -> dict[str, Figure]:
     return {name: _RUN_FIGURES[name][1](t) for name in _available(t)}
 
 
-def save_run_figures(results, folder: str | Path, dpi: int = 110) -> list[Path]:
-    """Write the main figures of a run as PNG into ``folder`` (one file each); returns the paths.
+def save_run_figures(results, folder: str | Path, dpi: int = 150, *,
+                     formats: Sequence[str] = ("png",), caption: str | None = None) -> list[Path]:
+    """Write the main figures of a run into ``folder`` (one file per figure and format);
+    returns the paths.
 
     Emissions by industry, scope and province, certified factories, adoption, the province map
     of net emissions in the last year, and the offset market and flows when the run has them.
+    ``formats``: any of png, svg, pdf; ``dpi`` sets PNG resolution (and raster parts of the
+    others); ``caption`` (e.g. scenario, seed and population) is printed under each figure.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -1021,9 +1016,15 @@ def save_run_figures(results, folder: str | Path, dpi: int = 110) -> list[Path]:
     for name in _available(t):
         fig = _RUN_FIGURES[name][1](t)
         try:
-            path = folder / f"{name}.png"
-            fig.savefig(path, dpi=dpi)
-            paths.append(path)
+            if caption:
+                fig.text(0.01, 0.0, caption, ha="left", va="top", fontsize=CAPTION_PT,
+                         color="0.25")
+            for fmt in formats:
+                path = folder / f"{name}.{fmt}"
+                tmp = folder / f".{name}.{fmt}.tmp"
+                fig.savefig(tmp, dpi=dpi, format=fmt, bbox_inches="tight", pad_inches=0.12)
+                tmp.replace(path)
+                paths.append(path)
         finally:
             plt.close(fig)
     return paths

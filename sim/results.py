@@ -16,6 +16,7 @@ import pandas as pd
 
 from zcf import ext
 from zcf.ext import _state
+from zcf.sim.units import add_unit_columns, unit_maps
 
 
 @dataclass
@@ -80,6 +81,7 @@ class Collector:
         self.specs = {sp.name: sp for sp in specs}
         self.rows: dict[str, list[tuple[int, np.ndarray]]] = {sp.name: [] for sp in specs}
         self.extra: dict[str, list[pd.DataFrame]] = {}
+        self.unit_maps = unit_maps(data)             # output_unit, capacity_unit per row key
 
     def cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Weighted (by firm weight unless given) sum of ``values`` per present cell."""
@@ -153,7 +155,11 @@ class Collector:
         self.extra.setdefault(name, []).append(frame)
 
     def table(self, name: str) -> pd.DataFrame:
-        """The tidy table ``name`` over all collected years."""
+        """The tidy table ``name`` over all collected years, with the unit column of any
+        quantity whose unit changes from row to row (``sim.units``)."""
+        return add_unit_columns(self._table(name), self.unit_maps)
+
+    def _table(self, name: str) -> pd.DataFrame:
         if name in self.extra:
             frames = self.extra[name]
             if frames and all(isinstance(f, dict) for f in frames):
@@ -174,6 +180,28 @@ class Collector:
         for col, fn in spec.derived.items():
             out[col] = fn(out) if len(out) else []
         return out
+
+    def year_totals(self, name: str) -> dict[str, float]:
+        """Sums over every industry x province row of the last year collected into table
+        ``name`` (``firms``, then each column; ``year`` too), empty before the first year.
+        Cheap: one sum over the cells, no table built."""
+        if not self.rows.get(name):
+            return {}
+        spec = self.specs[name]
+        year, block = self.rows[name][-1]
+        names = (["firms"] if spec.counts else []) + list(spec.columns)
+        return {"year": year, **dict(zip(names, block.sum(axis=0).tolist()))}
+
+    def latest_rows(self, name: str, year: int) -> dict[str, np.ndarray]:
+        """The rows of ``year`` in a table added with ``add_rows`` (column -> values); empty
+        when that table has none for ``year``."""
+        for frame in reversed(self.extra.get(name, [])):
+            years = np.asarray(frame["year"])
+            if len(years) and years[0] == year:
+                return {k: np.asarray(v) for k, v in frame.items()}
+            if len(years) and years[0] < year:
+                break
+        return {}
 
     @property
     def names(self) -> list[str]:

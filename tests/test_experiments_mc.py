@@ -78,7 +78,12 @@ def test_drawn_values_reach_each_run(serial, tiny):
     assert scn.cfg.ets.price_cny_per_tco2[2030] == task.values["ets.price_cny_per_tco2.2030"]
     assert scn.cfg.growth.output_growth_frac_per_yr["textiles"] == \
         task.values["growth.output_growth_frac_per_yr.textiles"]
-    out = serial.metric("emissions.output@2027")
+    e = serial.tables["emissions"]
+    textiles = e[(e.year == 2027) & (e.industry == "textiles")].groupby("run")["output"].sum()
+    assert textiles.index.tolist() == [0, 1, 2, 3] and textiles.nunique() == 4
+    with pytest.raises(ExperimentError, match="different units"):   # t + vehicles + kWh ...
+        serial.metric("emissions.output@2027")
+    out = serial.metric("emissions.net_tco2@2027")
     assert out.index.tolist() == [0, 1, 2, 3] and out.nunique() == 4
 
 
@@ -164,8 +169,9 @@ def test_summary_statistics_match_numpy():
             for r in range(20) for y in (2025, 2026) for ind in ("a", "b")]
     df = pd.DataFrame(rows)
     s = summarise(df)
-    assert list(s.columns) == ["year", "industry", "province", "metric", "n", "mean", "sd", "q05",
-                               "q25", "q50", "q75", "q95"]
+    assert list(s.columns) == ["year", "industry", "province", "metric", "unit", "n", "mean", "sd",
+                               "q05", "q25", "q50", "q75", "q95"]
+    assert dict(zip(s.metric, s.unit)) == {"x_tco2": "tCO2", "price_cny_per_tco2": "CNY/tCO2"}
     one = s[(s.year == 2026) & (s.industry == "b") & (s.metric == "x_tco2")].iloc[0]
     x = df[(df.year == 2026) & (df.industry == "b")]["x_tco2"].to_numpy()
     assert one.n == 20 and one["mean"] == pytest.approx(x.mean())

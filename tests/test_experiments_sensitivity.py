@@ -78,7 +78,9 @@ def test_morris_elementary_effects_of_a_linear_function():
 
 def test_small_model_case(tmp_path):
     path = tmp_path / "m.toml"
-    path.write_text('extends = "jiangsu"\n[population]\nfirms = 200\n[time]\nend_year = 2027\n'
+    # textiles only: output is then in one unit (CNY 10k of output) and may be summed
+    path.write_text('extends = "jiangsu"\n[population]\nfirms = 200\nindustries = ["textiles"]\n'
+                    '[time]\nend_year = 2027\n'
                     '[growth]\noutput_growth_frac_per_yr = { textiles = 0.03 }\n[uncertainty]\n'
                     '"growth.output_growth_frac_per_yr.textiles" = '
                     '{ dist = "uniform", loc = -0.1, scale = 0.4 }\n'

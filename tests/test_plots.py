@@ -196,8 +196,11 @@ def test_province_map_takes_a_series_and_refuses_to_sum_ratios(run):
         plots.province_map(run["emissions"], "footprint_tco2_per_unit")
     with pytest.raises(ValueError, match="unknown provinces"):
         plots.province_map(pd.Series({"Atlantis": 1.0}))
-    fig = plots.province_map(run["emissions"], "footprint_tco2_per_unit", agg="mean")
-    assert "tCO2/unit" in fig.axes[1].get_ylabel()
+    with pytest.raises(ValueError, match="different units"):    # tCO2/t with tCO2/vehicle
+        plots.province_map(run["emissions"], "footprint_tco2_per_unit", agg="mean")
+    steel = run["emissions"][run["emissions"].industry == "steel"]
+    fig = plots.province_map(steel, "footprint_tco2_per_unit", agg="mean")
+    assert "tCO2/t" in fig.axes[1].get_ylabel()
 
 
 # -- offsets --------------------------------------------------------------------------------------

@@ -35,3 +35,20 @@ def test_one_and_two_threads_give_identical_runs(overrides):
 def test_set_threads_rejects_negative_counts():
     with pytest.raises(ValueError, match="threads"):
         ext.set_threads(-1)
+
+
+def test_importing_the_kernels_leaves_the_openmp_policy_to_the_user():
+    """No OMP_WAIT_POLICY (or any other variable) is set by importing and running the model."""
+    import os
+    import subprocess
+    import sys
+    code = ("import os; before = dict(os.environ)\n"
+            "from zcf.sim import ZeroCarbonModel\n"
+            "ZeroCarbonModel('jiangsu', rng=1, firms=200).run_for(1)\n"
+            "changed = {k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k)}\n"
+            "print(sorted(changed))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "OMP_WAIT_POLICY" not in p.stdout

@@ -11,13 +11,17 @@ Objects here:
   shares: ``*_per_*``, ``*_frac``, ``*share*``, ``price*``).
 - ``summarise(df, by=None, groups=())``: the statistics table (tidy, one row per group and metric).
 - ``metric_per_run(tables, spec)`` and ``parse_metric(spec)``: one number per run, e.g.
-  ``emissions.net_tco2@2035`` (the sum over all rows of that year) or ``emissions.net_tco2``
-  (the sum over all rows and years).
+  ``emissions.net_tco2@2035`` (the sum over all rows of that year), ``emissions.net_tco2``
+  (the sum over all rows and years), ``emissions.scope1_tco2@2025[industry=steel|cement]``
+  (filtered rows) or a ratio of sums of such terms (the language is stated above ``Term``);
+  ``metric_by_year`` moves a metric over the years (a trajectory), ``check_metric`` says why a
+  metric cannot be read from some tables.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -100,72 +104,277 @@ def _stats(df: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFram
     return out
 
 
-# -- one number per run ---------------------------------------------------------------------------
+# -- one number per run: the metric language ------------------------------------------------------
+#
+#   METRIC := SUM [ "/" SUM ]                      a ratio of two sums (e.g. a share, a footprint)
+#   SUM    := TERM { ("+" | "-") TERM }            a sum or difference of terms
+#   TERM   := TABLE "." COLUMN [ "@" YEAR ] [ "[" FILTER { "," FILTER } "]" ]
+#   FILTER := KEY "=" VALUE { "|" VALUE }          rows whose KEY is one of the VALUEs
+#
+# e.g. ``emissions.scope1_tco2@2024[industry=steel]``, ``adoption.capacity@2026[option=rooftop_pv]
+# - adoption.capacity@2025[option=rooftop_pv]`` (additions), ``routes.output@2025[industry=steel,
+# route=scrap EAF] / emissions.output@2025[industry=steel]`` (a share). A term is the sum of COLUMN
+# over the rows of YEAR (all years without @YEAR) that pass the filters; for a ratio, price or share
+# column (``is_additive`` is false) it is their mean instead. Filter values may hold spaces and
+# any character but ``,``, ``|`` and ``]``.
+_TERM = re.compile(r"\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*(?:@\s*(\d{4}))?\s*(?:\[([^\]]*)\])?\s*")
+_KEY = re.compile(r"^[A-Za-z_]\w*$")
+_SYNTAX = ("must look like TABLE.COLUMN@YEAR (e.g. emissions.net_tco2@2035), TABLE.COLUMN "
+           "(summed over all years), with optional filters [KEY=VALUE,KEY=V1|V2], terms joined "
+           "by + or - and one / for a ratio")
+
+
 @dataclass(frozen=True)
-class Metric:
-    """``table.column@year``: the sum of ``column`` over the rows of ``year`` (all years if None)."""
+class Term:
+    """``table.column@year[key=value|value, ...]``: one column summed (or averaged) over rows."""
 
     table: str
     column: str
     year: int | None = None
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __str__(self) -> str:
-        return f"{self.table}.{self.column}" + (f"@{self.year}" if self.year is not None else "")
+        where = ",".join(f"{k}={'|'.join(v)}" for k, v in self.filters)
+        return (f"{self.table}.{self.column}" + (f"@{self.year}" if self.year is not None else "")
+                + (f"[{where}]" if where else ""))
+
+    def shifted(self, years: int) -> Term:
+        return self if self.year is None else replace(self, year=self.year + years)
 
 
-_METRIC = re.compile(r"^\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*(?:@\s*(\d{4}))?\s*$")
+@dataclass(frozen=True)
+class Metric:
+    """One number per run: the signed terms of ``num``, divided by those of ``den`` if any.
+
+    ``Metric.of("emissions", "net_tco2", 2035)`` is ``emissions.net_tco2@2035``; ``parse_metric``
+    reads the whole language.
+    """
+
+    num: tuple[tuple[int, Term], ...]
+    den: tuple[tuple[int, Term], ...] = ()
+
+    @classmethod
+    def of(cls, table: str, column: str, year: int | None = None) -> Metric:
+        return cls(((1, Term(table, column, year)),))
+
+    @property
+    def table(self) -> str:
+        """The table of the first term."""
+        return self.num[0][1].table
+
+    @property
+    def column(self) -> str:
+        """The column of the first term."""
+        return self.num[0][1].column
+
+    @property
+    def terms(self) -> list[Term]:
+        return [t for _, t in self.num + self.den]
+
+    @property
+    def years(self) -> list[int]:
+        """Every year the metric reads (sorted, once each)."""
+        return sorted({t.year for t in self.terms if t.year is not None})
+
+    @property
+    def year(self) -> int | None:
+        """The latest year the metric reads (None: summed over all years)."""
+        return self.years[-1] if self.years else None
+
+    @property
+    def simple(self) -> bool:
+        """A single term without filters: ``TABLE.COLUMN[@YEAR]``."""
+        return len(self.num) == 1 and not self.den and not self.num[0][1].filters \
+            and self.num[0][0] == 1
+
+    def with_year(self, year: int) -> Metric:
+        """The same metric with ``year`` on every term that has none."""
+        fix = lambda part: tuple((s, t if t.year is not None else replace(t, year=year))
+                                 for s, t in part)
+        return replace(self, num=fix(self.num), den=fix(self.den))
+
+    def shifted(self, years: int) -> Metric:
+        """The same metric ``years`` later (every term's year moves; e.g. a trajectory)."""
+        move = lambda part: tuple((s, t.shifted(years)) for s, t in part)
+        return replace(self, num=move(self.num), den=move(self.den))
+
+    def __str__(self) -> str:
+        def side(part):
+            text = ""
+            for i, (sign, term) in enumerate(part):
+                text += (("-" if sign < 0 else "") if i == 0 else (" - " if sign < 0 else " + "))
+                text += str(term)
+            return text
+        return side(self.num) + (f" / {side(self.den)}" if self.den else "")
+
+
+def _filters(text: str, spec: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    out = []
+    for part in text.split(","):
+        key, eq, values = part.partition("=")
+        key, vals = key.strip(), tuple(v.strip() for v in values.split("|"))
+        if not eq or not _KEY.match(key) or not all(vals):
+            raise MetricError(f"output {spec!r}: filter {part.strip()!r} must look like KEY=VALUE "
+                              "or KEY=VALUE1|VALUE2 (e.g. industry=steel)")
+        if key == "year":
+            raise MetricError(f"output {spec!r}: give the year as @YEAR, not as a filter")
+        out.append((key, vals))
+    return tuple(out)
 
 
 def parse_metric(spec: str | Metric) -> Metric:
-    """'emissions.net_tco2@2035' -> Metric('emissions', 'net_tco2', 2035)."""
+    """'emissions.net_tco2@2035' -> ``Metric.of('emissions', 'net_tco2', 2035)``; the whole language
+    (filters, sums, a ratio) is described above."""
     if isinstance(spec, Metric):
         return spec
-    m = _METRIC.match(str(spec))
-    if not m:
-        raise MetricError(f"output {spec!r} must look like TABLE.COLUMN@YEAR (e.g. "
-                          "emissions.net_tco2@2035) or TABLE.COLUMN (summed over all years)")
-    return Metric(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None)
+    text, pos = str(spec), 0
+    sides: list[list[tuple[int, Term]]] = [[]]
+    sign = 1
+    while True:
+        m = _TERM.match(text, pos)
+        if not m or m.end() == pos:
+            raise MetricError(f"output {spec!r} {_SYNTAX}")
+        table, column, year, where = m.groups()
+        filters = _filters(where, text) if where is not None and where.strip() else ()
+        sides[-1].append((sign, Term(table, column, int(year) if year else None, filters)))
+        pos = m.end()
+        if pos == len(text):
+            break
+        op = text[pos]
+        if op == "/" and len(sides) == 1:
+            sides.append([])
+            sign = 1
+        elif op in "+-":
+            sign = 1 if op == "+" else -1
+        else:
+            raise MetricError(f"output {spec!r} {_SYNTAX}")
+        pos += 1
+    return Metric(tuple(sides[0]), tuple(sides[1]) if len(sides) > 1 else ())
 
 
-def check_metric(metric: Metric, tables: dict[str, pd.DataFrame]) -> None:
-    """Raise ``MetricError`` unless ``metric`` names a numeric column (and year) of ``tables``."""
-    if metric.table not in tables:
-        raise MetricError(f"output {metric}: no table {metric.table!r}; tables: "
+def check_metric(metric: Metric, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Raise ``MetricError`` unless every term of ``metric`` names a numeric column (and year,
+    and filter keys) of ``tables``."""
+    for term in metric.terms:
+        _check_term(metric, term, tables)
+
+
+def _check_term(metric: Metric, term: Term, tables: Mapping[str, pd.DataFrame]) -> None:
+    if term.table not in tables:
+        raise MetricError(f"output {metric}: no table {term.table!r}; tables: "
                           f"{', '.join(sorted(tables))}")
-    df = tables[metric.table]
+    df = tables[term.table]
     cols = metric_columns(df)
-    if metric.column not in cols:
-        raise MetricError(f"output {metric}: no numeric column {metric.column!r} in "
-                          f"{metric.table}; columns: {', '.join(cols)}")
-    if metric.year is not None:
+    if term.column not in cols:
+        raise MetricError(f"output {metric}: no numeric column {term.column!r} in "
+                          f"{term.table}; columns: {', '.join(cols)}")
+    for key, _ in term.filters:
+        if key not in df.columns:
+            raise MetricError(f"output {metric}: table {term.table} has no column {key!r} to "
+                              f"filter on; keys: {', '.join(key_columns(df))}")
+    if term.year is not None:
         if "year" not in df.columns:
-            raise MetricError(f"output {metric}: table {metric.table} has no year column; drop "
+            raise MetricError(f"output {metric}: table {term.table} has no year column; drop "
                               f"the @YEAR")
         years = sorted(set(df["year"].tolist()))
-        if years and metric.year not in years:
-            raise MetricError(f"output {metric}: year {metric.year} is not simulated; years "
+        if years and term.year not in years:
+            raise MetricError(f"output {metric}: year {term.year} is not simulated; years "
                               f"{years[0]}-{years[-1]}")
 
 
-def metric_per_run(tables: dict[str, pd.DataFrame], spec: str | Metric,
+def _rows(df: pd.DataFrame, term: Term, year: int | None) -> pd.DataFrame:
+    keep = np.ones(len(df), dtype=bool)
+    if year is not None:
+        keep &= (df["year"] == year).to_numpy()
+    for key, values in term.filters:
+        keep &= df[key].astype(str).isin(values).to_numpy()
+    return df[keep]
+
+
+def _per_group(df: pd.DataFrame, column: str, by: list[str]) -> pd.Series:
+    """Sum (additive columns) or mean (ratios, prices, shares) of ``column`` per ``by`` group."""
+    g = df.groupby(by)[column]
+    return g.sum() if is_additive(column) else g.mean()
+
+
+def term_by_year(tables: Mapping[str, pd.DataFrame], term: Term) -> pd.DataFrame:
+    """The term per run (rows) and year (columns) over every year of its table, ignoring its
+    own year; a table without ``run`` is one run (0), a table without ``year`` one column."""
+    df = tables[term.table]
+    if "run" not in df.columns:
+        df = df.assign(run=0)
+    if "year" not in df.columns:
+        df = df.assign(year=0)          # one column: the table's only "year"
+    rows = _rows(df, term, None)
+    runs, years = sorted(set(df["run"].tolist())), sorted(set(df["year"].tolist()))
+    fill = 0.0 if is_additive(term.column) else np.nan
+    out = pd.DataFrame(fill, index=runs, columns=years)
+    if len(rows):
+        sums = _per_group(rows, term.column, ["run", "year"]).unstack("year")
+        out.loc[sums.index, sums.columns] = sums.to_numpy(float)
+    return out.astype(float)
+
+
+def _combine(parts: tuple[tuple[int, Term], ...], values: dict[Term, pd.Series]) -> pd.Series:
+    total = None
+    for sign, term in parts:
+        v = sign * values[term]
+        total = v if total is None else total + v
+    return total
+
+
+def _evaluate(metric: Metric, tables: Mapping[str, pd.DataFrame]) -> pd.Series:
+    """The metric per run (index: run)."""
+    values = {}
+    for term in metric.terms:
+        if term in values:
+            continue
+        by_year = term_by_year(tables, term)
+        values[term] = by_year[term.year] if term.year is not None else \
+            (by_year.sum(axis=1) if is_additive(term.column) else by_year.mean(axis=1))
+    num = _combine(metric.num, values)
+    if not metric.den:
+        return num
+    den = _combine(metric.den, values)
+    return num / den.where(den != 0)
+
+
+def metric_per_run(tables: Mapping[str, pd.DataFrame], spec: str | Metric,
                    runs: Sequence[int] | None = None) -> pd.Series:
-    """The metric of every run (a Series indexed by run; runs without rows give 0)."""
+    """The metric of every run (a Series indexed by run; runs without rows give 0 for sums,
+    NaN for means and ratios)."""
     metric = parse_metric(spec)
     check_metric(metric, tables)
-    df = tables[metric.table]
-    if metric.year is not None:
-        df = df[df["year"] == metric.year]
-    out = df.groupby("run")[metric.column].sum()
+    out = _evaluate(metric, tables)
     if runs is not None:
-        out = out.reindex(list(runs), fill_value=0.0)
+        fill = 0.0 if all(is_additive(t.column) for t in metric.terms) and not metric.den \
+            else np.nan
+        out = out.reindex(list(runs), fill_value=fill)
     return out.astype(float).rename(str(metric))
 
 
-def metric_from_tables(tables: dict[str, pd.DataFrame], spec: str | Metric) -> float:
+def metric_by_year(tables: Mapping[str, pd.DataFrame], spec: str | Metric) -> pd.DataFrame:
+    """The metric moved to every year its terms can be read in (rows: run, columns: the year
+    of its latest term), e.g. a trajectory to plot against observations."""
+    metric = parse_metric(spec)
+    if metric.year is None:
+        raise MetricError(f"output {metric}: a trajectory needs @YEAR on its terms")
+    check_metric(metric, tables)
+    cols = {}
+    for term in metric.terms:
+        df = tables[term.table]
+        cols.setdefault(term.table, sorted(set(df["year"].tolist())))
+    span = sorted(set.intersection(*(set(y) for y in cols.values())))
+    out = {}
+    for year in span:
+        moved = metric.shifted(year - metric.year)
+        if all(t.year in cols[t.table] for t in moved.terms):
+            out[year] = _evaluate(moved, tables)
+    return pd.DataFrame(out)
+
+
+def metric_from_tables(tables: Mapping[str, pd.DataFrame], spec: str | Metric) -> float:
     """The metric of one run's tables."""
     metric = parse_metric(spec)
     check_metric(metric, tables)
-    df = tables[metric.table]
-    if metric.year is not None:
-        df = df[df["year"] == metric.year]
-    return float(np.sum(df[metric.column].to_numpy(float)))
+    return float(_evaluate(metric, tables).iloc[0])

@@ -15,7 +15,8 @@ Objects here:
   (the sum over all rows and years), ``emissions.scope1_tco2@2025[industry=steel|cement]``
   (filtered rows) or a ratio of sums of such terms (the language is stated above ``Term``);
   ``metric_by_year`` moves a metric over the years (a trajectory), ``check_metric`` says why a
-  metric cannot be read from some tables.
+  metric cannot be read from some tables; ``MetricReader`` does all of these for many metrics
+  over the same tables, aggregating each term once.
 """
 from __future__ import annotations
 
@@ -106,7 +107,8 @@ def _stats(df: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFram
 
 # -- one number per run: the metric language ------------------------------------------------------
 #
-#   METRIC := SUM [ "/" SUM ]                      a ratio of two sums (e.g. a share, a footprint)
+#   METRIC := SUM [ "/" SUM ]                      a ratio of two sums (e.g. a share, a footprint);
+#                                                  each side may stand in parentheses
 #   SUM    := TERM { ("+" | "-") TERM }            a sum or difference of terms
 #   TERM   := TABLE "." COLUMN [ "@" YEAR ] [ "[" FILTER { "," FILTER } "]" ]
 #   FILTER := KEY "=" VALUE { "|" VALUE }          rows whose KEY is one of the VALUEs
@@ -121,7 +123,7 @@ _TERM = re.compile(r"\s*([A-Za-z_]\w*)\.([A-Za-z_]\w*)\s*(?:@\s*(\d{4}))?\s*(?:\
 _KEY = re.compile(r"^[A-Za-z_]\w*$")
 _SYNTAX = ("must look like TABLE.COLUMN@YEAR (e.g. emissions.net_tco2@2035), TABLE.COLUMN "
            "(summed over all years), with optional filters [KEY=VALUE,KEY=V1|V2], terms joined "
-           "by + or - and one / for a ratio")
+           "by + or - and one / for a ratio (sides may stand in parentheses)")
 
 
 @dataclass(frozen=True)
@@ -181,12 +183,6 @@ class Metric:
         """The latest year the metric reads (None: summed over all years)."""
         return self.years[-1] if self.years else None
 
-    @property
-    def simple(self) -> bool:
-        """A single term without filters: ``TABLE.COLUMN[@YEAR]``."""
-        return len(self.num) == 1 and not self.den and not self.num[0][1].filters \
-            and self.num[0][0] == 1
-
     def with_year(self, year: int) -> Metric:
         """The same metric with ``year`` on every term that has none."""
         fix = lambda part: tuple((s, t if t.year is not None else replace(t, year=year))
@@ -205,7 +201,8 @@ class Metric:
                 text += (("-" if sign < 0 else "") if i == 0 else (" - " if sign < 0 else " + "))
                 text += str(term)
             return text
-        return side(self.num) + (f" / {side(self.den)}" if self.den else "")
+        wrap = lambda part: f"({side(part)})" if self.den and len(part) > 1 else side(part)
+        return wrap(self.num) + (f" / {wrap(self.den)}" if self.den else "")
 
 
 def _filters(text: str, spec: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -227,91 +224,174 @@ def parse_metric(spec: str | Metric) -> Metric:
     (filters, sums, a ratio) is described above."""
     if isinstance(spec, Metric):
         return spec
-    text, pos = str(spec), 0
-    sides: list[list[tuple[int, Term]]] = [[]]
-    sign = 1
+    text = str(spec)
+    sides = _split_ratio(text)
+    if len(sides) > 2:
+        raise MetricError(f"output {spec!r} {_SYNTAX}")
+    return Metric(*(tuple(_parse_sum(side, text)) for side in sides))
+
+
+def _split_ratio(text: str) -> list[str]:
+    """The two sides of ``/`` (outside filters), each without its enclosing parentheses."""
+    sides, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "[") - (ch == "]")
+        if ch == "/" and depth == 0:
+            sides.append(text[start:i])
+            start = i + 1
+    sides.append(text[start:])
+    out = []
+    for side in sides:
+        side = side.strip()
+        if side.startswith("(") and side.endswith(")"):
+            side = side[1:-1]
+        out.append(side)
+    return out
+
+
+def _parse_sum(text: str, spec: str) -> list[tuple[int, Term]]:
+    """Signed terms of ``TERM { (+|-) TERM }``."""
+    terms, pos, sign = [], 0, 1
     while True:
         m = _TERM.match(text, pos)
         if not m or m.end() == pos:
             raise MetricError(f"output {spec!r} {_SYNTAX}")
         table, column, year, where = m.groups()
-        filters = _filters(where, text) if where is not None and where.strip() else ()
-        sides[-1].append((sign, Term(table, column, int(year) if year else None, filters)))
+        filters = _filters(where, spec) if where is not None and where.strip() else ()
+        terms.append((sign, Term(table, column, int(year) if year else None, filters)))
         pos = m.end()
         if pos == len(text):
-            break
-        op = text[pos]
-        if op == "/" and len(sides) == 1:
-            sides.append([])
-            sign = 1
-        elif op in "+-":
-            sign = 1 if op == "+" else -1
-        else:
+            return terms
+        if text[pos] not in "+-":
             raise MetricError(f"output {spec!r} {_SYNTAX}")
+        sign = 1 if text[pos] == "+" else -1
         pos += 1
-    return Metric(tuple(sides[0]), tuple(sides[1]) if len(sides) > 1 else ())
 
 
-def check_metric(metric: Metric, tables: Mapping[str, pd.DataFrame]) -> None:
-    """Raise ``MetricError`` unless every term of ``metric`` names a numeric column (and year,
-    and filter keys) of ``tables``."""
-    for term in metric.terms:
-        _check_term(metric, term, tables)
+class MetricReader:
+    """Reads metrics from one set of tables (one run, or all runs stacked with ``run``), keeping
+    what it has aggregated: many metrics over the same tables cost one pass per term."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]):
+        self.tables = tables
+        self._terms: dict[tuple, pd.DataFrame | bool] = {}
+        self._facts: dict[str, tuple[list[str], list[int]]] = {}
+
+    def _table_facts(self, name: str) -> tuple[list[str], list[int]]:
+        """(numeric columns, years) of table ``name``."""
+        if name not in self._facts:
+            df = self.tables[name]
+            years = sorted(set(df["year"].tolist())) if "year" in df.columns else []
+            self._facts[name] = (metric_columns(df), years)
+        return self._facts[name]
+
+    def check(self, metric: Metric) -> None:
+        """Raise ``MetricError`` unless every term names a numeric column (and year, and filter
+        keys) of the tables."""
+        for term in metric.terms:
+            self._check_term(metric, term)
+
+    def _check_term(self, metric: Metric, term: Term) -> None:
+        if term.table not in self.tables:
+            raise MetricError(f"output {metric}: no table {term.table!r}; tables: "
+                              f"{', '.join(sorted(self.tables))}")
+        df = self.tables[term.table]
+        cols, years = self._table_facts(term.table)
+        if term.column not in cols:
+            raise MetricError(f"output {metric}: no numeric column {term.column!r} in "
+                              f"{term.table}; columns: {', '.join(cols)}")
+        for key, _ in term.filters:
+            if key not in df.columns:
+                raise MetricError(f"output {metric}: table {term.table} has no column {key!r} "
+                                  f"to filter on; keys: {', '.join(key_columns(df))}")
+        if term.year is not None:
+            if "year" not in df.columns:
+                raise MetricError(f"output {metric}: table {term.table} has no year column; "
+                                  "drop the @YEAR")
+            if years and term.year not in years:
+                raise MetricError(f"output {metric}: year {term.year} is not simulated; years "
+                                  f"{years[0]}-{years[-1]}")
+
+    def empty_terms(self, metric: Metric) -> list[Term]:
+        """The terms no row of any run and year passes (e.g. an industry without agents)."""
+        out = []
+        for term in metric.terms:
+            key = ("rows", term.table, term.filters)
+            if key not in self._terms:
+                self._terms[key] = len(_rows(self.tables[term.table], term)) > 0
+            if not self._terms[key]:
+                out.append(term)
+        return out
+
+    def term_by_year(self, term: Term) -> pd.DataFrame:
+        """The term per run (rows) and year (columns) over every year of its table, ignoring
+        its own year; a table without ``run`` is one run (0), without ``year`` one column."""
+        key = (term.table, term.column, term.filters)
+        if key not in self._terms:
+            self._terms[key] = _term_by_year(self.tables[term.table], term)
+        return self._terms[key]
+
+    def evaluate(self, metric: Metric) -> pd.Series:
+        """The metric per run (index: run), unchecked."""
+        values = {}
+        for term in metric.terms:
+            by_year = self.term_by_year(term)
+            values[term] = by_year[term.year] if term.year is not None else \
+                (by_year.sum(axis=1) if is_additive(term.column) else by_year.mean(axis=1))
+        num = _combine(metric.num, values)
+        if not metric.den:
+            return num
+        den = _combine(metric.den, values)
+        return num / den.where(den != 0)
+
+    def per_run(self, spec: str | Metric, runs: Sequence[int] | None = None) -> pd.Series:
+        """The metric of every run (runs without rows give 0 for sums, NaN for means and
+        ratios)."""
+        metric = parse_metric(spec)
+        self.check(metric)
+        out = self.evaluate(metric)
+        if runs is not None:
+            fill = 0.0 if all(is_additive(t.column) for t in metric.terms) and not metric.den \
+                else np.nan
+            out = out.reindex(list(runs), fill_value=fill)
+        return out.astype(float).rename(str(metric))
+
+    def by_year(self, spec: str | Metric) -> pd.DataFrame:
+        """The metric moved to every year its terms can be read in (rows: run, columns: the
+        year of its latest term), e.g. a trajectory to plot against observations."""
+        metric = parse_metric(spec)
+        if metric.year is None:
+            raise MetricError(f"output {metric}: a trajectory needs @YEAR on its terms")
+        self.check(metric)
+        years = {t.table: set(self._table_facts(t.table)[1]) for t in metric.terms}
+        out = {}
+        for year in sorted(set.intersection(*years.values())):
+            moved = metric.shifted(year - metric.year)
+            if all(t.year in years[t.table] for t in moved.terms):
+                out[year] = self.evaluate(moved)
+        return pd.DataFrame(out)
 
 
-def _check_term(metric: Metric, term: Term, tables: Mapping[str, pd.DataFrame]) -> None:
-    if term.table not in tables:
-        raise MetricError(f"output {metric}: no table {term.table!r}; tables: "
-                          f"{', '.join(sorted(tables))}")
-    df = tables[term.table]
-    cols = metric_columns(df)
-    if term.column not in cols:
-        raise MetricError(f"output {metric}: no numeric column {term.column!r} in "
-                          f"{term.table}; columns: {', '.join(cols)}")
-    for key, _ in term.filters:
-        if key not in df.columns:
-            raise MetricError(f"output {metric}: table {term.table} has no column {key!r} to "
-                              f"filter on; keys: {', '.join(key_columns(df))}")
-    if term.year is not None:
-        if "year" not in df.columns:
-            raise MetricError(f"output {metric}: table {term.table} has no year column; drop "
-                              f"the @YEAR")
-        years = sorted(set(df["year"].tolist()))
-        if years and term.year not in years:
-            raise MetricError(f"output {metric}: year {term.year} is not simulated; years "
-                              f"{years[0]}-{years[-1]}")
-
-
-def _rows(df: pd.DataFrame, term: Term, year: int | None) -> pd.DataFrame:
+def _rows(df: pd.DataFrame, term: Term) -> pd.DataFrame:
     keep = np.ones(len(df), dtype=bool)
-    if year is not None:
-        keep &= (df["year"] == year).to_numpy()
     for key, values in term.filters:
         keep &= df[key].astype(str).isin(values).to_numpy()
     return df[keep]
 
 
-def _per_group(df: pd.DataFrame, column: str, by: list[str]) -> pd.Series:
-    """Sum (additive columns) or mean (ratios, prices, shares) of ``column`` per ``by`` group."""
-    g = df.groupby(by)[column]
-    return g.sum() if is_additive(column) else g.mean()
-
-
-def term_by_year(tables: Mapping[str, pd.DataFrame], term: Term) -> pd.DataFrame:
-    """The term per run (rows) and year (columns) over every year of its table, ignoring its
-    own year; a table without ``run`` is one run (0), a table without ``year`` one column."""
-    df = tables[term.table]
+def _term_by_year(df: pd.DataFrame, term: Term) -> pd.DataFrame:
     if "run" not in df.columns:
         df = df.assign(run=0)
     if "year" not in df.columns:
         df = df.assign(year=0)          # one column: the table's only "year"
-    rows = _rows(df, term, None)
+    rows = _rows(df, term)
     runs, years = sorted(set(df["run"].tolist())), sorted(set(df["year"].tolist()))
     fill = 0.0 if is_additive(term.column) else np.nan
     out = pd.DataFrame(fill, index=runs, columns=years)
     if len(rows):
-        sums = _per_group(rows, term.column, ["run", "year"]).unstack("year")
-        out.loc[sums.index, sums.columns] = sums.to_numpy(float)
+        g = rows.groupby(["run", "year"])[term.column]
+        agg = (g.sum() if is_additive(term.column) else g.mean()).unstack("year")
+        out.loc[agg.index, agg.columns] = agg.to_numpy(float)
     return out.astype(float)
 
 
@@ -323,58 +403,32 @@ def _combine(parts: tuple[tuple[int, Term], ...], values: dict[Term, pd.Series])
     return total
 
 
-def _evaluate(metric: Metric, tables: Mapping[str, pd.DataFrame]) -> pd.Series:
-    """The metric per run (index: run)."""
-    values = {}
-    for term in metric.terms:
-        if term in values:
-            continue
-        by_year = term_by_year(tables, term)
-        values[term] = by_year[term.year] if term.year is not None else \
-            (by_year.sum(axis=1) if is_additive(term.column) else by_year.mean(axis=1))
-    num = _combine(metric.num, values)
-    if not metric.den:
-        return num
-    den = _combine(metric.den, values)
-    return num / den.where(den != 0)
+def check_metric(metric: Metric, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Raise ``MetricError`` unless every term of ``metric`` names a numeric column (and year,
+    and filter keys) of ``tables``."""
+    MetricReader(tables).check(metric)
+
+
+def term_by_year(tables: Mapping[str, pd.DataFrame], term: Term) -> pd.DataFrame:
+    """``MetricReader.term_by_year`` on ``tables``."""
+    return MetricReader(tables).term_by_year(term)
 
 
 def metric_per_run(tables: Mapping[str, pd.DataFrame], spec: str | Metric,
                    runs: Sequence[int] | None = None) -> pd.Series:
     """The metric of every run (a Series indexed by run; runs without rows give 0 for sums,
     NaN for means and ratios)."""
-    metric = parse_metric(spec)
-    check_metric(metric, tables)
-    out = _evaluate(metric, tables)
-    if runs is not None:
-        fill = 0.0 if all(is_additive(t.column) for t in metric.terms) and not metric.den \
-            else np.nan
-        out = out.reindex(list(runs), fill_value=fill)
-    return out.astype(float).rename(str(metric))
+    return MetricReader(tables).per_run(spec, runs)
 
 
 def metric_by_year(tables: Mapping[str, pd.DataFrame], spec: str | Metric) -> pd.DataFrame:
-    """The metric moved to every year its terms can be read in (rows: run, columns: the year
-    of its latest term), e.g. a trajectory to plot against observations."""
-    metric = parse_metric(spec)
-    if metric.year is None:
-        raise MetricError(f"output {metric}: a trajectory needs @YEAR on its terms")
-    check_metric(metric, tables)
-    cols = {}
-    for term in metric.terms:
-        df = tables[term.table]
-        cols.setdefault(term.table, sorted(set(df["year"].tolist())))
-    span = sorted(set.intersection(*(set(y) for y in cols.values())))
-    out = {}
-    for year in span:
-        moved = metric.shifted(year - metric.year)
-        if all(t.year in cols[t.table] for t in moved.terms):
-            out[year] = _evaluate(moved, tables)
-    return pd.DataFrame(out)
+    """``MetricReader.by_year`` on ``tables`` (a trajectory)."""
+    return MetricReader(tables).by_year(spec)
 
 
 def metric_from_tables(tables: Mapping[str, pd.DataFrame], spec: str | Metric) -> float:
     """The metric of one run's tables."""
+    reader = MetricReader(tables)
     metric = parse_metric(spec)
-    check_metric(metric, tables)
-    return float(_evaluate(metric, tables).iloc[0])
+    reader.check(metric)
+    return float(reader.evaluate(metric).iloc[0])

@@ -82,3 +82,11 @@ def test_bad_metrics_are_refused_with_the_syntax(spec, words):
 def test_metrics_the_tables_cannot_answer(spec, words):
     with pytest.raises(MetricError, match=words):
         check_metric(parse_metric(spec), TABLES)
+
+
+def test_parentheses_around_the_sides_of_a_ratio():
+    a = parse_metric("(e.x_tco2@2026[industry=a] - e.x_tco2@2025[industry=a]) / e.x_tco2@2025[industry=a]")
+    b = parse_metric("e.x_tco2@2026[industry=a] - e.x_tco2@2025[industry=a] / e.x_tco2@2025[industry=a]")
+    assert a == b and str(a).startswith("(") and metric_per_run(TABLES, a).tolist() == [2.0, 2.0]
+    with pytest.raises(MetricError, match="TABLE.COLUMN@YEAR"):
+        parse_metric("(e.x_tco2@2025 + e.x_tco2@2026")

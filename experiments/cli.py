@@ -1,4 +1,5 @@
-"""Sub-commands ``zcf mc``, ``zcf sweep``, ``zcf sensitivity`` and ``zcf bench-mc``.
+"""Sub-commands ``zcf mc``, ``zcf sweep``, ``zcf sensitivity``, ``zcf validate``,
+``zcf calibrate`` and ``zcf bench-mc``.
 
 ``register(subparsers)`` is called by ``sim.cli``. Every handler takes the argparse namespace and
 returns an exit code; bad input raises ``ScenarioError`` or ``UsageError`` (exit code 2, one line,
@@ -155,6 +156,61 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
+def command_line(args, keys: tuple[str, ...]) -> str:
+    """The ``zcf`` command that repeats ``args`` (the options in ``keys`` that were given)."""
+    parts = ["zcf", args.command, args.scenario]
+    for key in keys:
+        value = getattr(args, key, None)
+        if value is not None and value is not False:
+            parts += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    return " ".join(parts)
+
+
+@_usage_errors
+def cmd_validate(args) -> int:
+    from zcf.experiments.validate import validate
+    UsageError = usage_error()
+    args.plot = False
+    scn = _scenario(args)
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, not {args.seeds}")
+    t0 = time.perf_counter()
+    res = validate(scn, observations=args.observations, runs=args.seeds, seed=args.seed,
+                   workers=args.workers, scheduler=args.scheduler, out=args.out,
+                   progress=not args.quiet)
+    c = res.counts()
+    print(f"{args.scenario} against published statistics ({args.seeds} runs, "
+          f"{res.years[0]}-{res.years[1]}):")
+    print(res.printable().to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    print(f"{c['inside']} inside the tolerance, {c['outside']} outside; not compared: "
+          f"{c['not simulated']} for years not simulated, {c['no output']} whose metric the "
+          f"model cannot answer, {c['no metric']} without a metric")
+    print(f"({len(res.experiment.runs)} runs: {time.perf_counter() - t0:.1f} s)")
+    if args.out:
+        paths = res.write(args.out)
+        print("wrote " + ", ".join(str(p) for p in paths))
+    if args.report:
+        _write_report(res, args)
+    return 0
+
+
+def _write_report(res, args) -> None:
+    import matplotlib.pyplot as plt
+
+    from zcf.experiments.store import write_text_atomic
+    report = Path(args.report)
+    figure = Path("figures") / f"validation_{res.experiment.scenario.name}.png"
+    (report.parent / "figures").mkdir(parents=True, exist_ok=True)
+    fig = res.figure()
+    try:
+        fig.savefig(report.parent / figure, dpi=110)
+    finally:
+        plt.close(fig)
+    command = command_line(args, ("firms", "years", "seeds", "seed", "observations", "report"))
+    write_text_atomic(res.markdown(command, str(figure)), report)
+    print(f"wrote {report} and {report.parent / figure}")
+
+
 @_usage_errors
 def cmd_bench_mc(args) -> int:
     from zcf.experiments.bench import bench_mc
@@ -213,6 +269,30 @@ def register(sub) -> None:
     p.add_argument("--conf-level", type=float, default=0.95, help="confidence level (0.95)")
     _common(p, plot=True)
     p.set_defaults(fn=cmd_sensitivity)
+
+    p = sub.add_parser("validate", help="the scenario against published statistics",
+                       description="Run the scenario --seeds times (a Monte Carlo) up to the last "
+                       "year an observation needs and compare it with the published statistics "
+                       "of sim/data/observations.csv (or --observations FILE): model mean, min and "
+                       "max, published value and range, ratio, inside the tolerance or not.")
+    p.add_argument("scenario", nargs="?", default="baseline",
+                   help="packaged name or path to a TOML file (default: baseline)")
+    p.add_argument("--firms", type=int, help="firm agents per run (default: the scenario's)")
+    p.add_argument("--years", help="e.g. 2025-2030 (runs still stop at the last year needed)")
+    p.add_argument("--seeds", type=int, default=3, help="runs (seeds) of the Monte Carlo (3)")
+    p.add_argument("--seed", type=int, default=0, help="experiment seed (default 0)")
+    p.add_argument("--observations", metavar="FILE",
+                   help="a CSV like sim/data/observations.csv (default: the scenario's)")
+    p.add_argument("--out", help="folder: runs (Parquet, resumable), validation.csv, "
+                                 "trajectories.csv, figures/validation.png")
+    p.add_argument("--report", metavar="FILE.md",
+                   help="write a markdown report there, its figure in figures/ beside it")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(fn=cmd_validate)
 
     p = sub.add_parser("bench-mc", help="Monte Carlo benchmark: 1,000 runs and 1-vs-N workers",
                        description="Times a Monte Carlo of --runs runs with --workers workers "

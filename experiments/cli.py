@@ -212,6 +212,31 @@ def _write_report(res, args) -> None:
 
 
 @_usage_errors
+def cmd_calibrate(args) -> int:
+    from zcf.experiments.calibrate import calibrate
+    args.plot = False
+    scn = _scenario(args)
+    out = args.out or f"calibration-{scn.name}"
+    t0 = time.perf_counter()
+    res = calibrate(scn, args.params.split(","), args.window, observations=args.observations,
+                    population=args.population, generations=args.generations,
+                    check_runs=args.check_runs, seed=args.seed, workers=args.workers,
+                    scheduler=args.scheduler, out=out, progress=not args.quiet)
+    print(f"posterior of {', '.join(res.fitted)} ({args.population} particles, "
+          f"{len(res.generations)} generations, window {args.window}; targets "
+          f"{', '.join(t.name for t in res.targets)}):")
+    print(_fmt(res.summary.drop(columns=["posterior"])))
+    print(_fmt(res.generations))
+    if res.errors is not None:
+        print(f"out of sample ({args.check_runs} runs of the posterior scenario):")
+        print(_fmt(res.out_of_sample()))
+    print(f"({time.perf_counter() - t0:.1f} s)")
+    print(f"wrote {out}/posterior.toml (zcf mc {out}/posterior.toml --runs N), posterior.csv, "
+          f"calibration.csv, calibration.md, abc.db (repeat the command to resume)")
+    return 0
+
+
+@_usage_errors
 def cmd_bench_mc(args) -> int:
     from zcf.experiments.bench import bench_mc
     bench_mc(scenario=args.scenario, runs=args.runs, ratio_runs=args.ratio_runs,
@@ -237,6 +262,8 @@ def _common(p, plot: bool = True) -> None:
 
 def register(sub) -> None:
     """Add the experiment sub-commands to ``zcf``'s sub-parsers."""
+    from zcf.experiments.calibrate import (DEFAULT_CHECK_RUNS, DEFAULT_GENERATIONS,
+                                           DEFAULT_POPULATION)
     p = sub.add_parser("mc", help="Monte Carlo over the scenario's [uncertainty] parameters",
                        description="Run N seeded runs; run i draws its parameters and model seed "
                        "from child i of SeedSequence(--seed).")
@@ -293,6 +320,40 @@ def register(sub) -> None:
                        help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=cmd_validate)
+
+    p = sub.add_parser("calibrate", help="fit behavioural parameters to observations (ABC-SMC)",
+                       description="Fit --params to the observations marked calibrate in the "
+                       "--window years by approximate Bayesian computation (pyabc ABC-SMC), every "
+                       "particle a run of the experiments engine; write the posterior as a "
+                       "scenario with an [uncertainty] table (zcf mc can run it) and report the "
+                       "out-of-sample error on the held-back rows.")
+    p.add_argument("scenario", help="packaged name or path to a TOML file")
+    p.add_argument("--params", required=True, metavar="A,B,C",
+                   help="dotted scenario keys or their last parts with a prior in "
+                        "calibration_priors.csv or the scenario's [uncertainty], e.g. "
+                        "logit_beta,peer_weight")
+    p.add_argument("--window", required=True, metavar="YYYY-YYYY",
+                   help="calibration years, e.g. 2025-2026 (the model starts in 2025)")
+    p.add_argument("--firms", type=int, help="firm agents per run (default: the scenario's)")
+    p.add_argument("--observations", metavar="FILE",
+                   help="a CSV like sim/data/observations.csv (default: the scenario's)")
+    p.add_argument("--population", type=int, default=DEFAULT_POPULATION,
+                   help=f"particles per generation (default {DEFAULT_POPULATION})")
+    p.add_argument("--generations", type=int, default=DEFAULT_GENERATIONS,
+                   help=f"ABC-SMC generations (default {DEFAULT_GENERATIONS}; more continue a "
+                        "finished calibration)")
+    p.add_argument("--check-runs", type=int, default=DEFAULT_CHECK_RUNS,
+                   help=f"runs of the posterior for the out-of-sample check (default "
+                        f"{DEFAULT_CHECK_RUNS}; 0: none)")
+    p.add_argument("--seed", type=int, default=0, help="calibration seed (default 0)")
+    p.add_argument("--out", help="folder (default calibration-SCENARIO); repeating the command "
+                                 "there resumes")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(fn=cmd_calibrate, years=None)
 
     p = sub.add_parser("bench-mc", help="Monte Carlo benchmark: 1,000 runs and 1-vs-N workers",
                        description="Times a Monte Carlo of --runs runs with --workers workers "

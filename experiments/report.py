@@ -125,3 +125,52 @@ def _not_compared_section(t: pd.DataFrame, years: tuple[int, int]) -> list[str]:
             reason = str(rows.iloc[0].note).rsplit("no metric: ", 1)[-1]
             lines.append(f"  - {q.replace('_', ' ')} ({len(rows)}): {reason}")
     return lines + [""]
+
+
+def calibration_markdown(result) -> str:
+    """The report of a ``CalibrationResult``: priors and posterior, generations, fit targets and
+    the out-of-sample error on the held-back rows."""
+    from zcf.experiments.engine import package_version
+    scn, s = result.scenario, result.summary
+    out = [
+        f"# Calibration of `{scn.name}`: {', '.join(s.parameter)}",
+        "",
+        f"ABC-SMC (pyabc) on the observations marked `calibrate` of {result.window[0]}-"
+        f"{result.window[1]}; zcf-sim {package_version()}, seed {result.seed}, "
+        f"{scn.cfg.population.firms:,} firm agents per run.",
+        "",
+        "Targets (distance = Euclidean norm of (model - centre of the published range) / "
+        "half-width of the tolerance band): " + ", ".join(t.name for t in result.targets) + ".",
+        "",
+        "## Posterior",
+        "",
+        markdown_table(["parameter", "prior", "posterior mean", "sd", "median (fitted)", "5%",
+                        "95%", "[uncertainty] entry"],
+                       [[r.parameter, r.prior, number(r.mean), number(r.sd), number(r.median),
+                         number(r.q05), number(r.q95), r.posterior] for r in s.itertuples()]),
+        "",
+        "`posterior.toml` is the scenario with the fitted values and this [uncertainty] section "
+        "(`zcf mc posterior.toml --runs N`); `posterior.csv` holds the joint particles.",
+        "",
+        "## Generations",
+        "",
+        markdown_table(["generation", "epsilon", "evaluations", "acceptance"],
+                       [[str(r.generation), number(r.epsilon), str(r.evaluations),
+                         number(r.acceptance)] for r in result.generations.itertuples()]),
+        "",
+    ]
+    if result.errors is not None:
+        runs = len(result.validation.experiment.runs)
+        oos = result.out_of_sample()
+        out += [f"## Out of sample ({runs} Monte Carlo runs of the posterior scenario)", "",
+                markdown_table(["rows", "count", "inside the tolerance", "mean relative error",
+                                "median relative error"],
+                               [[r.role, str(r.rows), str(r.inside),
+                                 number(r.mean_relative_error), number(r.median_relative_error)]
+                                for r in oos.itertuples()]),
+                "", "Relative error = |model mean - published| / |published|.", "",
+                markdown_table(["role"] + COMPARED_HEADER,
+                               [[r.role] + row for r, row in zip(
+                                   result.errors.itertuples(), _compared_rows(result.errors))]),
+                ""]
+    return "\n".join(out) + "\n"

@@ -67,14 +67,11 @@ def _need_pyabc():
 # -- inputs ---------------------------------------------------------------------------------------
 def parse_window(text: str) -> tuple[int, int]:
     """'2020-2022' -> (2020, 2022); '2025' -> (2025, 2025)."""
-    a, _, b = str(text).partition("-")
+    from zcf.sim.cli import UsageError, parse_years
     try:
-        lo, hi = int(a), int(b or a)
-    except ValueError:
-        raise ExperimentError(f"--window must look like 2020-2022 or 2025, not {text!r}") from None
-    if hi < lo:
-        raise ExperimentError(f"--window: end {hi} is before start {lo}")
-    return lo, hi
+        return parse_years(text, "--window", "2020-2022 or 2025")
+    except UsageError as e:
+        raise ExperimentError(str(e)) from None
 
 
 def _prior_keys(scn) -> list[str]:

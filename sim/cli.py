@@ -17,17 +17,18 @@ class UsageError(ValueError):
     """A command-line value that cannot be used (exit code 2)."""
 
 
-def parse_years(text: str | None) -> tuple[int, int] | None:
+def parse_years(text: str | None, option: str = "--years",
+                example: str = "2025-2060") -> tuple[int, int] | None:
     """'2025-2060' -> (2025, 2060); '2030' -> (2030, 2030)."""
     if text is None:
         return None
     try:
-        a, _, b = text.partition("-")
+        a, _, b = str(text).partition("-")
         lo, hi = int(a), int(b or a)
     except ValueError:
-        raise UsageError(f"--years must look like 2025-2060, not {text!r}") from None
+        raise UsageError(f"{option} must look like {example}, not {text!r}") from None
     if hi < lo:
-        raise UsageError(f"--years: end {hi} is before start {lo}")
+        raise UsageError(f"{option}: end {hi} is before start {lo}")
     return lo, hi
 
 

@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test install bench notebook-times clean
+.PHONY: run test install bench validate notebook-times clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: install
 
 bench: install
 	$(BIN)/zcf bench
+
+# The baseline against published statistics: regenerates docs/validation.md and its figure
+# (50,000 firm agents x 3 seeds, 2025-2030: a few minutes on two cores).
+validate: install
+	$(BIN)/zcf validate baseline --firms 50000 --seeds 3 --seed 0 --report docs/validation.md
 
 # How long each notebook takes to run top to bottom (measured, never asserted).
 notebook-times: install

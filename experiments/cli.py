@@ -186,29 +186,20 @@ def cmd_validate(args) -> int:
           f"{c['not simulated']} for years not simulated, {c['no output']} whose metric the "
           f"model cannot answer, {c['no metric']} without a metric")
     print(f"({len(res.experiment.runs)} runs: {time.perf_counter() - t0:.1f} s)")
-    if args.out:
-        paths = res.write(args.out)
-        print("wrote " + ", ".join(str(p) for p in paths))
-    if args.report:
-        _write_report(res, args)
-    return 0
-
-
-def _write_report(res, args) -> None:
-    import matplotlib.pyplot as plt
-
-    from zcf.experiments.store import write_text_atomic
-    report = Path(args.report)
     figure = Path("figures") / f"validation_{res.experiment.scenario.name}.png"
-    (report.parent / "figures").mkdir(parents=True, exist_ok=True)
-    fig = res.figure()
-    try:
-        fig.savefig(report.parent / figure, dpi=110)
-    finally:
-        plt.close(fig)
-    command = command_line(args, ("firms", "years", "seeds", "seed", "observations", "report"))
-    write_text_atomic(res.markdown(command, str(figure)), report)
-    print(f"wrote {report} and {report.parent / figure}")
+    beside = [Path(args.report).parent / figure] if args.report else []
+    if args.out:
+        paths = res.write(args.out, beside)
+        print("wrote " + ", ".join(str(p) for p in paths))
+    elif beside:
+        res.save_figure(beside)
+    if args.report:
+        from zcf.experiments.store import write_text_atomic
+        command = command_line(args, ("firms", "years", "seeds", "seed", "observations",
+                                      "report"))
+        write_text_atomic(res.markdown(command, str(figure)), Path(args.report))
+        print(f"wrote {args.report} and {beside[0]}")
+    return 0
 
 
 @_usage_errors

@@ -33,6 +33,7 @@ from zcf.experiments.engine import ExperimentError, ExperimentResult, as_scenari
 from zcf.experiments.runner import RunFn
 from zcf.experiments.summary import MetricError, MetricReader, parse_metric
 
+FIGURE_DPI = 110
 STATUSES = ("inside", "outside", "no output", "not simulated", "no metric")
 TABLE_COLUMNS = ["quantity", "unit", "year", "model_year", "use", "value", "low", "high",
                  "tolerance_frac", "model_mean", "model_min", "model_max", "ratio", "inside",
@@ -229,21 +230,26 @@ class ValidationResult:
             "max": c.model_max, "ratio": c.ratio, "tol": c.tolerance_frac,
             "inside": c.inside.map({True: "yes", False: "NO"})})
 
-    def write(self, folder: str | Path) -> list[Path]:
-        """``validation.csv`` (every row), ``trajectories.csv`` and ``figures/validation.png``."""
-        import matplotlib.pyplot as plt
-
+    def write(self, folder: str | Path, figures: Sequence[Path] = ()) -> list[Path]:
+        """``validation.csv`` (every row), ``trajectories.csv`` and ``figures/validation.png``
+        (also saved at ``figures``, e.g. beside a report)."""
         from zcf.experiments.store import write_csv_atomic
         folder = Path(folder)
-        (folder / "figures").mkdir(parents=True, exist_ok=True)
         paths = [write_csv_atomic(self.table, folder / "validation.csv"),
                  write_csv_atomic(self.trajectories, folder / "trajectories.csv")]
+        return paths + self.save_figure([folder / "figures" / "validation.png", *figures])
+
+    def save_figure(self, paths: Sequence[Path]) -> list[Path]:
+        """Draw ``figure()`` once and save it as PNG at every path."""
+        import matplotlib.pyplot as plt
         fig = self.figure()
         try:
-            fig.savefig(folder / "figures" / "validation.png", dpi=110)
+            for path in paths:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                fig.savefig(path, dpi=FIGURE_DPI)
         finally:
             plt.close(fig)
-        return paths + [folder / "figures" / "validation.png"]
+        return [Path(p) for p in paths]
 
     def markdown(self, command: str, figure: str | None = None) -> str:
         """A report: the command, the population, the rule, the compared rows, the rows outside

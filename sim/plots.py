@@ -919,6 +919,7 @@ def fan_chart(runs: pd.DataFrame | Mapping[str, pd.DataFrame], metric: Metric, *
 
 MODEL_COLOUR, PUBLISHED_COLOUR, OUTSIDE_COLOUR = "#1f77b4", "#000000", "#d62728"
 PANEL_COLUMNS = 4
+TITLE_HEIGHT_IN = 0.45            # room above the panels for the figure title (inches)
 
 
 def validation_panels(trajectories: pd.DataFrame, published: pd.DataFrame, *,
@@ -942,7 +943,9 @@ def validation_panels(trajectories: pd.DataFrame, published: pd.DataFrame, *,
                           published[published.quantity == q], legend=i == 0)
     for ax in axes.ravel()[len(quantities):]:
         ax.set_visible(False)
-    _suptitle(fig, title)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - TITLE_HEIGHT_IN / fig.get_figheight()))
     return fig
 
 

@@ -170,7 +170,6 @@ def command_line(args, keys: tuple[str, ...]) -> str:
 def cmd_validate(args) -> int:
     from zcf.experiments.validate import validate
     UsageError = usage_error()
-    args.plot = False
     scn = _scenario(args)
     if args.seeds < 1:
         raise UsageError(f"--seeds must be >= 1, not {args.seeds}")
@@ -205,7 +204,6 @@ def cmd_validate(args) -> int:
 @_usage_errors
 def cmd_calibrate(args) -> int:
     from zcf.experiments.calibrate import calibrate
-    args.plot = False
     scn = _scenario(args)
     out = args.out or f"calibration-{scn.name}"
     t0 = time.perf_counter()
@@ -310,7 +308,7 @@ def register(sub) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(fn=cmd_validate)
+    p.set_defaults(fn=cmd_validate, plot=False)
 
     p = sub.add_parser("calibrate", help="fit behavioural parameters to observations (ABC-SMC)",
                        description="Fit --params to the observations marked calibrate in the "
@@ -344,7 +342,7 @@ def register(sub) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(fn=cmd_calibrate, years=None)
+    p.set_defaults(fn=cmd_calibrate, years=None, plot=False)
 
     p = sub.add_parser("bench-mc", help="Monte Carlo benchmark: 1,000 runs and 1-vs-N workers",
                        description="Times a Monte Carlo of --runs runs with --workers workers "

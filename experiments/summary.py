@@ -318,7 +318,7 @@ class MetricReader:
         for term in metric.terms:
             key = ("rows", term.table, term.filters)
             if key not in self._terms:
-                self._terms[key] = len(_rows(self.tables[term.table], term)) > 0
+                self._terms[key] = bool(_keep(self.tables[term.table], term).any())
             if not self._terms[key]:
                 out.append(term)
         return out
@@ -372,27 +372,37 @@ class MetricReader:
         return pd.DataFrame(out)
 
 
-def _rows(df: pd.DataFrame, term: Term) -> pd.DataFrame:
+def _keep(df: pd.DataFrame, term: Term) -> np.ndarray:
+    """Rows of ``df`` that pass the term's filters (values compared as text)."""
     keep = np.ones(len(df), dtype=bool)
     for key, values in term.filters:
-        keep &= df[key].astype(str).isin(values).to_numpy()
-    return df[keep]
+        column = df[key]
+        text = column if column.dtype == object else column.astype(str)
+        keep &= text.isin(values).to_numpy()
+    return keep
 
 
 def _term_by_year(df: pd.DataFrame, term: Term) -> pd.DataFrame:
-    if "run" not in df.columns:
-        df = df.assign(run=0)
-    if "year" not in df.columns:
-        df = df.assign(year=0)          # one column: the table's only "year"
-    rows = _rows(df, term)
-    runs, years = sorted(set(df["run"].tolist())), sorted(set(df["year"].tolist()))
-    fill = 0.0 if is_additive(term.column) else np.nan
-    out = pd.DataFrame(fill, index=runs, columns=years)
-    if len(rows):
-        g = rows.groupby(["run", "year"])[term.column]
-        agg = (g.sum() if is_additive(term.column) else g.mean()).unstack("year")
-        out.loc[agg.index, agg.columns] = agg.to_numpy(float)
-    return out.astype(float)
+    """Sum (additive columns) or mean (ratios, prices, shares; NaN skipped) of the term's column
+    per run and year over the rows its filters keep; 0 (sums) or NaN (means) where none."""
+    n = len(df)
+    run = df["run"].to_numpy() if "run" in df.columns else np.zeros(n, dtype=np.int64)
+    year = df["year"].to_numpy() if "year" in df.columns else np.zeros(n, dtype=np.int64)
+    runs, r = np.unique(run, return_inverse=True)
+    years, y = np.unique(year, return_inverse=True)
+    keep = _keep(df, term)
+    values = df[term.column].to_numpy(float)[keep]
+    cell = (r * len(years) + y)[keep]
+    size = len(runs) * len(years)
+    finite = ~np.isnan(values)
+    total = np.bincount(cell[finite], weights=values[finite], minlength=size)
+    if is_additive(term.column):
+        out = total
+    else:
+        count = np.bincount(cell[finite], minlength=size)
+        out = np.divide(total, count, out=np.full(size, np.nan), where=count > 0)
+    return pd.DataFrame(out.reshape(len(runs), len(years)), index=runs.tolist(),
+                        columns=years.tolist())
 
 
 def _combine(parts: tuple[tuple[int, Term], ...], values: dict[Term, pd.Series]) -> pd.Series:

@@ -235,6 +235,7 @@ class ValidationResult:
         (also saved at ``figures``, e.g. beside a report)."""
         from zcf.experiments.store import write_csv_atomic
         folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
         paths = [write_csv_atomic(self.table, folder / "validation.csv"),
                  write_csv_atomic(self.trajectories, folder / "trajectories.csv")]
         return paths + self.save_figure([folder / "figures" / "validation.png", *figures])

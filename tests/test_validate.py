@@ -1,9 +1,6 @@
 """zcf validate: the packaged observations, the comparison rule on a known toy model, a small
 validation of the baseline whose core rows are inside their tolerance, the figure and the
 report, and one-line errors for bad observation files."""
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +8,7 @@ import pytest
 from zcf.experiments.engine import ExperimentError
 from zcf.experiments.validate import STATUSES, TABLE_COLUMNS, validate
 from zcf.sim import Scenario
+from zcf.sim.cli import main
 from zcf.sim.datasets import defaults
 from zcf.sim.plots import plotted
 from zcf.sim.scenario import ScenarioError
@@ -55,7 +53,7 @@ def toy(scn, seed):
                                "y_t": [100.0 + noise, 120.0], "price_cny": [7.0, 7.0]})}
 
 
-def test_statuses_bands_ratios_and_scales(tmp_path):
+def test_statuses_bands_ratios_scales_figure_and_files(tmp_path):
     obs = write_obs(tmp_path / "obs.csv", [
         "in_band,d,kt,2025,0.105,,,t.y_t@2025,0.001,0.1,validate,test,",        # 0.1 -> inside
         "above,d,t,2026,100,,,t.y_t@2026,,0.1,validate,test,",                  # 120 > 110
@@ -89,6 +87,11 @@ def test_statuses_bands_ratios_and_scales(tmp_path):
     panel = drawn[drawn.panel == "above"]
     assert set(panel.series) >= {"model mean", "model min", "model max", "published"}
     assert panel[(panel.series == "model mean") & (panel.x == 2026)].value.iloc[0] == 120.0
+    # the files of --out
+    paths = res.write(tmp_path / "out")
+    assert {p.name for p in paths} == {"validation.csv", "trajectories.csv", "validation.png"}
+    back = pd.read_csv(tmp_path / "out" / "validation.csv")
+    assert list(back.quantity) == list(t.index) and set(back.columns) == set(TABLE_COLUMNS)
 
 
 # -- the baseline at a small population ----------------------------------------------------------------
@@ -108,11 +111,8 @@ def test_core_rows_of_the_baseline_are_inside_their_tolerance(baseline_validatio
     assert (t.status == "outside").any() and (t.status == "not simulated").sum() > 50
 
 
-def test_report_and_files(baseline_validation, tmp_path):
-    paths = baseline_validation.write(tmp_path)
-    assert {p.name for p in paths} == {"validation.csv", "trajectories.csv", "validation.png"}
-    back = pd.read_csv(tmp_path / "validation.csv")
-    assert len(back) == len(defaults().observations)
+def test_report(baseline_validation):
+    assert len(baseline_validation.table) == len(defaults().observations)
     md = baseline_validation.markdown("zcf validate baseline --firms 3000 --seeds 2",
                                       "figures/v.png")
     assert "zcf validate baseline --firms 3000 --seeds 2" in md and "3,000 firm agents" in md
@@ -162,21 +162,19 @@ def test_duplicates_and_unknown_columns(tmp_path):
         validate("jiangsu", observations=extra, runs=1, workers=1, progress=False, run_fn=toy)
 
 
-def test_command_line(tmp_path):
+def test_command_line(tmp_path, capsys):
     bad = write_obs(tmp_path / "bad.csv", ["x,d,t,2025,1,,,emissions.output@2025[industry=steal],"
                                            ",0.1,validate,src,"])
-    p = subprocess.run([sys.executable, "-m", "zcf.sim.cli", "validate", "jiangsu", "--firms",
-                        "300", "--seeds", "1", "--observations", str(bad)],
-                       capture_output=True, text=True)
-    assert p.returncode == 2 and "Traceback" not in p.stderr
-    assert p.stderr.count("\n") == 1 and "unknown industry 'steal'" in p.stderr
+    assert main(["validate", "jiangsu", "--firms", "300", "--seeds", "1", "--observations",
+                 str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown industry 'steal'" in err and str(bad) in err
     good = write_obs(tmp_path / "good.csv", [GOOD.replace("2025,1,", "2026,2000000,")])
-    p = subprocess.run([sys.executable, "-m", "zcf.sim.cli", "validate", "jiangsu", "--firms",
-                        "300", "--seeds", "1", "--workers", "1", "--observations", str(good),
-                        "--out", str(tmp_path / "v"), "--report", str(tmp_path / "r" / "v.md"),
-                        "--quiet"], capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr
-    assert "1 inside the tolerance" in p.stdout or "0 inside the tolerance" in p.stdout
+    assert main(["validate", "jiangsu", "--firms", "300", "--seeds", "1", "--workers", "1",
+                 "--observations", str(good), "--out", str(tmp_path / "v"), "--report",
+                 str(tmp_path / "r" / "v.md"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "inside the tolerance" in out and "x" in out
     assert (tmp_path / "v" / "validation.csv").is_file()
     assert (tmp_path / "r" / "figures" / "validation_jiangsu.png").is_file()
     assert "zcf validate jiangsu --firms 300 --seeds 1" in (tmp_path / "r" / "v.md").read_text()

@@ -27,7 +27,7 @@ bench: install
 	$(BIN)/zcf bench
 
 # The baseline against published statistics: regenerates docs/validation.md and its figure
-# (50,000 firm agents x 3 seeds, 2025-2030: a few minutes on two cores).
+# (50,000 firm agents x 3 seeds, 2025-2030: well under a minute on two cores).
 validate: install
 	$(BIN)/zcf validate baseline --firms 50000 --seeds 3 --seed 0 --report docs/validation.md
 

@@ -1,4 +1,5 @@
-"""Sub-commands ``zcf mc``, ``zcf sweep``, ``zcf sensitivity`` and ``zcf bench-mc``.
+"""Sub-commands ``zcf mc``, ``zcf sweep``, ``zcf sensitivity``, ``zcf validate``,
+``zcf calibrate`` and ``zcf bench-mc``.
 
 ``register(subparsers)`` is called by ``sim.cli``. Every handler takes the argparse namespace and
 returns an exit code; bad input raises ``ScenarioError`` or ``UsageError`` (exit code 2, one line,
@@ -155,6 +156,75 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
+def command_line(args, keys: tuple[str, ...]) -> str:
+    """The ``zcf`` command that repeats ``args`` (the options in ``keys`` that were given)."""
+    parts = ["zcf", args.command, args.scenario]
+    for key in keys:
+        value = getattr(args, key, None)
+        if value is not None and value is not False:
+            parts += [f"--{key.replace('_', '-')}"] + ([] if value is True else [str(value)])
+    return " ".join(parts)
+
+
+@_usage_errors
+def cmd_validate(args) -> int:
+    from zcf.experiments.validate import validate
+    UsageError = usage_error()
+    scn = _scenario(args)
+    if args.seeds < 1:
+        raise UsageError(f"--seeds must be >= 1, not {args.seeds}")
+    t0 = time.perf_counter()
+    res = validate(scn, observations=args.observations, runs=args.seeds, seed=args.seed,
+                   workers=args.workers, scheduler=args.scheduler, out=args.out,
+                   progress=not args.quiet)
+    c = res.counts()
+    print(f"{args.scenario} against published statistics ({args.seeds} runs, "
+          f"{res.years[0]}-{res.years[1]}):")
+    print(res.printable().to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
+    print(f"{c['inside']} inside the tolerance, {c['outside']} outside; not compared: "
+          f"{c['not simulated']} for years not simulated, {c['no output']} whose metric the "
+          f"model cannot answer, {c['no metric']} without a metric")
+    print(f"({len(res.experiment.runs)} runs: {time.perf_counter() - t0:.1f} s)")
+    figure = Path("figures") / f"validation_{res.experiment.scenario.name}.png"
+    beside = [Path(args.report).parent / figure] if args.report else []
+    if args.out:
+        paths = res.write(args.out, beside)
+        print("wrote " + ", ".join(str(p) for p in paths))
+    elif beside:
+        res.save_figure(beside)
+    if args.report:
+        from zcf.experiments.store import write_text_atomic
+        command = command_line(args, ("firms", "years", "seeds", "seed", "observations",
+                                      "report"))
+        write_text_atomic(res.markdown(command, str(figure)), Path(args.report))
+        print(f"wrote {args.report} and {beside[0]}")
+    return 0
+
+
+@_usage_errors
+def cmd_calibrate(args) -> int:
+    from zcf.experiments.calibrate import calibrate
+    scn = _scenario(args)
+    out = args.out or f"calibration-{scn.name}"
+    t0 = time.perf_counter()
+    res = calibrate(scn, args.params.split(","), args.window, observations=args.observations,
+                    population=args.population, generations=args.generations,
+                    check_runs=args.check_runs, seed=args.seed, workers=args.workers,
+                    scheduler=args.scheduler, out=out, progress=not args.quiet)
+    print(f"posterior of {', '.join(res.fitted)} ({args.population} particles, "
+          f"{len(res.generations)} generations, window {args.window}; targets "
+          f"{', '.join(t.name for t in res.targets)}):")
+    print(_fmt(res.summary.drop(columns=["posterior"])))
+    print(_fmt(res.generations))
+    if res.errors is not None:
+        print(f"out of sample ({args.check_runs} runs of the posterior scenario):")
+        print(_fmt(res.out_of_sample()))
+    print(f"({time.perf_counter() - t0:.1f} s)")
+    print(f"wrote {out}/posterior.toml (zcf mc {out}/posterior.toml --runs N), posterior.csv, "
+          f"calibration.csv, calibration.md, abc.db (repeat the command to resume)")
+    return 0
+
+
 @_usage_errors
 def cmd_bench_mc(args) -> int:
     from zcf.experiments.bench import bench_mc
@@ -181,6 +251,8 @@ def _common(p, plot: bool = True) -> None:
 
 def register(sub) -> None:
     """Add the experiment sub-commands to ``zcf``'s sub-parsers."""
+    from zcf.experiments.calibrate import (DEFAULT_CHECK_RUNS, DEFAULT_GENERATIONS,
+                                           DEFAULT_POPULATION)
     p = sub.add_parser("mc", help="Monte Carlo over the scenario's [uncertainty] parameters",
                        description="Run N seeded runs; run i draws its parameters and model seed "
                        "from child i of SeedSequence(--seed).")
@@ -215,6 +287,64 @@ def register(sub) -> None:
     p.add_argument("--conf-level", type=float, default=0.95, help="confidence level (0.95)")
     _common(p, plot=True)
     p.set_defaults(fn=cmd_sensitivity)
+
+    p = sub.add_parser("validate", help="the scenario against published statistics",
+                       description="Run the scenario --seeds times (a Monte Carlo) up to the last "
+                       "year an observation needs and compare it with the published statistics "
+                       "of sim/data/observations.csv (or --observations FILE): model mean, min and "
+                       "max, published value and range, ratio, inside the tolerance or not.")
+    p.add_argument("scenario", nargs="?", default="baseline",
+                   help="packaged name or path to a TOML file (default: baseline)")
+    p.add_argument("--firms", type=int, help="firm agents per run (default: the scenario's)")
+    p.add_argument("--years", help="e.g. 2025-2030 (runs still stop at the last year needed)")
+    p.add_argument("--seeds", type=int, default=3, help="runs (seeds) of the Monte Carlo (3)")
+    p.add_argument("--seed", type=int, default=0, help="experiment seed (default 0)")
+    p.add_argument("--observations", metavar="FILE",
+                   help="a CSV like sim/data/observations.csv (default: the scenario's)")
+    p.add_argument("--out", help="folder: runs (Parquet, resumable), validation.csv, "
+                                 "trajectories.csv, figures/validation.png")
+    p.add_argument("--report", metavar="FILE.md",
+                   help="write a markdown report there, its figure in figures/ beside it")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(fn=cmd_validate, plot=False)
+
+    p = sub.add_parser("calibrate", help="fit behavioural parameters to observations (ABC-SMC)",
+                       description="Fit --params to the observations marked calibrate in the "
+                       "--window years by approximate Bayesian computation (pyabc ABC-SMC), every "
+                       "particle a run of the experiments engine; write the posterior as a "
+                       "scenario with an [uncertainty] table (zcf mc can run it) and report the "
+                       "out-of-sample error on the held-back rows.")
+    p.add_argument("scenario", help="packaged name or path to a TOML file")
+    p.add_argument("--params", required=True, metavar="A,B,C",
+                   help="dotted scenario keys or their last parts with a prior in "
+                        "calibration_priors.csv or the scenario's [uncertainty], e.g. "
+                        "logit_beta,peer_weight")
+    p.add_argument("--window", required=True, metavar="YYYY-YYYY",
+                   help="calibration years, e.g. 2025-2026 (the model starts in 2025)")
+    p.add_argument("--firms", type=int, help="firm agents per run (default: the scenario's)")
+    p.add_argument("--observations", metavar="FILE",
+                   help="a CSV like sim/data/observations.csv (default: the scenario's)")
+    p.add_argument("--population", type=int, default=DEFAULT_POPULATION,
+                   help=f"particles per generation (default {DEFAULT_POPULATION})")
+    p.add_argument("--generations", type=int, default=DEFAULT_GENERATIONS,
+                   help=f"ABC-SMC generations (default {DEFAULT_GENERATIONS}; more continue a "
+                        "finished calibration)")
+    p.add_argument("--check-runs", type=int, default=DEFAULT_CHECK_RUNS,
+                   help=f"runs of the posterior for the out-of-sample check (default "
+                        f"{DEFAULT_CHECK_RUNS}; 0: none)")
+    p.add_argument("--seed", type=int, default=0, help="calibration seed (default 0)")
+    p.add_argument("--out", help="folder (default calibration-SCENARIO); repeating the command "
+                                 "there resumes")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(fn=cmd_calibrate, years=None, plot=False)
 
     p = sub.add_parser("bench-mc", help="Monte Carlo benchmark: 1,000 runs and 1-vs-N workers",
                        description="Times a Monte Carlo of --runs runs with --workers workers "

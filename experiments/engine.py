@@ -281,6 +281,10 @@ def load(folder: str | Path, output: str | None = None) -> ExperimentResult:
 
 def _replan(man: dict, scn) -> Plan:
     s, seed = man["plan"], man["seed"]
+    if man["kind"] not in ("montecarlo", "sweep", "sensitivity"):
+        raise ExperimentError(f"a {man['kind']} folder is not an experiment of runs to load; its "
+                              "results are the files beside the manifest (for a calibration: "
+                              "posterior.toml, posterior.csv, calibration.md)")
     if man["kind"] == "montecarlo":
         from zcf.experiments.montecarlo import plan_monte_carlo
         return plan_monte_carlo(scn, s["runs"], seed)

@@ -120,8 +120,9 @@ def sensitivity(scenario, output: str, *, method: str = "sobol", samples: int = 
         raise ExperimentError(str(e)) from None
     plan = plan_sensitivity(scenario, method, samples, seed, second_order, num_levels, run_fn)
     years = (plan.scenario.cfg.time.start_year, plan.scenario.cfg.time.end_year)
-    if run_fn is None and metric.year is not None and not years[0] <= metric.year <= years[1]:
-        raise ExperimentError(f"output {metric}: year {metric.year} is not simulated; years "
+    outside = [y for y in metric.years if not years[0] <= y <= years[1]]
+    if run_fn is None and outside:
+        raise ExperimentError(f"output {metric}: year {outside[0]} is not simulated; years "
                               f"{years[0]}-{years[1]}")
     result = execute(plan, workers=workers, scheduler=scheduler, out=out, progress=progress,
                      check_first=lambda tables: check_metric(metric, tables))

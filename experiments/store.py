@@ -19,7 +19,8 @@ the seed, the package version, the plan (e.g. ``runs``, a sweep grid, a sensitiv
 per run, its seed and the parameter values drawn. Opening a folder that holds another experiment
 (other scenario digest, seed, kind or plan) raises ``StoreError``.
 
-Objects here: ``StoreError``, ``write_parquet_atomic``, ``write_json_atomic``, ``RunStore``.
+Objects here: ``StoreError``, ``write_parquet_atomic``, ``write_json_atomic``,
+``write_csv_atomic``, ``write_text_atomic``, ``RunStore``.
 """
 from __future__ import annotations
 
@@ -59,15 +60,26 @@ def write_parquet_atomic(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def write_json_atomic(obj: Any, path: Path) -> Path:
+def write_csv_atomic(df: pd.DataFrame, path: Path) -> Path:
+    """Write ``df`` as CSV (no index) under a temporary name, then rename it into place."""
+    return write_text_atomic(df.to_csv(index=False), path)
+
+
+def write_text_atomic(text: str, path: Path) -> Path:
+    """Write ``text`` under a temporary name, then rename it into place."""
     tmp = _tmp_name(path)
     try:
-        tmp.write_text(json.dumps(obj, indent=1, default=_json_default, sort_keys=False))
+        tmp.write_text(text)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def write_json_atomic(obj: Any, path: Path) -> Path:
+    text = json.dumps(obj, indent=1, default=_json_default, sort_keys=False)
+    return write_text_atomic(text, path)
 
 
 def _json_default(value: Any):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 
@@ -17,17 +18,20 @@ class UsageError(ValueError):
     """A command-line value that cannot be used (exit code 2)."""
 
 
-def parse_years(text: str | None) -> tuple[int, int] | None:
+YEARS = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*$")     # 2025-2060 or 2030
+
+
+def parse_years(text: str | None, option: str = "--years",
+                example: str = "2025-2060") -> tuple[int, int] | None:
     """'2025-2060' -> (2025, 2060); '2030' -> (2030, 2030)."""
     if text is None:
         return None
-    try:
-        a, _, b = text.partition("-")
-        lo, hi = int(a), int(b or a)
-    except ValueError:
-        raise UsageError(f"--years must look like 2025-2060, not {text!r}") from None
+    m = YEARS.match(str(text))
+    if not m:
+        raise UsageError(f"{option} must look like {example}, not {text!r}")
+    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
     if hi < lo:
-        raise UsageError(f"--years: end {hi} is before start {lo}")
+        raise UsageError(f"{option}: end {hi} is before start {lo}")
     return lo, hi
 
 

@@ -1,4 +1,5 @@
-"""Default data: provinces, industries, carriers, grid path, retrofit options, offsets, products.
+"""Default data: provinces, industries, carriers, grid path, retrofit options, offsets, products,
+and what the model is checked against: published observations and the priors of calibration.
 
 Every table is a CSV in ``sim/data/`` with units in its column names and a source column. What each
 file may hold is itself data, ``sim/data/data_schema.csv`` (file, column, type, range, required,
@@ -6,6 +7,13 @@ description): ``read_table`` checks a file against it and refuses it with one li
 the row, the column and what is allowed. ``load_data(files)`` loads every table, from the package
 or from a user's own copy of any of them (a scenario's ``[data]`` table), checks the references
 between them and returns a ``DefaultData``; ``defaults()`` is the packaged set.
+
+``observations.csv`` (published statistics, each with the model metric it corresponds to, a
+tolerance and whether it is a calibration target) and ``calibration_priors.csv`` (the prior of each
+behavioural parameter ``zcf calibrate`` may fit) are read and checked the same way; their own rules
+(``check_observations``, ``check_priors``) add that a metric is in the metric language of
+``zcf.experiments.summary`` with known industries, provinces and options in its filters, that a
+range holds its value, and that a prior's low is below its high.
 """
 from __future__ import annotations
 
@@ -28,10 +36,13 @@ INTENSITY_COLUMNS = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_p
                      "electricity": "electricity_mwh_per_unit"}
 # files in load order (a file may refer to the ids of the files before it)
 TABLES = ("provinces", "industries", "carriers", "grid_path", "industry_province_affinity",
-          "retrofits", "retrofit_applicability", "offset_supply", "products", "green_power_bases")
+          "retrofits", "retrofit_applicability", "offset_supply", "products", "green_power_bases",
+          "observations", "calibration_priors")
 REQUIRED_CARRIERS = CARRIERS + ("electricity",)
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 SINGULAR = {"provinces": "province", "industries": "industry", "retrofits": "option"}
+# metric filter keys whose values must name rows of a data table
+FILTER_IDS = {"industry": "industries", "province": "provinces", "option": "retrofits"}
 
 
 def _packaged(name: str):
@@ -158,6 +169,8 @@ class DefaultData:
     offset_supply: pd.DataFrame
     products: pd.DataFrame         # index: industry, in industry order
     green_power_bases: pd.DataFrame  # index: province
+    observations: pd.DataFrame     # published statistics (quantity, year, value ... metric, use)
+    calibration_priors: pd.DataFrame  # index: dotted scenario key
     files: tuple = ()              # (table, path) of the tables read from a user's file
 
     @property
@@ -253,8 +266,65 @@ def _load(stamp: tuple) -> DefaultData:
         raise DataError(f"{where('offset_supply')}: row {bad.index[0] + 2}: cost_max_cny_per_tco2 "
                         f"is below cost_min_cny_per_tco2; allowed: cost_max >= cost_min")
     bases = t["green_power_bases"].set_index("province")
+    check_observations(t["observations"], where("observations"), ids)
+    check_priors(t["calibration_priors"], where("calibration_priors"))
     return DefaultData(provinces, industries, carriers, affinity, grid, retrofits, applic,
-                       offsets, products, bases, tuple(sorted(files.items())))
+                       offsets, products, bases, t["observations"],
+                       t["calibration_priors"].set_index("key"), tuple(sorted(files.items())))
+
+
+def check_observations(obs: pd.DataFrame, where: str, ids: dict[str, list[str]]) -> None:
+    """The rules of ``observations.csv`` beyond its columns' types (one-line ``DataError``)."""
+    dup = obs[obs.duplicated(["quantity", "year"])]
+    if len(dup):
+        raise DataError(f"{where}: row {dup.index[0] + 2}: quantity {dup.iloc[0].quantity!r} "
+                        f"appears twice for {int(dup.iloc[0].year)}; one row per quantity and year")
+    for i, r in obs.iterrows():
+        at = f"{where}: row {i + 2}"
+        for col, bad in (("low", r.low > r.value), ("high", r.high < r.value)):
+            if bad:
+                raise DataError(f"{at}, column {col!r}: {r[col]:g} does not hold the value "
+                                f"{r.value:g}; allowed: low <= value <= high")
+        if r.metric:
+            _check_observation_metric(r, at, ids)
+
+
+def _check_observation_metric(r, at: str, ids: dict[str, list[str]]) -> None:
+    from zcf.experiments.summary import MetricError, parse_metric
+    try:
+        metric = parse_metric(r.metric)
+    except MetricError as e:
+        raise DataError(f"{at}, column 'metric': {e}") from None
+    for term in metric.terms:
+        for key, values in term.filters:
+            known = ids.get(FILTER_IDS.get(key, ""), None)
+            bad = [v for v in values if known is not None and v not in known]
+            if bad:
+                raise DataError(f"{at}, column 'metric': unknown {key} {bad[0]!r} in {term}; "
+                                f"allowed: {', '.join(known)}")
+    if math.isnan(r.tolerance_frac):
+        raise DataError(f"{at}, column 'tolerance_frac': empty; a row with a metric needs a "
+                        f"tolerance; allowed: {_allowed('float', 0, 10)}")
+
+
+def check_priors(priors: pd.DataFrame, where: str) -> None:
+    """Each prior's low is below its high (and above 0 for a log-uniform prior)."""
+    for i, r in priors.iterrows():
+        if not r.low < r.high:
+            raise DataError(f"{where}: row {i + 2}, column 'high': {r.high:g} is not above low "
+                            f"{r.low:g}; allowed: high > low")
+        if r.dist == "loguniform" and r.low <= 0:
+            raise DataError(f"{where}: row {i + 2}, column 'low': {r.low:g}; allowed: > 0 for a "
+                            "loguniform prior")
+
+
+def read_observations(path: str | Path, data: DefaultData) -> pd.DataFrame:
+    """A user's observations file, checked like the packaged one against ``data``'s names."""
+    ids = {"provinces": data.province_names, "industries": data.industry_ids,
+           "retrofits": data.option_ids}
+    obs = read_table("observations", path, ids)
+    check_observations(obs, str(path), ids)
+    return obs
 
 
 def defaults() -> DefaultData:

@@ -16,8 +16,9 @@ Objects here:
   ``offset_market``, ``offset_flows``.
 - several scenarios: ``compare_scenarios`` (one metric over the years and its difference against a
   reference), ``compare_summaries`` (headline figures side by side).
-- many runs: ``fan_chart`` (median, 50 % and 90 % bands) and ``sensitivity_bars`` (Sobol S1/ST or
-  Morris mu* with confidence intervals).
+- many runs: ``fan_chart`` (median, 50 % and 90 % bands), ``sensitivity_bars`` (Sobol S1/ST or
+  Morris mu* with confidence intervals) and ``validation_panels`` (model trajectories against
+  published statistics, ``zcf validate``).
 - ``save_run_figures(results, folder)``: the main figures of a run as PNG (``zcf run --out``).
 """
 from __future__ import annotations
@@ -905,6 +906,72 @@ def fan_chart(runs: pd.DataFrame | Mapping[str, pd.DataFrame], metric: Metric, *
     _record(ax, pd.concat(data, ignore_index=True))
     fig.tight_layout()
     return fig
+
+
+MODEL_COLOUR, PUBLISHED_COLOUR, OUTSIDE_COLOUR = "#1f77b4", "#000000", "#d62728"
+PANEL_COLUMNS = 4
+TITLE_HEIGHT_IN = 0.45            # room above the panels for the figure title (inches)
+
+
+def validation_panels(trajectories: pd.DataFrame, published: pd.DataFrame, *,
+                      title: str | None = None) -> Figure:
+    """One panel per quantity: the model's mean over runs with its min-max band over the years,
+    and the published values with their range (thick bar) and tolerance (thin bar); a published
+    point the model misses is red.
+
+    ``trajectories``: quantity, unit, year, run, value (``ValidationResult.trajectories``);
+    ``published``: quantity, unit, year, value, low, high, tolerance_frac and optionally
+    ``inside`` (``ValidationResult.table``). Values are in each quantity's own unit.
+    """
+    quantities = list(dict.fromkeys(trajectories["quantity"]))
+    if not quantities:
+        raise ValueError("no model trajectory to draw (no observation the tables can answer)")
+    rows = -(-len(quantities) // PANEL_COLUMNS)
+    fig, axes = plt.subplots(rows, PANEL_COLUMNS, figsize=(4.2 * PANEL_COLUMNS, 3.1 * rows),
+                             squeeze=False)
+    for i, (ax, q) in enumerate(zip(axes.ravel(), quantities)):
+        _validation_panel(ax, q, trajectories[trajectories.quantity == q],
+                          published[published.quantity == q], legend=i == 0)
+    for ax in axes.ravel()[len(quantities):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0.0, 0.0, 1.0, 1.0 - TITLE_HEIGHT_IN / fig.get_figheight()))
+    return fig
+
+
+def _validation_panel(ax, quantity: str, traj: pd.DataFrame, pub: pd.DataFrame,
+                      legend: bool) -> None:
+    unit = str(traj["unit"].iloc[0])
+    per_year = traj.groupby("year")["value"]
+    model = pd.DataFrame({"model mean": per_year.mean(), "model min": per_year.min(),
+                          "model max": per_year.max()})
+    ax.fill_between(model.index, model["model min"], model["model max"], color=MODEL_COLOUR,
+                    alpha=0.2, lw=0, label="model (min-max of runs)")
+    ax.plot(model.index, model["model mean"], color=MODEL_COLOUR, lw=1.8, label="model mean")
+    data = [_tidy(model, unit)]
+    if len(pub):
+        p = pub.sort_values("year")
+        lo, hi = p["low"].fillna(p["value"]), p["high"].fillna(p["value"])
+        slack = p["tolerance_frac"].fillna(0.0) * p["value"].abs()
+        miss = (p["inside"].eq(False).fillna(False).to_numpy(bool) if "inside" in p
+                else np.zeros(len(p), bool))
+        colour = np.where(miss, OUTSIDE_COLOUR, PUBLISHED_COLOUR)
+        for x, v, a, b, s, c in zip(p["year"], p["value"], lo, hi, slack, colour):
+            ax.errorbar([x], [v], yerr=[[v - a + s], [b - v + s]], fmt="none", ecolor=c, lw=0.8,
+                        capsize=3, alpha=0.6)
+            ax.errorbar([x], [v], yerr=[[v - a], [b - v]], fmt="o", color=c, ms=4, lw=2.5)
+        ax.plot([], [], "o", color=PUBLISHED_COLOUR, ms=4, label="published (range, tolerance)")
+        pts = p.set_index("year")
+        data.append(_tidy(pd.DataFrame({"published": pts["value"], "published low": lo.to_numpy(),
+                                        "published high": hi.to_numpy()}, index=pts.index), unit))
+    _years(ax)
+    ax.set_ylabel(unit)
+    ax.set_title(textwrap.fill(quantity.replace("_", " "), 40), fontsize=9)
+    ax.tick_params(labelsize=7)
+    if legend:
+        _legend(ax, loc="best")
+    _record(ax, pd.concat(data, ignore_index=True))
 
 
 def sensitivity_table(indices: pd.DataFrame) -> pd.DataFrame:

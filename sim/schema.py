@@ -283,6 +283,8 @@ class DataFiles(Section):
     offset_supply: str | None = None
     products: str | None = None
     green_power_bases: str | None = None
+    observations: str | None = None
+    calibration_priors: str | None = None
 
     def files(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}

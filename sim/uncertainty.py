@@ -13,7 +13,9 @@ Objects here:
 - ``DISTRIBUTIONS`` (scipy names) and ``ALIASES`` (``normal`` -> ``norm`` ...): what ``dist`` may be.
 - ``Parameter``: one uncertain value (``key``, ``dist``, ``params``); ``ppf(u)`` maps uniform
   numbers to values.
-- ``parameters(scenario)``: the parsed section, sorted by key (the draw order).
+- ``parameters(scenario)``: the parsed section, sorted by key (the draw order); ``section`` (the
+  raw entries) and ``parameter(scenario, key, spec)`` (one entry checked, e.g. a calibration
+  prior).
 - ``validate_uncertainty(scenario)``: called by ``Scenario.__init__``; one-line ``ScenarioError``
   naming the file, the key ``uncertainty.<path>`` and what is allowed.
 - ``draw(scenario, rng)``, ``apply_values(scenario, values)``, ``draw_scenario(scenario, rng)``:
@@ -265,16 +267,24 @@ def _check_drawable(scenario, param: Parameter) -> None:
                          "truncnorm)") from None
 
 
+def section(scenario) -> dict[str, Any]:
+    """The raw ``[uncertainty]`` entries of ``scenario`` by dotted key (unchecked)."""
+    return _flatten(scenario.raw.get("uncertainty") or {})
+
+
+def parameter(scenario, key: str, spec: Any) -> Parameter:
+    """One checked entry: ``key`` names a number of ``scenario`` and every value ``spec`` (a
+    ``{dist = ..., ...}`` table) can draw is one the scenario accepts (``ScenarioError``)."""
+    _check_path(scenario, key)
+    param = _parse_one(scenario, key, spec)
+    _check_drawable(scenario, param)
+    return param
+
+
 def parameters(scenario) -> list[Parameter]:
     """The validated ``[uncertainty]`` entries of ``scenario``, sorted by key path."""
-    section = _flatten(scenario.raw.get("uncertainty") or {})
-    out = []
-    for key in sorted(section):
-        _check_path(scenario, key)
-        param = _parse_one(scenario, key, section[key])
-        _check_drawable(scenario, param)
-        out.append(param)
-    return out
+    entries = section(scenario)
+    return [parameter(scenario, key, entries[key]) for key in sorted(entries)]
 
 
 def validate_uncertainty(scenario) -> None:

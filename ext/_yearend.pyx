@@ -84,6 +84,7 @@ cdef inline void _close_one(Py_ssize_t i, Py_ssize_t n, const int* industry, con
     fin[F_CASH_CNY * n + i] = c.cash
     fin[F_DEBT_CNY * n + i] = c.debt
     fin[F_NO_RETROFIT_TCO2 * n + i] = c.no_retrofit
+    fin[F_BUYER_PREMIUM_CNY * n + i] = c.buyer_premium
     local[S_OFFSETS_RETIRED_TCO2] += (c.offsets_zero + c.offsets_ets)
     local[S_OFFSET_COST_CNY] += c.offset_cost
     local[S_NET_TCO2] += c.net
@@ -95,6 +96,7 @@ cdef inline void _close_one(Py_ssize_t i, Py_ssize_t n, const int* industry, con
     local[S_ENERGY_COST_CNY] += c.energy_cost
     local[S_GREEN_POWER_COST_CNY] += c.green_power_cost
     local[S_REVENUE_CNY] += fin[F_REVENUE_CNY * n + i]
+    local[S_BUYER_PREMIUM_CNY] += c.buyer_premium
     if c.tier > 0:
         local[S_TIER1 + c.tier - 1] += 1.0
 

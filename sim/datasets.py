@@ -28,7 +28,8 @@ INTENSITY_COLUMNS = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_p
                      "electricity": "electricity_mwh_per_unit"}
 # files in load order (a file may refer to the ids of the files before it)
 TABLES = ("provinces", "industries", "carriers", "grid_path", "industry_province_affinity",
-          "retrofits", "retrofit_applicability", "offset_supply", "products", "green_power_bases")
+          "retrofits", "retrofit_applicability", "offset_supply", "products", "green_power_bases",
+          "price_paths", "shared_limits", "co2_storage", "starting_routes", "starting_state")
 REQUIRED_CARRIERS = CARRIERS + ("electricity",)
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 SINGULAR = {"provinces": "province", "industries": "industry", "retrofits": "option"}
@@ -159,6 +160,19 @@ class DefaultData:
     products: pd.DataFrame         # index: industry, in industry order
     green_power_bases: pd.DataFrame  # index: province
     files: tuple = ()              # (table, path) of the tables read from a user's file
+    price_paths: pd.DataFrame | None = None      # item, year, value (item names carry units)
+    shared_limits: pd.DataFrame | None = None    # limit, year, value_mt_per_yr
+    co2_storage: pd.DataFrame | None = None      # index: province (every province)
+    starting_routes: pd.DataFrame | None = None  # industry, option, output_share_frac
+    starting_state: pd.Series | None = None      # quantity -> value (names carry units)
+
+    def path(self, table: str, key: str, item: str) -> dict[int, float]:
+        """The year path ``item`` of ``price_paths`` (key ``item``) or ``shared_limits`` (key
+        ``limit``) as {year: value}; empty when the table has no such rows."""
+        t = getattr(self, table)
+        rows = t[t[key] == item]
+        col = "value" if table == "price_paths" else "value_mt_per_yr"
+        return {int(y): float(v) for y, v in zip(rows.year, rows[col])}
 
     @property
     def province_names(self) -> list[str]:
@@ -253,8 +267,24 @@ def _load(stamp: tuple) -> DefaultData:
         raise DataError(f"{where('offset_supply')}: row {bad.index[0] + 2}: cost_max_cny_per_tco2 "
                         f"is below cost_min_cny_per_tco2; allowed: cost_max >= cost_min")
     bases = t["green_power_bases"].set_index("province")
+    storage = t["co2_storage"].set_index("province")
+    _missing_rows(where("co2_storage"), storage.index, provinces.index, "province")
+    for name, key in (("price_paths", "item"), ("shared_limits", "limit")):
+        dup = t[name][t[name].duplicated([key, "year"])]
+        if len(dup):
+            raise DataError(f"{where(name)}: row {dup.index[0] + 2}: {key} "
+                            f"{dup.iloc[0][key]!r} and year {int(dup.iloc[0].year)} appear twice")
+    start = t["starting_routes"]
+    share = start.groupby("industry")["output_share_frac"].sum()
+    if (share > 1.0 + 1e-9).any():
+        raise DataError(f"{where('starting_routes')}: the output shares of industry "
+                        f"{share[share > 1.0 + 1e-9].index[0]!r} add up to more than 1")
+    state = t["starting_state"].set_index("quantity")["value"].astype(float)
     return DefaultData(provinces, industries, carriers, affinity, grid, retrofits, applic,
-                       offsets, products, bases, tuple(sorted(files.items())))
+                       offsets, products, bases, tuple(sorted(files.items())),
+                       price_paths=t["price_paths"], shared_limits=t["shared_limits"],
+                       co2_storage=storage.loc[provinces.index], starting_routes=start,
+                       starting_state=state)
 
 
 def defaults() -> DefaultData:

@@ -54,7 +54,8 @@ FINANCE = TableSpec(
      "cbam_cost_eur": "cbam_cost_eur", "buyer_penalty_cny": "buyer_penalty_cny",
      "cert_premium_cny": "cert_premium_cny", "energy_cost_cny": "energy_cost_cny",
      "green_power_cost_cny": "green_power_cost_cny", "offset_cost_cny": "offset_cost_cny",
-     "revenue_cny": "revenue_cny"},
+     "revenue_cny": "revenue_cny", "buyer_premium_cny": "buyer_premium_cny",
+     "stranded_asset_cny": "stranded_cny"},
 )
 
 

@@ -24,7 +24,7 @@ from zcf.sim.kernels import ENGINES, SUM_NAMES, Bids, PerAgent
 from zcf.sim.markets import GreenPower, OffsetMarket
 from zcf.sim.params import BID_CAP_CNY_PER_TCO2, Carry, Setting, make_setting, year_params
 from zcf.sim.population import draw_population
-from zcf.sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
+from zcf.sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results, route_rows
 from zcf.sim.scenario import Scenario
 from zcf.sim.state import FirmState
 
@@ -113,7 +113,7 @@ class ZeroCarbonModel(mesa.Model):
         start.install_starting_pv(s, self.data, opts, p.applic, self.year, self.rng)
         self.kernels.effects(s, p, np.flatnonzero(s.next_event <= self.year))
         phases.energy_and_accounting(self.kernels, s, p)
-        self.carry = replace(self.carry, used=phases.limits_used(s, self.collector))
+        self.carry = replace(self.carry, used=phases.limits_used(s, p, self.collector))
         out = np.where(s.output > 0, s.output, 1.0)
         gj = [p.scalars[f"gj_{c}"] for c in ("coal", "gas", "diesel", "heat")]
         energy = (s.coal_t * gj[0] + s.natural_gas_m3 * gj[1] + s.diesel_t * gj[2]
@@ -172,7 +172,7 @@ class ZeroCarbonModel(mesa.Model):
                                  self.setting.offset_market)
         contracted = self._collect(p, decided, rationing, offsets, sums)
         self.carry = phases.next_carry(self.carry, offsets, rationing, contracted, fill_ratio)
-        self.carry = replace(self.carry, used=phases.limits_used(s, self.collector))
+        self.carry = replace(self.carry, used=phases.limits_used(s, p, self.collector))
         self.decided = decided
         self.year += 1
         if self.year > self.end_year:
@@ -201,6 +201,7 @@ class ZeroCarbonModel(mesa.Model):
             "local_direct_capacity_mwh": np.where(self.data.western_base(), r.local_twh, 0.0) * 1e6,
             "export_capacity_mwh": r.export_twh * 1e6,
             "premium_cny_per_mwh": p.scalars["p_contract"]})
+        c.add_rows("routes", route_rows(p.year, s, self.setting.options, c, self.data))
         c.add_rows("offsets", offsets.rows)
         c.add_rows("offset_flows", offsets.flows)
         return float(contracted.sum() / 1e6)

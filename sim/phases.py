@@ -133,16 +133,28 @@ def reinvest_cycle(s: FirmState, p: YearParams) -> np.ndarray:
 
 
 # what each shared limit's claims are counted in: the option column (per unit of the option's
-# capacity) and the firm quantity it is used as
+# capacity, i.e. of output) and the firm quantity it is used as
 LIMIT_NEEDS = {"scrap": ("scrap_t_per_unit", "scrap_t"), "scm": ("scm_t_per_unit", "scm_t"),
                "hydrogen": ("hydrogen_kg_per_unit", "hydrogen_kg")}
 CAPTURE_KINDS = ("capture_process", "capture_stream")
 
 
-def limits_used(s: FirmState, collector) -> dict:
-    """How much of each shared limit the firms use now (weighted; storage per province)."""
-    used = {name: float(np.dot(s.weight, getattr(s, qty))) for name, (_, qty) in LIMIT_NEEDS.items()}
-    used["storage"] = collector.province_sums([s.captured_tco2])[0]
+def limits_used(s: FirmState, p: YearParams, collector) -> dict:
+    """How much of each shared limit the firms have claimed (weighted): per unit of today's output
+    for every installed option that draws on it, active or still within its lead time; CO2
+    storage per province as the capacity of the installed capture options."""
+    used = {}
+    w_out = s.weight * s.output
+    for name, (column, _) in LIMIT_NEEDS.items():
+        per_unit = np.asarray(p.options[column])
+        used[name] = float(sum(np.dot(w_out, s.has_option(k)) * per_unit[k]
+                               for k in np.flatnonzero(per_unit > 0)))
+    kinds = np.asarray(p.options["kind"]).astype(int)
+    capture = np.flatnonzero(np.isin(kinds, [EFFECT_KINDS.index(k) for k in CAPTURE_KINDS]))
+    claimed = np.zeros(s.n)
+    for k in capture:
+        claimed += s.cap[k] * s.has_option(k)
+    used["storage"] = collector.province_sums([claimed])[0]
     return used
 
 
@@ -154,7 +166,7 @@ def admit(s: FirmState, p: YearParams, d: Decided, collector, rng: np.random.Gen
     chose = np.flatnonzero(c.option >= 0)
     if len(chose) == 0:
         return
-    used = limits_used(s, collector)
+    used = limits_used(s, p, collector)
     opt = c.option[chose]
     kinds = np.asarray(p.options["kind"]).astype(int)[opt]
     capture = np.isin(kinds, [EFFECT_KINDS.index(k) for k in CAPTURE_KINDS])

@@ -84,6 +84,9 @@ def draw_population(pop: Population, data: DefaultData, rng: np.random.Generator
     order = np.lexsort((rank, province, industry))                # sorted by cell
     industry, province, rank, weight = industry[order], province[order], rank[order], weight[order]
 
+    # size classes too thin to get an agent: fold their factories into the industry's others
+    ind_w = np.bincount(industry, weights=weight, minlength=n_ind)
+    weight = weight * (ind_full / np.where(ind_w > 0, ind_w, 1.0))[industry]
     z = np.exp(sigma_by_ind[industry] * ndtri(rank))
     nat_out = data.industries["national_output_units_2024"].to_numpy(float)
     share_of_nation = ind_full / data.industries["firm_count_2024"].to_numpy(float)

@@ -216,3 +216,43 @@ class Results:
             tmp.replace(final)
             written.append(final)
         return written
+
+
+def firm_routes(firms, options, year: int) -> tuple[np.ndarray, list[str]]:
+    """Each firm's process route in ``year``: index into the returned labels (0: the industry's
+    incumbent route), from the active installed options with a ``route_label`` (later options
+    in retrofits.csv win: a plant with low-clinker cement and kiln capture is on 'kiln + CCS')."""
+    labels = options.labels("route_label")
+    names = ["incumbent"] + list(dict.fromkeys(x for x in labels if x))
+    route = np.zeros(firms.n, dtype=np.int64)
+    lead = options.lead()
+    for k, label in enumerate(labels):
+        if not label:
+            continue
+        active = firms.has_option(k) & (firms.built[k] + lead[k] <= year)
+        route[active] = names.index(label)
+    return route, names
+
+
+def route_rows(year: int, firms, options, collector, data) -> dict[str, np.ndarray]:
+    """Rows of the ``routes`` table: year x industry x province x route with output and
+    emissions (weighted sums)."""
+    route, names = firm_routes(firms, options, year)
+    cell = np.searchsorted(collector.present, collector.cell)
+    key = cell * len(names) + route
+    used = np.unique(key)
+    w = firms.weight
+    sums = {col: np.bincount(key, weights=w * getattr(firms, src), minlength=used.max() + 1)[used]
+            for col, src in (("output", "output"), ("scope1_tco2", "scope1_tco2"),
+                             ("scope2_market_tco2", "scope2_market_tco2"), ("net_tco2", "net_tco2"),
+                             ("captured_tco2", "captured_tco2"))}
+    firms_w = np.bincount(key, weights=w, minlength=used.max() + 1)[used]
+    c, r = used // len(names), used % len(names)
+    ind = collector.keys.industry.to_numpy(dtype=object)[c]
+    incumbent = (data.industries["incumbent_route"] if "incumbent_route" in data.industries
+                 else pd.Series("", index=data.industries.index))
+    inc = incumbent.replace("", np.nan).fillna("conventional").astype(str)
+    label = np.where(r == 0, inc.reindex(ind).to_numpy(dtype=object), np.array(names, dtype=object)[r])
+    return {"year": np.full(len(used), year, dtype=np.int64), "industry": ind,
+            "province": collector.keys.province.to_numpy(dtype=object)[c], "route": label,
+            "firms": firms_w, **sums}

@@ -50,6 +50,11 @@ ctypedef struct PerUnit:
     double elec
     double process
     double eu_share
+    double start_coal       # multipliers of the process route the plant started on
+    double start_gas
+    double start_heat
+    double start_elec
+    double start_process
 
 ctypedef struct Effects:
     double eff_save
@@ -127,6 +132,11 @@ cdef inline PerUnit load_per_unit(const double* pu, Py_ssize_t n, Py_ssize_t i) 
     p.elec = pu[PU_ELEC_PU * n + i]
     p.process = pu[PU_PROCESS_PU * n + i]
     p.eu_share = pu[PU_EU_SHARE * n + i]
+    p.start_coal = pu[PU_START_COAL_MULT * n + i]
+    p.start_gas = pu[PU_START_GAS_MULT * n + i]
+    p.start_heat = pu[PU_START_HEAT_MULT * n + i]
+    p.start_elec = pu[PU_START_ELEC_MULT * n + i]
+    p.start_process = pu[PU_START_PROCESS_MULT * n + i]
     return p
 
 
@@ -916,6 +926,7 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, Effects 
                                          resource, sc)
     cdef Quant q0
     cdef Acc a0
+    cdef Effects start = no_effects()
     cdef Carbon none = carbon_now(sc)
     c.offsets_zero = offsets_zero
     c.offsets_ets = offsets_ets
@@ -943,8 +954,14 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, Effects 
               + c.cert_premium - c.offset_cost + c.buyer_premium)
     c.cash = cash + sc[SC_RETAINED_FRAC] * profit
     c.debt = debt * (1.0 - sc[SC_AMORT_FRAC])
-    # emissions without any retrofit (scope 1 + market scope 2, no green power)
-    q0 = firm_energy(output, pu, no_effects(), 0.0, 1.0, sc)
+    # emissions without any retrofit (scope 1 + market scope 2, no green power) on the process
+    # route the plant started on
+    start.coal_mult = pu.start_coal
+    start.gas_mult = pu.start_gas
+    start.heat_mult = pu.start_heat
+    start.elec_mult = pu.start_elec
+    start.process_mult = pu.start_process
+    q0 = firm_energy(output, pu, start, 0.0, 1.0, sc)
     none.cbam_free = 0.0
     a0 = firm_account(q0, output, 0, none, ip, pp, sc)
     c.no_retrofit = a0.scope1 + a0.s2_mkt

@@ -15,7 +15,11 @@ from pathlib import Path
 
 # -- firm state: rows of the (rows, n) blocks of ``zcf.sim.state.FirmState`` -----------------------
 PER_UNIT = (            # intensities per product unit (x the firm's own multiplier), EU share
-    "coal_pu", "gas_pu", "diesel_pu", "heat_pu", "elec_pu", "process_pu", "eu_share")
+    "coal_pu", "gas_pu", "diesel_pu", "heat_pu", "elec_pu", "process_pu", "eu_share",
+    # the process route the plant started on (2025 state): its multipliers, kept for the
+    # no-retrofit counterfactual
+    "start_coal_mult", "start_gas_mult", "start_heat_mult", "start_elec_mult",
+    "start_process_mult")
 EFFECTS = (             # retrofit effects, derived from the installed options (``firm_effects``)
     "eff_save_frac", "pi_save_frac", "elec_frac", "elec_cop", "pv_kw", "pv_self_frac",
     "green_contract_frac", "green_cert_frac", "direct_supply_frac", "capture_frac",

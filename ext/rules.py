@@ -40,6 +40,11 @@ class PerUnit(_Record):
     elec: float = 0.0
     process: float = 0.0
     eu_share: float = 0.0
+    start_coal: float = 1.0
+    start_gas: float = 1.0
+    start_heat: float = 1.0
+    start_elec: float = 1.0
+    start_process: float = 1.0
 
 
 @dataclass(slots=True)
@@ -643,7 +648,9 @@ def firm_close(output, pu: PerUnit, q: Quant, a: Acc, e: Effects, base_int, base
     buyer_premium = firm_buyer_premium(a.footprint, output, ip)
     profit = (ip.margin_frac * revenue - ets_cost - cbam_cny - penalty + premium - offset_cost
               + buyer_premium)
-    q0 = firm_energy(output, pu, Effects(), 0.0, 1.0, sc)          # no retrofit at all
+    start = Effects(coal_mult=pu.start_coal, gas_mult=pu.start_gas, heat_mult=pu.start_heat,
+                    elec_mult=pu.start_elec, process_mult=pu.start_process)
+    q0 = firm_energy(output, pu, start, 0.0, 1.0, sc)   # no retrofit, on its starting route
     none = carbon_now(sc)
     none.cbam_free = 0.0
     a0 = firm_account(q0, output, False, none, ip, pp, sc)

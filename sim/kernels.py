@@ -18,7 +18,8 @@ from zcf.ext.layouts import ACC, EFFECTS, FIN, PER_UNIT, QTY
 from zcf.sim.params import YearParams
 from zcf.sim.state import NEVER, FirmState
 
-_PU = dict(zip(PER_UNIT, ("coal", "gas", "diesel", "heat", "elec", "process", "eu_share")))
+_PU = dict(zip(PER_UNIT, ("coal", "gas", "diesel", "heat", "elec", "process", "eu_share",
+                         "start_coal", "start_gas", "start_heat", "start_elec", "start_process")))
 _EF = dict(zip(EFFECTS, ("eff_save", "pi_save", "elec_frac", "elec_cop", "pv_kw", "pv_self",
                          "contract", "cert", "direct", "capture", "capture_opex",
                          "coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult",

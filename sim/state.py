@@ -49,6 +49,7 @@ class FirmState:
         self.elec_cop[:] = 1.0
         for name in ("coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult"):
             getattr(self, name)[:] = 1.0          # no process route: intensities unchanged
+            getattr(self, "start_" + name)[:] = 1.0
         self.qty = self._block(QTY)
         self.acc = self._block(ACC)
         self.fin = self._block(FIN)

@@ -45,6 +45,11 @@ OPTION_COLOURS = {
     "rooftop_pv": "#e6ab02", "battery_storage": "#7570b3", "green_contract": "#1b9e77",
     "green_certificate": "#a6d854", "direct_supply": "#d95f02", "electrification": "#e7298a",
     "efficiency": "#66a61e", "process_innovation": "#a6761d", "ccus": "#666666",
+    "steel_scrap_eaf": "#1f78b4", "steel_ng_dri_eaf": "#a6cee3", "steel_h2_dri_eaf": "#33a02c",
+    "steel_bf_ccs": "#4d4d4d", "cement_clinker_substitution": "#fdbf6f",
+    "cement_alt_fuels": "#b15928", "cement_kiln_ccs": "#878787", "alu_grid_supply": "#cab2d6",
+    "alu_inert_anode": "#6a3d9a", "nh3_gas_smr": "#fb9a99", "nh3_ccs_pure": "#bababa",
+    "nh3_green_h2": "#b2df8a",
 }
 TIER_COLOURS = {"green": "#a1d99b", "near_zero": "#41ab5d", "zero_carbon": "#00441b"}
 TIER_LABELS = {"green": "green factories", "near_zero": "near-zero-carbon factories",

@@ -203,7 +203,7 @@ class ZeroCarbonModel(mesa.Model):
             "local_direct_capacity_mwh": np.where(self.data.western_base(), r.local_twh, 0.0) * 1e6,
             "export_capacity_mwh": r.export_twh * 1e6,
             "premium_cny_per_mwh": p.scalars["p_contract"]})
-        c.add_rows("routes", route_rows(p.year, s, self.setting.options, c, self.data))
+        c.add_rows("routes", route_rows(p.year, s, self.setting.options, c, self.data, p.applic))
         c.add_rows("offsets", offsets.rows)
         c.add_rows("offset_flows", offsets.flows)
         return float(contracted.sum() / 1e6)

@@ -118,7 +118,8 @@ def decide(engine, s: FirmState, p: YearParams, books: Books, rng: np.random.Gen
     review, budget = np.empty(s.n, np.uint8), np.empty(s.n)
     engine.prepare(s, p, books.cell, peer_any, u, review, budget)
     # a plant whose main asset is due for reinvestment reviews its options (relining or switch)
-    review[rules.at_reinvestment_point(s.asset_age_yr, reinvest_cycle(s, p))] = 1
+    idx, cycle = reinvesting_firms(s, p)
+    review[idx[rules.at_reinvestment_point(s.asset_age_yr[idx], cycle)]] = 1
     inputs = DecisionInputs(review, draw, budget, books.cell, peer)
     c = Choices.empty(s.n, n_opt, keep_npv)
     engine.decide(s, p, inputs, c)
@@ -127,9 +128,15 @@ def decide(engine, s: FirmState, p: YearParams, books: Books, rng: np.random.Gen
     return Decided(c, review, budget, replaced, capex_by_option)
 
 
-def reinvest_cycle(s: FirmState, p: YearParams) -> np.ndarray:
-    """Each firm's reinvestment cycle (years; 0: none)."""
-    return np.asarray(p.ind_now["reinvest_cycle_yr"], dtype=float)[s.industry]
+def reinvesting_firms(s: FirmState, p: YearParams) -> tuple[np.ndarray, np.ndarray]:
+    """The firms whose main asset has a reinvestment cycle, and their cycles (years); cached on
+    the state (the cycles are data)."""
+    cache = s.__dict__.setdefault("_reinvesting", {})
+    if not cache:
+        cycle = np.asarray(p.ind_now["reinvest_cycle_yr"], dtype=float)[s.industry]
+        cache["idx"] = np.flatnonzero(cycle > 0)
+        cache["cycle"] = cycle[cache["idx"]]
+    return cache["idx"], cache["cycle"]
 
 
 # what each shared limit's claims are counted in: the option column (per unit of the option's
@@ -139,22 +146,38 @@ LIMIT_NEEDS = {"scrap": ("scrap_t_per_unit", "scrap_t"), "scm": ("scm_t_per_unit
 CAPTURE_KINDS = ("capture_process", "capture_stream")
 
 
+def claimant_firms(s: FirmState, p: YearParams, options: np.ndarray) -> np.ndarray:
+    """The firms of the industries that may choose any of ``options`` (cached on the state: the
+    applicability never changes in a run)."""
+    key = tuple(int(k) for k in options)
+    cache = s.__dict__.setdefault("_claimants", {})
+    if key not in cache:
+        industries = np.flatnonzero((p.applic[:, list(key)] >= 0).any(axis=1)) if key else []
+        cache[key] = np.flatnonzero(np.isin(s.industry, industries))
+    return cache[key]
+
+
 def limits_used(s: FirmState, p: YearParams, collector) -> dict:
     """How much of each shared limit the firms have claimed (weighted): per unit of today's output
     for every installed option that draws on it, active or still within its lead time; CO2
-    storage per province as the capacity of the installed capture options."""
-    used = {}
-    w_out = s.weight * s.output
-    for name, (column, _) in LIMIT_NEEDS.items():
-        per_unit = np.asarray(p.options[column])
-        used[name] = float(sum(np.dot(w_out, s.has_option(k)) * per_unit[k]
-                               for k in np.flatnonzero(per_unit > 0)))
+    storage per province as the capacity of the installed capture options. Only the firms of
+    industries that may hold such options are read."""
     kinds = np.asarray(p.options["kind"]).astype(int)
     capture = np.flatnonzero(np.isin(kinds, [EFFECT_KINDS.index(k) for k in CAPTURE_KINDS]))
-    claimed = np.zeros(s.n)
+    need = {name: np.asarray(p.options[column]) for name, (column, _) in LIMIT_NEEDS.items()}
+    drawing = np.flatnonzero(np.any([v > 0 for v in need.values()], axis=0))
+    idx = claimant_firms(s, p, np.union1d(capture, drawing))
+    installed = s.installed[idx]
+    has = lambda k: ((installed[:, k >> 6] >> np.uint64(k & 63)) & np.uint64(1)).astype(bool)
+    w_out = s.weight[idx] * s.output[idx]
+    used = {name: float(sum(w_out[has(k)].sum() * per_unit[k] for k in np.flatnonzero(per_unit > 0)))
+            for name, per_unit in need.items()}
+    storage = np.zeros(collector.n_prov)
     for k in capture:
-        claimed += s.cap[k] * s.has_option(k)
-    used["storage"] = collector.province_sums([claimed])[0]
+        held = has(k)
+        storage += np.bincount(s.province[idx][held], weights=(s.weight * s.cap[k])[idx][held],
+                               minlength=collector.n_prov)
+    used["storage"] = storage
     return used
 
 
@@ -163,13 +186,17 @@ def admit(s: FirmState, p: YearParams, d: Decided, collector, rng: np.random.Gen
     province) admit this year's new claims in random order up to what is left of them; the
     firms refused do not install (they may choose again next year)."""
     c = d.choices
+    kinds = np.asarray(p.options["kind"]).astype(int)
+    claiming = np.isin(kinds, [EFFECT_KINDS.index(k) for k in CAPTURE_KINDS])
+    for column, _ in LIMIT_NEEDS.values():
+        claiming |= np.asarray(p.options[column]) > 0
     chose = np.flatnonzero(c.option >= 0)
+    chose = chose[claiming[c.option[chose]]]              # only claims on a shared limit
     if len(chose) == 0:
         return
     used = limits_used(s, p, collector)
     opt = c.option[chose]
-    kinds = np.asarray(p.options["kind"]).astype(int)[opt]
-    capture = np.isin(kinds, [EFFECT_KINDS.index(k) for k in CAPTURE_KINDS])
+    capture = np.isin(kinds[opt], [EFFECT_KINDS.index(k) for k in CAPTURE_KINDS])
     claims = []
     for name, (column, _) in LIMIT_NEEDS.items():
         need = np.asarray(p.options[column])[opt] * c.capacity[chose] * s.weight[chose]
@@ -199,10 +226,15 @@ def age_assets(s: FirmState, p: YearParams, d: Decided) -> None:
     as ``stranded_cny``."""
     c = d.choices
     major = np.asarray(p.options["major"]) > 0
-    switched = (c.option >= 0) & major[np.maximum(c.option, 0)]
-    s.stranded_cny[switched] = np.maximum(c.stranded[switched], 0.0)
-    due = rules.at_reinvestment_point(s.asset_age_yr, reinvest_cycle(s, p))
-    s.asset_age_yr[:] = np.where(switched | due, 0.0, s.asset_age_yr + 1.0)
+    s.asset_age_yr += 1.0
+    idx, cycle = reinvesting_firms(s, p)
+    if not len(idx):
+        return
+    option = c.option[idx]
+    switched = (option >= 0) & major[np.maximum(option, 0)]
+    s.stranded_cny[idx[switched]] = np.maximum(c.stranded[idx[switched]], 0.0)
+    due = rules.at_reinvestment_point(s.asset_age_yr[idx] - 1.0, cycle)
+    s.asset_age_yr[idx[switched | due]] = 0.0
 
 
 def custom_choice(agent, s: FirmState, p: YearParams, inputs: DecisionInputs, c: Choices) -> None:

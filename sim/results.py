@@ -218,41 +218,63 @@ class Results:
         return written
 
 
-def firm_routes(firms, options, year: int) -> tuple[np.ndarray, list[str]]:
-    """Each firm's process route in ``year``: index into the returned labels (0: the industry's
-    incumbent route), from the active installed options with a ``route_label`` (later options
-    in retrofits.csv win: a plant with low-clinker cement and kiln capture is on 'kiln + CCS')."""
+def firm_routes(firms, options, year: int, idx: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """The process route in ``year`` of the firms ``idx`` (all when None): index into the
+    returned labels (0: the industry's incumbent route), from the active installed options with
+    a ``route_label`` (later options in retrofits.csv win: a plant with low-clinker cement and
+    kiln capture is on 'kiln + CCS')."""
     labels = options.labels("route_label")
     names = ["incumbent"] + list(dict.fromkeys(x for x in labels if x))
-    route = np.zeros(firms.n, dtype=np.int64)
+    idx = np.arange(firms.n) if idx is None else idx
+    route = np.zeros(len(idx), dtype=np.int64)
     lead = options.lead()
+    installed = firms.installed[idx]
     for k, label in enumerate(labels):
         if not label:
             continue
-        active = firms.has_option(k) & (firms.built[k] + lead[k] <= year)
-        route[active] = names.index(label)
+        held = ((installed[:, k >> 6] >> np.uint64(k & 63)) & np.uint64(1)).astype(bool)
+        route[held & (firms.built[k, idx] + lead[k] <= year)] = names.index(label)
     return route, names
 
 
-def route_rows(year: int, firms, options, collector, data) -> dict[str, np.ndarray]:
+ROUTE_SUMS = {"output": "output", "scope1_tco2": "scope1_tco2",
+              "scope2_market_tco2": "scope2_market_tco2", "net_tco2": "net_tco2",
+              "captured_tco2": "captured_tco2"}
+
+
+def route_rows(year: int, firms, options, collector, data, applic: np.ndarray) -> dict[str, np.ndarray]:
     """Rows of the ``routes`` table: year x industry x province x route with output and
-    emissions (weighted sums)."""
-    route, names = firm_routes(firms, options, year)
-    cell = np.searchsorted(collector.present, collector.cell)
+    emissions (weighted sums). Industries without route options are one 'conventional' row per
+    cell (their cell sums, one kernel call); the others are split by route."""
+    labelled = [k for k, x in enumerate(options.labels("route_label")) if x]
+    industries = np.flatnonzero((applic[:, labelled] >= 0).any(axis=1)) if labelled else []
+    cache = collector.__dict__.setdefault("_route_firms", {})
+    if "idx" not in cache:
+        cache["idx"] = np.flatnonzero(np.isin(firms.industry, industries))
+        cache["light"] = np.flatnonzero(~np.isin(collector.present // collector.n_prov, industries))
+    idx, light = cache["idx"], cache["light"]
+    route, names = firm_routes(firms, options, year, idx)
+    cell = np.searchsorted(collector.present, collector.cell[idx])
     key = cell * len(names) + route
     used = np.unique(key)
-    w = firms.weight
-    sums = {col: np.bincount(key, weights=w * getattr(firms, src), minlength=used.max() + 1)[used]
-            for col, src in (("output", "output"), ("scope1_tco2", "scope1_tco2"),
-                             ("scope2_market_tco2", "scope2_market_tco2"), ("net_tco2", "net_tco2"),
-                             ("captured_tco2", "captured_tco2"))}
-    firms_w = np.bincount(key, weights=w, minlength=used.max() + 1)[used]
+    size = (used.max() + 1) if len(used) else 0
+    w = firms.weight[idx]
+    sums = {col: np.bincount(key, weights=w * getattr(firms, src)[idx], minlength=size)[used]
+            for col, src in ROUTE_SUMS.items()}
+    firms_w = np.bincount(key, weights=w, minlength=size)[used]
     c, r = used // len(names), used % len(names)
-    ind = collector.keys.industry.to_numpy(dtype=object)[c]
+    # light industries: their cell sums (no route options, so no capture either)
+    cs = collector.sums([getattr(firms, src) for src in ROUTE_SUMS.values()])[:, light]
     incumbent = (data.industries["incumbent_route"] if "incumbent_route" in data.industries
                  else pd.Series("", index=data.industries.index))
     inc = incumbent.replace("", np.nan).fillna("conventional").astype(str)
-    label = np.where(r == 0, inc.reindex(ind).to_numpy(dtype=object), np.array(names, dtype=object)[r])
-    return {"year": np.full(len(used), year, dtype=np.int64), "industry": ind,
-            "province": collector.keys.province.to_numpy(dtype=object)[c], "route": label,
-            "firms": firms_w, **sums}
+    ind = collector.keys.industry.to_numpy(dtype=object)
+    prov = collector.keys.province.to_numpy(dtype=object)
+    label = np.where(r == 0, inc.reindex(ind[c]).to_numpy(dtype=object),
+                     np.array(names, dtype=object)[r])
+    return {"year": np.full(len(used) + len(light), year, dtype=np.int64),
+            "industry": np.concatenate([ind[c], ind[light]]),
+            "province": np.concatenate([prov[c], prov[light]]),
+            "route": np.concatenate([label, inc.reindex(ind[light]).to_numpy(dtype=object)]),
+            "firms": np.concatenate([firms_w, collector.counts[light]]),
+            **{col: np.concatenate([sums[col], cs[j]]) for j, col in enumerate(ROUTE_SUMS)}}

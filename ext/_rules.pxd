@@ -648,11 +648,17 @@ cdef inline double firm_buyer_penalty(double footprint, double eu_output, bint e
     return lost
 
 
+cdef inline double firm_footprint_market(Acc a, double output) noexcept nogil:
+    """Scope 1 + market-based scope 2 per unit of output (tCO2; 0 without output)."""
+    return (a.scope1 + a.s2_mkt) / output if output > 0.0 else 0.0
+
+
 cdef inline double firm_buyer_premium(double footprint, double output,
                                       const double* ip) noexcept nogil:
     """Green-product premium (CNY): buyers pay ``premium_cny_per_unit`` for the share of output
-    they take (``premium_share_frac``) when the product's footprint (scope 1 + location scope 2
-    per unit) is at or below their threshold."""
+    they take (``premium_share_frac``) when the product's footprint (``firm_footprint_market``:
+    green-power contracts and certificates count, as in low-carbon metal premiums) is at or
+    below their threshold."""
     if output <= 0.0 or ip[IP_PREMIUM_CNY_PER_UNIT] <= 0.0 \
             or footprint > ip[IP_PREMIUM_THRESHOLD_TCO2_PER_UNIT]:
         return 0.0
@@ -750,7 +756,7 @@ cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, co
     cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
     cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc[SC_CERT_EXEMPT] > 0.0,
                                ip, sc)
-    cost -= firm_buyer_premium(a.footprint, f.output, ip)
+    cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
     return cost
 
 
@@ -949,7 +955,7 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, Effects 
         c.cert_premium = sc[SC_PREM_GREEN] * revenue
     else:
         c.cert_premium = 0.0
-    c.buyer_premium = firm_buyer_premium(a.footprint, output, ip)
+    c.buyer_premium = firm_buyer_premium(firm_footprint_market(a, output), output, ip)
     profit = (ip[IP_MARGIN_FRAC] * revenue - c.ets_cost - c.cbam_cny - c.buyer_penalty
               + c.cert_premium - c.offset_cost + c.buyer_premium)
     c.cash = cash + sc[SC_RETAINED_FRAC] * profit

@@ -450,6 +450,11 @@ def firm_buyer_penalty(footprint, eu_output, exempt, ip, sc) -> float:
     return lost * ip.margin_frac if sc.lost_sales > 0 else lost
 
 
+def firm_footprint_market(a: Acc, output) -> float:
+    """Scope 1 + market-based scope 2 per unit of output."""
+    return (a.scope1 + a.s2_mkt) / output if output > 0 else 0.0
+
+
 def firm_buyer_premium(footprint, output, ip) -> float:
     """Premium buyers pay for the share of output they take when its footprint is at or below
     their threshold."""
@@ -508,7 +513,7 @@ def firm_annual_cost(q: Quant, e: Effects, f: FirmView, c: Carbon, ip, pp, sc) -
     cost += a.cost_eur * sc.eur_cny
     cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
     cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc.cert_exempt > 0, ip, sc)
-    cost -= firm_buyer_premium(a.footprint, f.output, ip)
+    cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
     return cost
 
 
@@ -645,7 +650,7 @@ def firm_close(output, pu: PerUnit, q: Quant, a: Acc, e: Effects, base_int, base
     cbam_cny = a.cost_eur * sc.eur_cny
     penalty = firm_buyer_penalty(a.footprint, q.eu_output, sc.cert_exempt > 0 and tier >= 2, ip, sc)
     premium = (0.0, sc.prem_green, sc.prem_near, sc.prem_zero)[tier] * revenue
-    buyer_premium = firm_buyer_premium(a.footprint, output, ip)
+    buyer_premium = firm_buyer_premium(firm_footprint_market(a, output), output, ip)
     profit = (ip.margin_frac * revenue - ets_cost - cbam_cny - penalty + premium - offset_cost
               + buyer_premium)
     start = Effects(coal_mult=pu.start_coal, gas_mult=pu.start_gas, heat_mult=pu.start_heat,

@@ -169,10 +169,13 @@ class DefaultData:
     def path(self, table: str, key: str, item: str) -> dict[int, float]:
         """The year path ``item`` of ``price_paths`` (key ``item``) or ``shared_limits`` (key
         ``limit``) as {year: value}; empty when the table has no such rows."""
-        t = getattr(self, table)
-        rows = t[t[key] == item]
-        col = "value" if table == "price_paths" else "value_mt_per_yr"
-        return {int(y): float(v) for y, v in zip(rows.year, rows[col])}
+        store = self.__dict__.setdefault("_paths", {})       # frozen dataclass: cache by hand
+        if (table, item) not in store:
+            t = getattr(self, table)
+            rows = t[t[key] == item]
+            col = "value" if table == "price_paths" else "value_mt_per_yr"
+            store[(table, item)] = {int(y): float(v) for y, v in zip(rows.year, rows[col])}
+        return dict(store[(table, item)])
 
     @property
     def province_names(self) -> list[str]:

@@ -194,7 +194,8 @@ class BuyerPremium(Section):
     industry: str
     from_year: Year
     max_footprint_tco2_per_unit: NonNeg = Field(
-        description="scope 1 + location-based scope 2 per unit at or below which buyers pay")
+        description="scope 1 + market-based scope 2 per unit (green power counts) at or below "
+                    "which buyers pay")
     premium_cny_per_unit: NonNeg
     share_frac: Frac = Field(description="share of the output premium buyers take")
 

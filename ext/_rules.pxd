@@ -55,6 +55,7 @@ ctypedef struct PerUnit:
     double start_heat
     double start_elec
     double start_process
+    double start_route      # 1: the start_* multipliers differ from 1
 
 ctypedef struct Effects:
     double eff_save
@@ -80,6 +81,7 @@ ctypedef struct Effects:
     double route_opex       # change of non-energy variable cost, CNY per unit
     double capture_comb     # share of combustion CO2 captured
     double route_on         # 1 once a route switch is installed (one per firm)
+    double route_effects    # 1 where any process-route or stream-capture effect is held
 
 ctypedef struct Quant:
     double coal_t
@@ -132,11 +134,19 @@ cdef inline PerUnit load_per_unit(const double* pu, Py_ssize_t n, Py_ssize_t i) 
     p.elec = pu[PU_ELEC_PU * n + i]
     p.process = pu[PU_PROCESS_PU * n + i]
     p.eu_share = pu[PU_EU_SHARE * n + i]
-    p.start_coal = pu[PU_START_COAL_MULT * n + i]
-    p.start_gas = pu[PU_START_GAS_MULT * n + i]
-    p.start_heat = pu[PU_START_HEAT_MULT * n + i]
-    p.start_elec = pu[PU_START_ELEC_MULT * n + i]
-    p.start_process = pu[PU_START_PROCESS_MULT * n + i]
+    p.start_route = pu[PU_START_ROUTE * n + i]
+    if p.start_route != 0.0:        # most plants start on the incumbent: five rows not read
+        p.start_coal = pu[PU_START_COAL_MULT * n + i]
+        p.start_gas = pu[PU_START_GAS_MULT * n + i]
+        p.start_heat = pu[PU_START_HEAT_MULT * n + i]
+        p.start_elec = pu[PU_START_ELEC_MULT * n + i]
+        p.start_process = pu[PU_START_PROCESS_MULT * n + i]
+    else:
+        p.start_coal = 1.0
+        p.start_gas = 1.0
+        p.start_heat = 1.0
+        p.start_elec = 1.0
+        p.start_process = 1.0
     return p
 
 
@@ -165,6 +175,7 @@ cdef inline Effects no_effects() noexcept nogil:
     e.route_opex = 0.0
     e.capture_comb = 0.0
     e.route_on = 0.0
+    e.route_effects = 0.0
     return e
 
 
@@ -181,6 +192,21 @@ cdef inline Effects load_effects(const double* ef, Py_ssize_t n, Py_ssize_t i) n
     e.direct = ef[E_DIRECT_SUPPLY_FRAC * n + i]
     e.capture = ef[E_CAPTURE_FRAC * n + i]
     e.capture_opex = ef[E_CAPTURE_OPEX_CNY_PER_TCO2 * n + i]
+    e.route_effects = ef[E_ROUTE_EFFECTS * n + i]
+    if e.route_effects == 0.0:      # most firms hold no route effect: twelve rows not read
+        e.coal_mult = 1.0
+        e.gas_mult = 1.0
+        e.heat_mult = 1.0
+        e.elec_mult = 1.0
+        e.process_mult = 1.0
+        e.hydrogen = 0.0
+        e.biomass = 0.0
+        e.scrap = 0.0
+        e.scm = 0.0
+        e.route_opex = 0.0
+        e.capture_comb = 0.0
+        e.route_on = 0.0
+        return e
     e.coal_mult = ef[E_COAL_MULT * n + i]
     e.gas_mult = ef[E_GAS_MULT * n + i]
     e.heat_mult = ef[E_HEAT_MULT * n + i]
@@ -220,6 +246,7 @@ cdef inline void store_effects(Effects e, double* ef, Py_ssize_t n, Py_ssize_t i
     ef[E_ROUTE_OPEX_CNY_PU * n + i] = e.route_opex
     ef[E_CAPTURE_COMBUSTION_FRAC * n + i] = e.capture_comb
     ef[E_ROUTE_ON * n + i] = e.route_on
+    ef[E_ROUTE_EFFECTS * n + i] = e.route_effects
 
 
 cdef inline Quant load_qty(const double* qt, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
@@ -489,9 +516,11 @@ cdef inline void add_effect(Effects* e, int kind, double m, double cap,
         e.scrap = e.scrap + opk[OP_SCRAP_T_PER_UNIT]
         e.scm = e.scm + opk[OP_SCM_T_PER_UNIT]
         e.route_opex = e.route_opex + opk[OP_VAR_OPEX_CNY_PER_UNIT]
+        e.route_effects = 1.0
         if kind == K_ROUTE_SWITCH:
             e.route_on = 1.0
     elif kind == K_CAPTURE_STREAM:
+        e.route_effects = 1.0
         _add_capture_stream(e, m * opk[OP_EFFECT_FRAC], opk)
 
 

@@ -19,7 +19,8 @@ PER_UNIT = (            # intensities per product unit (x the firm's own multipl
     # the process route the plant started on (2025 state): its multipliers, kept for the
     # no-retrofit counterfactual
     "start_coal_mult", "start_gas_mult", "start_heat_mult", "start_elec_mult",
-    "start_process_mult")
+    "start_process_mult",
+    "start_route")          # 1 where the plant started on a route (the rows above are read)
 EFFECTS = (             # retrofit effects, derived from the installed options (``firm_effects``)
     "eff_save_frac", "pi_save_frac", "elec_frac", "elec_cop", "pv_kw", "pv_self_frac",
     "green_contract_frac", "green_cert_frac", "direct_supply_frac", "capture_frac",
@@ -28,7 +29,8 @@ EFFECTS = (             # retrofit effects, derived from the installed options (
     # intensities, new inputs per unit of output, and capture of combustion CO2 (capture_stream)
     "coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult",
     "hydrogen_kg_pu", "biomass_gj_pu", "scrap_t_pu", "scm_t_pu", "route_opex_cny_pu",
-    "capture_combustion_frac", "route_on")
+    "capture_combustion_frac", "route_on",
+    "route_effects")        # 1 where any of the rows above differ from none (they are read)
 QTY = (                 # annual quantities (``firm_energy``)
     "coal_t", "natural_gas_m3", "diesel_t", "purchased_heat_gj", "electricity_mwh",
     "pv_self_mwh", "grid_mwh", "green_contract_mwh", "direct_supply_mwh",

@@ -45,6 +45,7 @@ class PerUnit(_Record):
     start_heat: float = 1.0
     start_elec: float = 1.0
     start_process: float = 1.0
+    start_route: float = 0.0
 
 
 @dataclass(slots=True)
@@ -72,6 +73,7 @@ class Effects(_Record):
     route_opex: float = 0.0
     capture_comb: float = 0.0
     route_on: float = 0.0
+    route_effects: float = 0.0
 
 
 @dataclass(slots=True)
@@ -336,9 +338,11 @@ def add_effect(e: Effects, kind: int, m: float, cap: float, opk) -> None:
         e.scrap += opk.scrap_t_per_unit
         e.scm += opk.scm_t_per_unit
         e.route_opex += opk.var_opex_cny_per_unit
+        e.route_effects = 1.0
         if name == "route_switch":
             e.route_on = 1.0
     elif name == "capture_stream":
+        e.route_effects = 1.0
         rate = m * opk.effect_frac
         have_p, have_c = e.capture, e.capture_comb
         e.capture = _combine_share(have_p, rate * opk.process_stream_frac)

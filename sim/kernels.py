@@ -19,12 +19,13 @@ from zcf.sim.params import YearParams
 from zcf.sim.state import NEVER, FirmState
 
 _PU = dict(zip(PER_UNIT, ("coal", "gas", "diesel", "heat", "elec", "process", "eu_share",
-                         "start_coal", "start_gas", "start_heat", "start_elec", "start_process")))
+                         "start_coal", "start_gas", "start_heat", "start_elec", "start_process",
+                         "start_route")))
 _EF = dict(zip(EFFECTS, ("eff_save", "pi_save", "elec_frac", "elec_cop", "pv_kw", "pv_self",
                          "contract", "cert", "direct", "capture", "capture_opex",
                          "coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult",
                          "hydrogen", "biomass", "scrap", "scm", "route_opex", "capture_comb",
-                         "route_on")))
+                         "route_on", "route_effects")))
 _ACC = dict(zip(ACC, ("scope1", "s2_loc", "s2_mkt", "footprint", "embedded", "certificates",
                       "cost_eur")))
 _CLOSE_FIN = {"offsets_zero_tco2": "offsets_zero", "offsets_ets_tco2": "offsets_ets",

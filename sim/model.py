@@ -111,6 +111,7 @@ class ZeroCarbonModel(mesa.Model):
         self.kernels.effects(s, p, np.flatnonzero(s.next_event <= self.year))
         for name in ("coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult"):
             getattr(s, "start_" + name)[:] = getattr(s, name)   # the route it starts on
+        s.start_route[:] = s.route_effects
         phases.energy_and_accounting(self.kernels, s, p)
         start.install_starting_pv(s, self.data, opts, p.applic, self.year, self.rng)
         self.kernels.effects(s, p, np.flatnonzero(s.next_event <= self.year))

@@ -577,6 +577,8 @@ cdef inline bint option_allowed(int kind, Effects e, const double* opk, const do
         return False
     if kind == K_ROUTE_SWITCH and e.route_on > 0.0:     # one process route per plant
         return False
+    if opk[OP_INCUMBENT_ONLY] > 0.0 and e.route_on > 0.0:   # e.g. blast-furnace capture
+        return False
     if (kind == K_CAPTURE_PROCESS or kind == K_CAPTURE_STREAM) and pp[PP_STORAGE_OPEN] <= 0.0:
         return False                                    # no CO2 storage left in the province
     return True

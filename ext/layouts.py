@@ -74,7 +74,8 @@ OPTION = (              # one row per retrofit option (rows of retrofits.csv)
     "scrap_t_per_unit", "scm_t_per_unit",            # extra scrap / supplementary material
     "var_opex_cny_per_unit",                         # change of non-energy variable cost
     "process_stream_frac", "combustion_stream_frac", # streams a capture_stream option treats
-    "major")                    # 1: a major investment (capital-stock timing applies)
+    "major",                    # 1: a major investment (capital-stock timing applies)
+    "incumbent_only")           # 1: only for plants still on the incumbent route
 INDUSTRY = (
     "ets_covered", "ets_benchmark_tco2_per_unit", "cbam_coverage",
     "cbam_benchmark_tco2_per_unit", "cbam_default_tco2_per_unit", "cbam_de_minimis_units",

@@ -392,6 +392,8 @@ def option_allowed(kind: int, e: Effects, opk, pp) -> bool:
         return False
     if EFFECT_KINDS[kind] == "route_switch" and e.route_on > 0:
         return False                                  # one process route per plant
+    if opk.incumbent_only > 0 and e.route_on > 0:
+        return False                                  # e.g. blast-furnace capture
     if EFFECT_KINDS[kind] in ("capture_process", "capture_stream") and pp.storage_open <= 0:
         return False                                  # no CO2 storage left in the province
     return True

@@ -410,7 +410,8 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
         **{name: opts.column(name) for name in (
             "hydrogen_kg_per_unit", "biomass_gj_per_unit", "scrap_t_per_unit", "scm_t_per_unit",
             "var_opex_cny_per_unit", "process_stream_frac", "combustion_stream_frac")},
-        "major": opts.flag("major").astype(float)}
+        "major": opts.flag("major").astype(float),
+        "incumbent_only": opts.flag("incumbent_only").astype(float)}
 
     cbam_ahead = cbam_coverage_by_industry(cfg, data, max(year, cfg.cbam.start_year))
     open_ = np.ones(st.n_prov) if carry.direct_open is None else carry.direct_open

@@ -71,7 +71,8 @@ def option(rng, kind: int | None = None) -> np.ndarray:
                  effect_frac=rng.uniform(0, 1), exp_offset_cny_per_tco2=rng.choice([np.inf, 80.0]),
                  coal_mult=rng.uniform(0, 30), process_mult=rng.uniform(0, 1.2),
                  process_stream_frac=rng.uniform(0, 1), combustion_stream_frac=rng.uniform(0, 1),
-                 var_opex_cny_per_unit=rng.uniform(-2000, 2000), major=float(rng.integers(0, 2)))
+                 var_opex_cny_per_unit=rng.uniform(-2000, 2000), major=float(rng.integers(0, 2)),
+                 incumbent_only=float(rng.integers(0, 2)))
 
 
 def record(rng, cls, scale=1000.0, **fixed):

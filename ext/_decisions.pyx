@@ -39,6 +39,7 @@ ctypedef struct Ctx:
     const double* hurdle
     const double* base_int
     const double* draw
+    const double* asset_age
     const double* applic        # (n_ind, n_opt)
     const double* op            # (n_opt, N_OP)
     const double* ip            # (n_ind, N_IP)
@@ -50,6 +51,7 @@ ctypedef struct Ctx:
     double* capacity
     double* capex
     double* subsidy
+    double* stranded
     double* npv_out             # (n_opt, n), or NULL: not wanted
 
 
@@ -70,6 +72,7 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
     c.capacity[i] = 0.0
     c.capex[i] = 0.0
     c.subsidy[i] = 0.0
+    c.stranded[i] = 0.0
     if c.npv_out != NULL:
         for k in range(n_opt):
             c.npv_out[k * n + i] = NAN
@@ -87,6 +90,7 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
     f.budget = c.budget[i]
     f.tier = c.tier[i]
     f.draw = c.draw[i]
+    f.asset_age = c.asset_age[i]
     pu = load_per_unit(c.per_unit, n, i)
     e0 = load_effects(c.effects, n, i)
     q0 = firm_energy(f.output, pu, e0, ppi[PP_SOLAR_YIELD_MWH_PER_KW],
@@ -137,6 +141,7 @@ cdef inline void _take(const Ctx* c, Py_ssize_t i, Py_ssize_t k, Valued v) noexc
     c.capacity[i] = v.capacity
     c.capex[i] = v.capex
     c.subsidy[i] = v.subsidy
+    c.stranded[i] = v.stranded
 
 
 def decide_into(dict firms, dict tables, dict out, int threads=0):
@@ -144,9 +149,9 @@ def decide_into(dict firms, dict tables, dict out, int threads=0):
 
     ``firms``: review (uint8), industry, province (int32), cell (int64), output, per_unit
     (N_PU, n), effects (N_E, n), installed (uint64, (n, words)), verified (uint8), tier (int8),
-    revenue, budget, hurdle, base_int, draw. ``tables``: applic (n_ind, n_opt; < 0 not allowed),
+    revenue, budget, hurdle, base_int, draw, asset_age. ``tables``: applic (n_ind, n_opt; < 0 not allowed),
     op (n_opt, N_OP), ip (n_ind, N_IP), pp (n_prov, N_PP), sub_rate (n_opt, n_prov),
-    peer (n_cells, n_opt), sc (N_SC). ``out``: choice (int32), capacity, capex, subsidy, and npv
+    peer (n_cells, n_opt), sc (N_SC). ``out``: choice (int32), capacity, capex, subsidy, stranded, and npv
     (n_opt, n) or shape (0, 0) when NPVs are not wanted. Firms are independent: ``threads`` (0:
     OpenMP's default) changes the speed, never the result.
     """
@@ -165,6 +170,7 @@ def decide_into(dict firms, dict tables, dict out, int threads=0):
     cdef const double[::1] hurdle = firms["hurdle"]
     cdef const double[::1] base_int = firms["base_int"]
     cdef const double[::1] draw = firms["draw"]
+    cdef const double[::1] asset_age = firms["asset_age"]
     cdef const double[:, ::1] applic = tables["applic"]
     cdef const double[:, ::1] op = tables["op"]
     cdef const double[:, ::1] ip = tables["ip"]
@@ -176,6 +182,7 @@ def decide_into(dict firms, dict tables, dict out, int threads=0):
     cdef double[::1] capacity = out["capacity"]
     cdef double[::1] capex = out["capex"]
     cdef double[::1] subsidy = out["subsidy"]
+    cdef double[::1] stranded = out["stranded"]
     cdef double[:, ::1] npv = out["npv"]
     cdef Py_ssize_t i, n = output.shape[0], n_opt = op.shape[0]
     _check(per_unit.shape[0] == N_PU and effects.shape[0] == N_E and installed.shape[0] == n
@@ -212,6 +219,7 @@ def decide_into(dict firms, dict tables, dict out, int threads=0):
     c.hurdle = &hurdle[0]
     c.base_int = &base_int[0]
     c.draw = &draw[0]
+    c.asset_age = &asset_age[0]
     c.applic = &applic[0, 0]
     c.op = &op[0, 0]
     c.ip = &ip[0, 0]
@@ -223,12 +231,14 @@ def decide_into(dict firms, dict tables, dict out, int threads=0):
     c.capacity = &capacity[0]
     c.capex = &capex[0]
     c.subsidy = &subsidy[0]
+    c.stranded = &stranded[0]
     c.npv_out = &npv[0, 0] if npv.shape[0] > 0 else NULL
     cdef int nt = n_threads(threads, n)
     # per-thread scratch: utilities and valued options of one firm (any number of options)
     cdef double[:, ::1] u_scratch = np.empty((nt, n_opt))
     cdef Valued[:, ::1] v_scratch = np.empty((nt, n_opt), dtype=np.dtype(
-        [("npv", "f8"), ("annuity", "f8"), ("capacity", "f8"), ("capex", "f8"), ("subsidy", "f8")]))
+        [("npv", "f8"), ("annuity", "f8"), ("capacity", "f8"), ("capex", "f8"), ("subsidy", "f8"),
+         ("stranded", "f8")]))
     cdef int t
     with nogil, parallel(num_threads=nt):
         t = threadid()

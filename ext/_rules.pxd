@@ -50,6 +50,12 @@ ctypedef struct PerUnit:
     double elec
     double process
     double eu_share
+    double start_coal       # multipliers of the process route the plant started on
+    double start_gas
+    double start_heat
+    double start_elec
+    double start_process
+    double start_route      # 1: the start_* multipliers differ from 1
 
 ctypedef struct Effects:
     double eff_save
@@ -63,6 +69,19 @@ ctypedef struct Effects:
     double direct
     double capture
     double capture_opex
+    double coal_mult        # process routes: multipliers on the firm's own intensities
+    double gas_mult
+    double heat_mult
+    double elec_mult
+    double process_mult
+    double hydrogen         # kg per unit of output
+    double biomass          # GJ per unit of output (before efficiency, like the fuels)
+    double scrap            # extra scrap, t per unit of output
+    double scm              # extra supplementary cementitious material, t per unit
+    double route_opex       # change of non-energy variable cost, CNY per unit
+    double capture_comb     # share of combustion CO2 captured
+    double route_on         # 1 once a route switch is installed (one per firm)
+    double route_effects    # 1 where any process-route or stream-capture effect is held
 
 ctypedef struct Quant:
     double coal_t
@@ -78,6 +97,11 @@ ctypedef struct Quant:
     double process_tco2
     double captured_tco2
     double eu_output
+    double hydrogen_kg
+    double biomass_gj
+    double scrap_t
+    double scm_t
+    double route_opex_cny
 
 ctypedef struct Acc:
     double scope1
@@ -110,6 +134,19 @@ cdef inline PerUnit load_per_unit(const double* pu, Py_ssize_t n, Py_ssize_t i) 
     p.elec = pu[PU_ELEC_PU * n + i]
     p.process = pu[PU_PROCESS_PU * n + i]
     p.eu_share = pu[PU_EU_SHARE * n + i]
+    p.start_route = pu[PU_START_ROUTE * n + i]
+    if p.start_route != 0.0:        # most plants start on the incumbent: five rows not read
+        p.start_coal = pu[PU_START_COAL_MULT * n + i]
+        p.start_gas = pu[PU_START_GAS_MULT * n + i]
+        p.start_heat = pu[PU_START_HEAT_MULT * n + i]
+        p.start_elec = pu[PU_START_ELEC_MULT * n + i]
+        p.start_process = pu[PU_START_PROCESS_MULT * n + i]
+    else:
+        p.start_coal = 1.0
+        p.start_gas = 1.0
+        p.start_heat = 1.0
+        p.start_elec = 1.0
+        p.start_process = 1.0
     return p
 
 
@@ -126,6 +163,19 @@ cdef inline Effects no_effects() noexcept nogil:
     e.direct = 0.0
     e.capture = 0.0
     e.capture_opex = 0.0
+    e.coal_mult = 1.0
+    e.gas_mult = 1.0
+    e.heat_mult = 1.0
+    e.elec_mult = 1.0
+    e.process_mult = 1.0
+    e.hydrogen = 0.0
+    e.biomass = 0.0
+    e.scrap = 0.0
+    e.scm = 0.0
+    e.route_opex = 0.0
+    e.capture_comb = 0.0
+    e.route_on = 0.0
+    e.route_effects = 0.0
     return e
 
 
@@ -142,6 +192,33 @@ cdef inline Effects load_effects(const double* ef, Py_ssize_t n, Py_ssize_t i) n
     e.direct = ef[E_DIRECT_SUPPLY_FRAC * n + i]
     e.capture = ef[E_CAPTURE_FRAC * n + i]
     e.capture_opex = ef[E_CAPTURE_OPEX_CNY_PER_TCO2 * n + i]
+    e.route_effects = ef[E_ROUTE_EFFECTS * n + i]
+    if e.route_effects == 0.0:      # most firms hold no route effect: twelve rows not read
+        e.coal_mult = 1.0
+        e.gas_mult = 1.0
+        e.heat_mult = 1.0
+        e.elec_mult = 1.0
+        e.process_mult = 1.0
+        e.hydrogen = 0.0
+        e.biomass = 0.0
+        e.scrap = 0.0
+        e.scm = 0.0
+        e.route_opex = 0.0
+        e.capture_comb = 0.0
+        e.route_on = 0.0
+        return e
+    e.coal_mult = ef[E_COAL_MULT * n + i]
+    e.gas_mult = ef[E_GAS_MULT * n + i]
+    e.heat_mult = ef[E_HEAT_MULT * n + i]
+    e.elec_mult = ef[E_ELEC_MULT * n + i]
+    e.process_mult = ef[E_PROCESS_MULT * n + i]
+    e.hydrogen = ef[E_HYDROGEN_KG_PU * n + i]
+    e.biomass = ef[E_BIOMASS_GJ_PU * n + i]
+    e.scrap = ef[E_SCRAP_T_PU * n + i]
+    e.scm = ef[E_SCM_T_PU * n + i]
+    e.route_opex = ef[E_ROUTE_OPEX_CNY_PU * n + i]
+    e.capture_comb = ef[E_CAPTURE_COMBUSTION_FRAC * n + i]
+    e.route_on = ef[E_ROUTE_ON * n + i]
     return e
 
 
@@ -157,6 +234,19 @@ cdef inline void store_effects(Effects e, double* ef, Py_ssize_t n, Py_ssize_t i
     ef[E_DIRECT_SUPPLY_FRAC * n + i] = e.direct
     ef[E_CAPTURE_FRAC * n + i] = e.capture
     ef[E_CAPTURE_OPEX_CNY_PER_TCO2 * n + i] = e.capture_opex
+    ef[E_COAL_MULT * n + i] = e.coal_mult
+    ef[E_GAS_MULT * n + i] = e.gas_mult
+    ef[E_HEAT_MULT * n + i] = e.heat_mult
+    ef[E_ELEC_MULT * n + i] = e.elec_mult
+    ef[E_PROCESS_MULT * n + i] = e.process_mult
+    ef[E_HYDROGEN_KG_PU * n + i] = e.hydrogen
+    ef[E_BIOMASS_GJ_PU * n + i] = e.biomass
+    ef[E_SCRAP_T_PU * n + i] = e.scrap
+    ef[E_SCM_T_PU * n + i] = e.scm
+    ef[E_ROUTE_OPEX_CNY_PU * n + i] = e.route_opex
+    ef[E_CAPTURE_COMBUSTION_FRAC * n + i] = e.capture_comb
+    ef[E_ROUTE_ON * n + i] = e.route_on
+    ef[E_ROUTE_EFFECTS * n + i] = e.route_effects
 
 
 cdef inline Quant load_qty(const double* qt, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
@@ -174,6 +264,11 @@ cdef inline Quant load_qty(const double* qt, Py_ssize_t n, Py_ssize_t i) noexcep
     q.process_tco2 = qt[Q_PROCESS_TCO2 * n + i]
     q.captured_tco2 = qt[Q_CAPTURED_TCO2 * n + i]
     q.eu_output = qt[Q_EU_OUTPUT * n + i]
+    q.hydrogen_kg = qt[Q_HYDROGEN_KG * n + i]
+    q.biomass_gj = qt[Q_BIOMASS_GJ * n + i]
+    q.scrap_t = qt[Q_SCRAP_T * n + i]
+    q.scm_t = qt[Q_SCM_T * n + i]
+    q.route_opex_cny = qt[Q_ROUTE_OPEX_CNY * n + i]
     return q
 
 
@@ -191,6 +286,11 @@ cdef inline void store_qty(Quant q, double* qt, Py_ssize_t n, Py_ssize_t i) noex
     qt[Q_PROCESS_TCO2 * n + i] = q.process_tco2
     qt[Q_CAPTURED_TCO2 * n + i] = q.captured_tco2
     qt[Q_EU_OUTPUT * n + i] = q.eu_output
+    qt[Q_HYDROGEN_KG * n + i] = q.hydrogen_kg
+    qt[Q_BIOMASS_GJ * n + i] = q.biomass_gj
+    qt[Q_SCRAP_T * n + i] = q.scrap_t
+    qt[Q_SCM_T * n + i] = q.scm_t
+    qt[Q_ROUTE_OPEX_CNY * n + i] = q.route_opex_cny
 
 
 cdef inline Acc load_acc(const double* ac, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
@@ -268,20 +368,28 @@ cdef inline double firm_fossil_gj(Quant q, const double* sc) noexcept nogil:
             + q.diesel_t * sc[SC_GJ_DIESEL] + q.purchased_heat_gj * sc[SC_GJ_HEAT])
 
 
+cdef inline double firm_combustion_tco2(Quant q, const double* sc) noexcept nogil:
+    """CO2 of the fossil fuels burnt on site (coal, gas, diesel), tCO2."""
+    return q.coal_t * sc[SC_EF_COAL] + q.natural_gas_m3 * sc[SC_EF_GAS] + q.diesel_t * sc[SC_EF_DIESEL]
+
+
 cdef inline Quant firm_energy(double output, PerUnit pu, Effects e, double yield_mwh_per_kw,
                               double direct_fill, const double* sc) noexcept nogil:
     """Annual quantities from output, intensities and retrofit effects (docs/design.md):
     efficiency saves a share of all energy, thermal savings a share of coal, gas and heat; a share
     of the remaining fossil energy is electrified at the COP; on-site PV output is used on site up
     to the self-consumed share; green power covers shares of the grid electricity still bought
-    (direct supply as delivered: x ``direct_fill``); capture takes its share of process CO2."""
+    (direct supply as delivered: x ``direct_fill``); capture takes its shares of process CO2 and
+    of the CO2 of the fuels burnt on site. Process routes scale the firm's own intensities by
+    their multipliers and add their new inputs (hydrogen, biomass, extra scrap and supplementary
+    material, a change of variable cost) per unit of output."""
     cdef Quant q
     cdef double used = output * (1.0 - e.eff_save)
     cdef double thermal = used * (1.0 - e.pi_save)
     cdef double keep = 1.0 - e.elec_frac
-    cdef double coal = thermal * pu.coal
-    cdef double gas = thermal * pu.gas
-    cdef double heat = thermal * pu.heat
+    cdef double coal = thermal * pu.coal * e.coal_mult
+    cdef double gas = thermal * pu.gas * e.gas_mult
+    cdef double heat = thermal * pu.heat * e.heat_mult
     cdef double diesel = used * pu.diesel
     cdef double fossil_gj = (coal * sc[SC_GJ_COAL] + gas * sc[SC_GJ_GAS] + heat * sc[SC_GJ_HEAT]
                              + diesel * sc[SC_GJ_DIESEL])
@@ -290,16 +398,21 @@ cdef inline Quant firm_energy(double output, PerUnit pu, Effects e, double yield
     q.natural_gas_m3 = gas * keep
     q.purchased_heat_gj = heat * keep
     q.diesel_t = diesel * keep
-    q.electricity_mwh = used * pu.elec + fossil_gj * e.elec_frac / 3.6 / e.elec_cop
+    q.electricity_mwh = used * pu.elec * e.elec_mult + fossil_gj * e.elec_frac / 3.6 / e.elec_cop
     q.pv_self_mwh = fmin(q.electricity_mwh, e.pv_kw * yield_mwh_per_kw * e.pv_self)
     q.grid_mwh = q.electricity_mwh - q.pv_self_mwh
     g = firm_green_power(q.grid_mwh, e.contract, e.cert, e.direct * direct_fill)
     q.direct_supply_mwh = g.direct
     q.green_contract_mwh = g.contract
     q.green_certificate_mwh = g.cert
-    q.process_tco2 = output * pu.process
-    q.captured_tco2 = q.process_tco2 * e.capture
+    q.process_tco2 = output * pu.process * e.process_mult
+    q.captured_tco2 = q.process_tco2 * e.capture + firm_combustion_tco2(q, sc) * e.capture_comb
     q.eu_output = output * pu.eu_share
+    q.hydrogen_kg = output * e.hydrogen
+    q.biomass_gj = thermal * e.biomass * keep
+    q.scrap_t = output * e.scrap
+    q.scm_t = output * e.scm
+    q.route_opex_cny = output * e.route_opex
     return q
 
 
@@ -398,12 +511,41 @@ cdef inline void add_effect(Effects* e, int kind, double m, double cap,
         # operating cost per tonne: weighted by the tonnes each option captures
         e.capture_opex = (have * e.capture_opex + (e.capture - have) * opk[OP_OPEX_CNY_PER_UNIT_YR]) \
             / e.capture if e.capture > 0.0 else 0.0
+    elif kind == K_ROUTE_SWITCH or kind == K_PROCESS_CHANGE:
+        e.coal_mult = e.coal_mult * opk[OP_COAL_MULT]
+        e.gas_mult = e.gas_mult * opk[OP_GAS_MULT]
+        e.heat_mult = e.heat_mult * opk[OP_HEAT_MULT]
+        e.elec_mult = e.elec_mult * opk[OP_ELEC_MULT]
+        e.process_mult = e.process_mult * opk[OP_PROCESS_MULT]
+        e.hydrogen = e.hydrogen + opk[OP_HYDROGEN_KG_PER_UNIT]
+        e.biomass = e.biomass + opk[OP_BIOMASS_GJ_PER_UNIT]
+        e.scrap = e.scrap + opk[OP_SCRAP_T_PER_UNIT]
+        e.scm = e.scm + opk[OP_SCM_T_PER_UNIT]
+        e.route_opex = e.route_opex + opk[OP_VAR_OPEX_CNY_PER_UNIT]
+        e.route_effects = 1.0
+        if kind == K_ROUTE_SWITCH:
+            e.route_on = 1.0
+    elif kind == K_CAPTURE_STREAM:
+        e.route_effects = 1.0
+        _add_capture_stream(e, m * opk[OP_EFFECT_FRAC], opk)
 
 
-cdef inline double option_capacity(int kind, Effects e, Quant q, double m, const double* opk,
-                                   const double* sc) noexcept nogil:
+cdef inline void _add_capture_stream(Effects* e, double rate, const double* opk) noexcept nogil:
+    """Capture at ``rate`` of the process and combustion streams the option treats (shares of
+    each); operating cost per tonne weighted by the shares each capture adds."""
+    cdef double have_p = e.capture, have_c = e.capture_comb, total
+    e.capture = _combine_share(have_p, rate * opk[OP_PROCESS_STREAM_FRAC])
+    e.capture_comb = _combine_share(have_c, rate * opk[OP_COMBUSTION_STREAM_FRAC])
+    total = e.capture + e.capture_comb
+    e.capture_opex = ((have_p + have_c) * e.capture_opex
+                      + (total - have_p - have_c) * opk[OP_OPEX_CNY_PER_UNIT_YR]) / total \
+        if total > 0.0 else 0.0
+
+
+cdef inline double option_capacity(int kind, Effects e, Quant q, double output, double m,
+                                   const double* opk, const double* sc) noexcept nogil:
     """Capacity (in the option's unit) of a new option of ``kind`` at max share ``m`` on top of
-    a firm whose current effects are ``e`` and quantities ``q``."""
+    a firm whose current effects are ``e``, quantities ``q`` and output ``output``."""
     cdef double fossil
     if kind == K_ONSITE_PV:
         return m * q.electricity_mwh                    # kW per MWh/yr of use
@@ -420,6 +562,12 @@ cdef inline double option_capacity(int kind, Effects e, Quant q, double m, const
                     + q.purchased_heat_gj * sc[SC_GJ_HEAT])
     if kind == K_CAPTURE_PROCESS:                       # tCO2/yr captured
         return m * opk[OP_EFFECT_FRAC] * q.process_tco2
+    if kind == K_ROUTE_SWITCH or kind == K_PROCESS_CHANGE:   # units of output per year
+        return m * output
+    if kind == K_CAPTURE_STREAM:                        # tCO2/yr captured (of what is left)
+        return m * opk[OP_EFFECT_FRAC] * (
+            (q.process_tco2 - q.process_tco2 * e.capture) * opk[OP_PROCESS_STREAM_FRAC]
+            + firm_combustion_tco2(q, sc) * (1.0 - e.capture_comb) * opk[OP_COMBUSTION_STREAM_FRAC])
     return 0.0
 
 
@@ -433,6 +581,12 @@ cdef inline bint option_allowed(int kind, Effects e, const double* opk, const do
         return False
     if kind == K_STORAGE and e.pv_kw <= 0.0:
         return False
+    if kind == K_ROUTE_SWITCH and e.route_on > 0.0:     # one process route per plant
+        return False
+    if opk[OP_INCUMBENT_ONLY] > 0.0 and e.route_on > 0.0:   # e.g. blast-furnace capture
+        return False
+    if (kind == K_CAPTURE_PROCESS or kind == K_CAPTURE_STREAM) and pp[PP_STORAGE_OPEN] <= 0.0:
+        return False                                    # no CO2 storage left in the province
     return True
 
 
@@ -497,13 +651,16 @@ cdef inline double firm_green_power_cost(Quant q, const double* sc) noexcept nog
 
 
 cdef inline double firm_energy_bill(Quant q, double capture_opex, const double* sc) noexcept nogil:
-    """Annual energy purchases, green-power premiums and capture operating cost (CNY);
-    ``capture_opex``: the firm's operating cost per tonne captured (its effects)."""
+    """Annual energy purchases, green-power premiums, capture operating cost with CO2 transport
+    and storage, and the inputs and variable-cost change of process routes (CNY);
+    ``capture_opex``: the firm's capture operating cost per tonne (its effects)."""
     return (q.coal_t * sc[SC_P_COAL] + q.natural_gas_m3 * sc[SC_P_GAS]
             + q.diesel_t * sc[SC_P_DIESEL] + q.purchased_heat_gj * sc[SC_P_HEAT]
             + q.grid_mwh * sc[SC_P_ELEC]
             + firm_green_power_cost(q, sc)
-            + q.captured_tco2 * capture_opex)
+            + q.captured_tco2 * (capture_opex + sc[SC_P_CO2_STORAGE])
+            + q.hydrogen_kg * sc[SC_P_HYDROGEN] + q.biomass_gj * sc[SC_P_BIOMASS]
+            + q.scrap_t * sc[SC_P_SCRAP] + q.route_opex_cny)
 
 
 cdef inline double firm_ets_cost(double scope1, double output, double covered, double price,
@@ -545,6 +702,21 @@ cdef inline double firm_power_surcharge(Quant q, double output, const double* ip
     if ip[IP_SURCHARGE_GREEN_RELIEF] > 0.0 and q.electricity_mwh > 0.0:
         relief = floor(10.0 * fmin(1.0, (q.pv_self_mwh + q.green_contract_mwh) / q.electricity_mwh)) / 10.0
     return steps * ip[IP_SURCHARGE_CNY_PER_MWH_PER_STEP] * (1.0 - relief) * metered
+cdef inline double firm_footprint_market(Acc a, double output) noexcept nogil:
+    """Scope 1 + market-based scope 2 per unit of output (tCO2; 0 without output)."""
+    return (a.scope1 + a.s2_mkt) / output if output > 0.0 else 0.0
+
+
+cdef inline double firm_buyer_premium(double footprint, double output,
+                                      const double* ip) noexcept nogil:
+    """Green-product premium (CNY): buyers pay ``premium_cny_per_unit`` for the share of output
+    they take (``premium_share_frac``) when the product's footprint (``firm_footprint_market``:
+    green-power contracts and certificates count, as in low-carbon metal premiums) is at or
+    below their threshold."""
+    if output <= 0.0 or ip[IP_PREMIUM_CNY_PER_UNIT] <= 0.0 \
+            or footprint > ip[IP_PREMIUM_THRESHOLD_TCO2_PER_UNIT]:
+        return 0.0
+    return ip[IP_PREMIUM_CNY_PER_UNIT] * ip[IP_PREMIUM_SHARE_FRAC] * output
 
 
 # -- certification ----------------------------------------------------------------------------------
@@ -618,6 +790,7 @@ ctypedef struct FirmView:   # what the decision rule reads of one firm
     double budget
     signed char tier
     double draw
+    double asset_age        # years since the main process asset was built or relined
 
 
 cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, const double* ip,
@@ -638,6 +811,7 @@ cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, co
     cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
     cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc[SC_CERT_EXEMPT] > 0.0,
                                ip, sc)
+    cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
     return cost
 
 
@@ -681,6 +855,26 @@ ctypedef struct Valued:     # one option valued for one firm
     double capacity
     double capex
     double subsidy
+    double stranded     # capital-stock timing of a major investment (CNY; < 0: a credit)
+
+
+cdef inline bint at_reinvestment_point(double asset_age, double cycle) noexcept nogil:
+    """Is the main asset due for reinvestment (relining, overhaul) this year or next?"""
+    return cycle > 0.0 and asset_age + 1.0 >= cycle
+
+
+cdef inline double firm_asset_timing(double asset_age, double output,
+                                     const double* ip) noexcept nogil:
+    """What the timing of a major investment adds to its cost (CNY): at the reinvestment point
+    the reinvestment it makes unnecessary is saved (a credit, < 0); before it the undepreciated
+    share of the last reinvestment is written off (stranded, > 0)."""
+    cdef double cycle = ip[IP_REINVEST_CYCLE_YR]
+    cdef double cost = ip[IP_REINVEST_CAPEX_CNY_PER_UNIT] * output
+    if cycle <= 0.0:
+        return 0.0
+    if at_reinvestment_point(asset_age, cycle):
+        return -cost
+    return cost * (1.0 - fmin(fmax(asset_age, 0.0) / cycle, 1.0))
 
 
 cdef inline Valued value_option(Quant q0, Effects e0, double c0, FirmView f, PerUnit pu,
@@ -697,7 +891,8 @@ cdef inline Valued value_option(Quant q0, Effects e0, double c0, FirmView f, Per
     v.annuity = 0.0
     v.capex = 0.0
     v.subsidy = 0.0
-    v.capacity = option_capacity(kind, e0, q0, m, opk, sc)
+    v.stranded = 0.0
+    v.capacity = option_capacity(kind, e0, q0, f.output, m, opk, sc)
     if v.capacity <= 0.0:
         v.capacity = 0.0
         return v
@@ -710,8 +905,10 @@ cdef inline Valued value_option(Quant q0, Effects e0, double c0, FirmView f, Per
     v.annuity = annuity(r, opk[OP_LIFETIME_YR])
     if opk[OP_LEAD_TIME_YR] != 0.0:
         v.annuity = v.annuity * _pow_neg(1.0 + fmax(r, 0.0), opk[OP_LEAD_TIME_YR])
+    if opk[OP_MAJOR] > 0.0:
+        v.stranded = firm_asset_timing(f.asset_age, f.output, ip)
     v.npv = (c0 - firm_annual_cost(q1, e1, f, carbon_expected(opk), ip, pp, sc) - fixed) \
-        * v.annuity - (v.capex - v.subsidy)
+        * v.annuity - (v.capex - v.subsidy) - v.stranded
     return v
 
 
@@ -771,6 +968,7 @@ ctypedef struct Close:      # what the close of a year writes for one firm
     double debt
     double no_retrofit
     double power_surcharge
+    double buyer_premium
 
 
 cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double capture_opex,
@@ -790,6 +988,7 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double c
                                          resource, sc)
     cdef Quant q0
     cdef Acc a0
+    cdef Effects start = no_effects()
     c.offsets_zero = offsets_zero
     c.offsets_ets = offsets_ets
     c.offset_cost = (offsets_zero + offsets_ets) * pp[PP_OFFSET_PRICE_CNY_PER_TCO2]
@@ -812,12 +1011,19 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double c
     else:
         c.cert_premium = 0.0
     c.power_surcharge = firm_power_surcharge(q, output, ip)
+    c.buyer_premium = firm_buyer_premium(firm_footprint_market(a, output), output, ip)
     profit = (ip[IP_MARGIN_FRAC] * revenue - c.ets_cost - c.cbam_cny - c.buyer_penalty
-              + c.cert_premium - c.offset_cost - c.power_surcharge)
+              + c.cert_premium - c.offset_cost - c.power_surcharge + c.buyer_premium)
     c.cash = cash + sc[SC_RETAINED_FRAC] * profit
     c.debt = debt * (1.0 - sc[SC_AMORT_FRAC])
-    # emissions without any retrofit (scope 1 + market scope 2, no green power)
-    q0 = firm_energy(output, pu, no_effects(), 0.0, 1.0, sc)
+    # emissions without any retrofit (scope 1 + market scope 2, no green power) on the process
+    # route the plant started on
+    start.coal_mult = pu.start_coal
+    start.gas_mult = pu.start_gas
+    start.heat_mult = pu.start_heat
+    start.elec_mult = pu.start_elec
+    start.process_mult = pu.start_process
+    q0 = firm_energy(output, pu, start, 0.0, 1.0, sc)
     a0 = firm_scopes(q0, output, pp, sc)
     c.no_retrofit = a0.scope1 + a0.s2_mkt
     return c

@@ -30,9 +30,25 @@ def add_effect(R.Effects e, int kind, double m, double cap, const double[::1] op
     return e
 
 
-def option_capacity(int kind, R.Effects e, R.Quant q, double m, const double[::1] opk,
-                    const double[::1] sc):
-    return R.option_capacity(kind, e, q, m, &opk[0], &sc[0])
+def option_capacity(int kind, R.Effects e, R.Quant q, double output, double m,
+                    const double[::1] opk, const double[::1] sc):
+    return R.option_capacity(kind, e, q, output, m, &opk[0], &sc[0])
+
+
+def option_allowed(int kind, R.Effects e, const double[::1] opk, const double[::1] pp):
+    return R.option_allowed(kind, e, &opk[0], &pp[0])
+
+
+def firm_buyer_premium(double footprint, double output, const double[::1] ip):
+    return R.firm_buyer_premium(footprint, output, &ip[0])
+
+
+def at_reinvestment_point(double asset_age, double cycle):
+    return R.at_reinvestment_point(asset_age, cycle)
+
+
+def firm_asset_timing(double asset_age, double output, const double[::1] ip):
+    return R.firm_asset_timing(asset_age, output, &ip[0])
 
 
 def firm_effects(int year, const uint64_t[::1] installed, int[::1] built, const double[::1] cap,

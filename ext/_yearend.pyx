@@ -87,6 +87,7 @@ cdef inline void _close_one(Py_ssize_t i, Py_ssize_t n, const int* industry, con
     fin[F_DEBT_CNY * n + i] = c.debt
     fin[F_NO_RETROFIT_TCO2 * n + i] = c.no_retrofit
     fin[F_POWER_SURCHARGE_CNY * n + i] = c.power_surcharge
+    fin[F_BUYER_PREMIUM_CNY * n + i] = c.buyer_premium
     local[S_OFFSETS_RETIRED_TCO2] += w * (c.offsets_zero + c.offsets_ets)
     local[S_OFFSET_COST_CNY] += w * c.offset_cost
     local[S_NET_TCO2] += w * c.net
@@ -99,6 +100,7 @@ cdef inline void _close_one(Py_ssize_t i, Py_ssize_t n, const int* industry, con
     local[S_GREEN_POWER_COST_CNY] += w * c.green_power_cost
     local[S_REVENUE_CNY] += w * fin[F_REVENUE_CNY * n + i]
     local[S_POWER_SURCHARGE_CNY] += w * c.power_surcharge
+    local[S_BUYER_PREMIUM_CNY] += w * c.buyer_premium
     if c.tier > 0:
         local[S_TIER1 + c.tier - 1] += w
 

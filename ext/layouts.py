@@ -15,15 +15,27 @@ from pathlib import Path
 
 # -- firm state: rows of the (rows, n) blocks of ``zcf.sim.state.FirmState`` -----------------------
 PER_UNIT = (            # intensities per product unit (x the firm's own multiplier), EU share
-    "coal_pu", "gas_pu", "diesel_pu", "heat_pu", "elec_pu", "process_pu", "eu_share")
+    "coal_pu", "gas_pu", "diesel_pu", "heat_pu", "elec_pu", "process_pu", "eu_share",
+    # the process route the plant started on (2025 state): its multipliers, kept for the
+    # no-retrofit counterfactual
+    "start_coal_mult", "start_gas_mult", "start_heat_mult", "start_elec_mult",
+    "start_process_mult",
+    "start_route")          # 1 where the plant started on a route (the rows above are read)
 EFFECTS = (             # retrofit effects, derived from the installed options (``firm_effects``)
     "eff_save_frac", "pi_save_frac", "elec_frac", "elec_cop", "pv_kw", "pv_self_frac",
     "green_contract_frac", "green_cert_frac", "direct_supply_frac", "capture_frac",
-    "capture_opex_cny_per_tco2")
+    "capture_opex_cny_per_tco2",
+    # process routes (route_switch / process_change kinds): multipliers on the firm's own
+    # intensities, new inputs per unit of output, and capture of combustion CO2 (capture_stream)
+    "coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult",
+    "hydrogen_kg_pu", "biomass_gj_pu", "scrap_t_pu", "scm_t_pu", "route_opex_cny_pu",
+    "capture_combustion_frac", "route_on",
+    "route_effects")        # 1 where any of the rows above differ from none (they are read)
 QTY = (                 # annual quantities (``firm_energy``)
     "coal_t", "natural_gas_m3", "diesel_t", "purchased_heat_gj", "electricity_mwh",
     "pv_self_mwh", "grid_mwh", "green_contract_mwh", "direct_supply_mwh",
-    "green_certificate_mwh", "process_tco2", "captured_tco2", "eu_output")
+    "green_certificate_mwh", "process_tco2", "captured_tco2", "eu_output",
+    "hydrogen_kg", "biomass_gj", "scrap_t", "scm_t", "route_opex_cny")
 ACC = (                 # accounting results (``firm_account``)
     "scope1_tco2", "scope2_location_tco2", "scope2_market_tco2", "footprint_tco2_per_unit",
     "cbam_embedded_tco2", "cbam_certificates", "cbam_cost_eur")
@@ -34,7 +46,10 @@ FIN = (                 # finance, certification bookkeeping and year-end result
     "cbam_cost_cny", "buyer_penalty_cny", "cert_premium_cny", "energy_cost_cny",
     "green_power_cost_cny", "no_retrofit_tco2",
     "offsets_retired_tco2", "offsets_zero_tco2", "offsets_ets_tco2",
-    "offset_cost_cny", "net_tco2", "power_surcharge_cny")
+    "offset_cost_cny", "net_tco2", "power_surcharge_cny",
+    "asset_age_yr",             # years since the main process asset was built or last relined
+    "stranded_cny",             # undepreciated asset value written off by an early switch
+    "buyer_premium_cny")        # premium buyers paid for low-carbon output
 
 # -- parameter tables (built once a year by ``zcf.sim.params``) ------------------------------------
 OPTION = (              # one row per retrofit option (rows of retrofits.csv)
@@ -52,7 +67,15 @@ OPTION = (              # one row per retrofit option (rows of retrofits.csv)
     "renew_free",               # 1 if renewing costs nothing (zero capex in every year)
     "exp_ets_cny_per_tco2",     # expected prices over the option's life
     "exp_ets_free_share", "exp_eu_ets_eur_per_tco2", "exp_cbam_free_share",
-    "exp_offset_cny_per_tco2")  # (INFINITY: no offsets to be had)
+    "exp_offset_cny_per_tco2",  # (INFINITY: no offsets to be had)
+    # process routes: multipliers on the incumbent intensities after the change (1: unchanged)
+    "coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult",
+    "hydrogen_kg_per_unit", "biomass_gj_per_unit",   # new inputs per unit of output
+    "scrap_t_per_unit", "scm_t_per_unit",            # extra scrap / supplementary material
+    "var_opex_cny_per_unit",                         # change of non-energy variable cost
+    "process_stream_frac", "combustion_stream_frac", # streams a capture_stream option treats
+    "major",                    # 1: a major investment (capital-stock timing applies)
+    "incumbent_only")           # 1: only for plants still on the incumbent route
 INDUSTRY = (
     "ets_covered", "ets_benchmark_tco2_per_unit", "cbam_coverage",
     "cbam_benchmark_tco2_per_unit", "cbam_default_tco2_per_unit", "cbam_de_minimis_units",
@@ -61,13 +84,19 @@ INDUSTRY = (
     "buyer_penalty_frac", "cert_eligible", "near_zero_cut_frac",
     "surcharge_threshold_mwh_per_unit",  # tiered electricity price (INFINITY: none)
     "surcharge_step_mwh_per_unit", "surcharge_cny_per_mwh_per_step", "surcharge_metered_frac",
-    "surcharge_green_relief")
+    "surcharge_green_relief",
+    "reinvest_cycle_yr",                # main asset's reinvestment cycle (0: none)
+    "reinvest_capex_cny_per_unit",      # reinvestment cost per unit of annual output
+    "premium_threshold_tco2_per_unit",  # buyer premium for output at or below this footprint
+    "premium_cny_per_unit",             # premium per unit of premium-eligible output
+    "premium_share_frac")               # share of output sold to premium buyers
 PROVINCE = (
     "solar_yield_mwh_per_kw", "grid_ef_tco2_per_mwh", "residual_ef_tco2_per_mwh",
     "western_base", "direct_supply_open",
     "direct_supply_fill_frac",          # share of requested direct supply delivered this year
     "offset_market",                    # index of the offset market the province buys in
-    "offset_price_cny_per_tco2")        # that market's clearing price (0 when none)
+    "offset_price_cny_per_tco2",        # that market's clearing price (0 when none)
+    "storage_open")                     # 1 where CO2 storage capacity is left for new capture
 SCALAR = (
     "ef_coal", "ef_gas", "ef_diesel", "ef_heat",            # tCO2 per carrier unit
     "gj_coal", "gj_gas", "gj_diesel", "gj_heat",            # GJ per carrier unit
@@ -85,11 +114,14 @@ SCALAR = (
     "retained_frac", "amort_frac",
     "awareness_diffusion_frac", "peer_weight", "review_frac",
     "subsidy_fill_frac", "loan_share_frac",
-    "bid_cap_cny_per_tco2")
+    "bid_cap_cny_per_tco2",
+    "p_hydrogen", "p_biomass", "p_scrap",                   # CNY per kg, GJ, t
+    "p_co2_storage")                                        # CO2 transport + storage, CNY/tCO2
 SUMS = (                # weighted cell sums written by the close-of-year kernel
     "offsets_retired_tco2", "offset_cost_cny", "net_tco2", "no_retrofit_tco2", "ets_cost_cny",
     "cbam_cost_eur", "buyer_penalty_cny", "cert_premium_cny", "energy_cost_cny",
-    "green_power_cost_cny", "revenue_cny", "tier1", "tier2", "tier3", "power_surcharge_cny")
+    "green_power_cost_cny", "revenue_cny", "tier1", "tier2", "tier3", "power_surcharge_cny",
+    "buyer_premium_cny")
 
 # effect kinds: what an option does to a firm (rules in ext/_rules.pxd, twins in ext/rules.py)
 EFFECT_KINDS = (
@@ -101,7 +133,10 @@ EFFECT_KINDS = (
     "green_contract",   # contracts a share of grid electricity as green power
     "certificate",      # covers a share of grid electricity with unbundled certificates
     "direct_supply",    # direct green supply of a share of grid electricity (capacity-limited)
-    "capture_process")  # captures a share of process CO2
+    "capture_process",  # captures a share of process CO2
+    "route_switch",     # a new process route (one per firm): intensities after the switch
+    "process_change",   # changes part of the process (stackable): clinker, fuels, supply
+    "capture_stream")   # captures a share of the combustion and/or process CO2 streams
 OPEX_BASES = ("fixed_per_unit", "per_mwh", "per_tco2_captured")
 
 LAYOUTS = {"PU": PER_UNIT, "E": EFFECTS, "Q": QTY, "A": ACC, "F": FIN, "OP": OPTION,

@@ -40,6 +40,12 @@ class PerUnit(_Record):
     elec: float = 0.0
     process: float = 0.0
     eu_share: float = 0.0
+    start_coal: float = 1.0
+    start_gas: float = 1.0
+    start_heat: float = 1.0
+    start_elec: float = 1.0
+    start_process: float = 1.0
+    start_route: float = 0.0
 
 
 @dataclass(slots=True)
@@ -55,6 +61,19 @@ class Effects(_Record):
     direct: float = 0.0
     capture: float = 0.0
     capture_opex: float = 0.0
+    coal_mult: float = 1.0
+    gas_mult: float = 1.0
+    heat_mult: float = 1.0
+    elec_mult: float = 1.0
+    process_mult: float = 1.0
+    hydrogen: float = 0.0
+    biomass: float = 0.0
+    scrap: float = 0.0
+    scm: float = 0.0
+    route_opex: float = 0.0
+    capture_comb: float = 0.0
+    route_on: float = 0.0
+    route_effects: float = 0.0
 
 
 @dataclass(slots=True)
@@ -72,6 +91,11 @@ class Quant(_Record):
     process_tco2: float = 0.0
     captured_tco2: float = 0.0
     eu_output: float = 0.0
+    hydrogen_kg: float = 0.0
+    biomass_gj: float = 0.0
+    scrap_t: float = 0.0
+    scm_t: float = 0.0
+    route_opex_cny: float = 0.0
 
 
 @dataclass(slots=True)
@@ -119,6 +143,7 @@ class FirmView(_Record):
     budget: float
     tier: int
     draw: float
+    asset_age: float = 0.0
 
 
 @dataclass(slots=True)
@@ -128,6 +153,7 @@ class Valued(_Record):
     capacity: float = 0.0
     capex: float = 0.0
     subsidy: float = 0.0
+    stranded: float = 0.0
 
 
 @dataclass(slots=True)
@@ -154,7 +180,8 @@ class Close(_Record):
     cash: float
     debt: float
     no_retrofit: float
-    power_surcharge: float
+    power_surcharge: float = 0.0
+    buyer_premium: float = 0.0
 
 
 @dataclass
@@ -163,6 +190,7 @@ class Choice:
     capacity: float = 0.0
     capex: float = 0.0
     subsidy: float = 0.0
+    stranded: float = 0.0
     npv: list = field(default_factory=list)
 
 
@@ -201,25 +229,37 @@ def firm_fossil_gj(q: Quant, sc) -> float:
             + q.purchased_heat_gj * sc.gj_heat)
 
 
+def firm_combustion_tco2(q: Quant, sc) -> float:
+    """CO2 of the fossil fuels burnt on site (coal, gas, diesel)."""
+    return q.coal_t * sc.ef_coal + q.natural_gas_m3 * sc.ef_gas + q.diesel_t * sc.ef_diesel
+
+
 def firm_energy(output: float, pu: PerUnit, e: Effects, yield_mwh_per_kw: float,
                 direct_fill: float, sc) -> Quant:
     """A year's quantities of one firm from its output, intensities and retrofit effects."""
     used = output * (1.0 - e.eff_save)                # every carrier, after efficiency
     thermal = used * (1.0 - e.pi_save)                # coal, gas, heat, after thermal savings
-    coal, gas, heat = thermal * pu.coal, thermal * pu.gas, thermal * pu.heat
+    # a process route scales the firm's own intensities
+    coal = thermal * pu.coal * e.coal_mult
+    gas = thermal * pu.gas * e.gas_mult
+    heat = thermal * pu.heat * e.heat_mult
     diesel = used * pu.diesel
     fossil_gj = coal * sc.gj_coal + gas * sc.gj_gas + heat * sc.gj_heat + diesel * sc.gj_diesel
     keep = 1.0 - e.elec_frac                          # share of fossil energy not electrified
-    electricity = used * pu.elec + fossil_gj * e.elec_frac / 3.6 / e.elec_cop
+    electricity = used * pu.elec * e.elec_mult + fossil_gj * e.elec_frac / 3.6 / e.elec_cop
     pv_self = min(electricity, e.pv_kw * yield_mwh_per_kw * e.pv_self)
     grid = electricity - pv_self
     g = firm_green_power(grid, e.contract, e.cert, e.direct * direct_fill)
-    process = output * pu.process
-    return Quant(coal_t=coal * keep, natural_gas_m3=gas * keep, diesel_t=diesel * keep,
-                 purchased_heat_gj=heat * keep, electricity_mwh=electricity, pv_self_mwh=pv_self,
-                 grid_mwh=grid, green_contract_mwh=g.contract, direct_supply_mwh=g.direct,
-                 green_certificate_mwh=g.cert, process_tco2=process,
-                 captured_tco2=process * e.capture, eu_output=output * pu.eu_share)
+    process = output * pu.process * e.process_mult
+    q = Quant(coal_t=coal * keep, natural_gas_m3=gas * keep, diesel_t=diesel * keep,
+              purchased_heat_gj=heat * keep, electricity_mwh=electricity, pv_self_mwh=pv_self,
+              grid_mwh=grid, green_contract_mwh=g.contract, direct_supply_mwh=g.direct,
+              green_certificate_mwh=g.cert, process_tco2=process, eu_output=output * pu.eu_share,
+              hydrogen_kg=output * e.hydrogen, biomass_gj=thermal * e.biomass * keep,
+              scrap_t=output * e.scrap, scm_t=output * e.scm,
+              route_opex_cny=output * e.route_opex)
+    q.captured_tco2 = process * e.capture + firm_combustion_tco2(q, sc) * e.capture_comb
+    return q
 
 
 def firm_scopes(q: Quant, output: float, pp, sc) -> Acc:
@@ -294,9 +334,33 @@ def add_effect(e: Effects, kind: int, m: float, cap: float, opk) -> None:
         e.capture = _combine_share(have, m * opk.effect_frac)
         e.capture_opex = ((have * e.capture_opex + (e.capture - have) * opk.opex_cny_per_unit_yr)
                           / e.capture if e.capture > 0 else 0.0)
+    elif name in ("route_switch", "process_change"):
+        e.coal_mult *= opk.coal_mult
+        e.gas_mult *= opk.gas_mult
+        e.heat_mult *= opk.heat_mult
+        e.elec_mult *= opk.elec_mult
+        e.process_mult *= opk.process_mult
+        e.hydrogen += opk.hydrogen_kg_per_unit
+        e.biomass += opk.biomass_gj_per_unit
+        e.scrap += opk.scrap_t_per_unit
+        e.scm += opk.scm_t_per_unit
+        e.route_opex += opk.var_opex_cny_per_unit
+        e.route_effects = 1.0
+        if name == "route_switch":
+            e.route_on = 1.0
+    elif name == "capture_stream":
+        e.route_effects = 1.0
+        rate = m * opk.effect_frac
+        have_p, have_c = e.capture, e.capture_comb
+        e.capture = _combine_share(have_p, rate * opk.process_stream_frac)
+        e.capture_comb = _combine_share(have_c, rate * opk.combustion_stream_frac)
+        total = e.capture + e.capture_comb
+        added = total - have_p - have_c
+        e.capture_opex = (((have_p + have_c) * e.capture_opex + added * opk.opex_cny_per_unit_yr)
+                          / total if total > 0 else 0.0)
 
 
-def option_capacity(kind: int, e: Effects, q: Quant, m: float, opk, sc) -> float:
+def option_capacity(kind: int, e: Effects, q: Quant, output: float, m: float, opk, sc) -> float:
     """Capacity of a new option of ``kind`` at max share ``m`` (the option's own unit)."""
     name = EFFECT_KINDS[kind]
     if name == "onsite_pv":
@@ -314,6 +378,13 @@ def option_capacity(kind: int, e: Effects, q: Quant, m: float, opk, sc) -> float
                     + q.purchased_heat_gj * sc.gj_heat)
     if name == "capture_process":
         return m * opk.effect_frac * q.process_tco2
+    if name in ("route_switch", "process_change"):
+        return m * output
+    if name == "capture_stream":
+        process_left = q.process_tco2 - q.process_tco2 * e.capture
+        combustion_left = firm_combustion_tco2(q, sc) * (1.0 - e.capture_comb)
+        return m * opk.effect_frac * (process_left * opk.process_stream_frac
+                                      + combustion_left * opk.combustion_stream_frac)
     return 0.0
 
 
@@ -326,6 +397,12 @@ def option_allowed(kind: int, e: Effects, opk, pp) -> bool:
         return False
     if EFFECT_KINDS[kind] == "storage" and e.pv_kw <= 0:
         return False
+    if EFFECT_KINDS[kind] == "route_switch" and e.route_on > 0:
+        return False                                  # one process route per plant
+    if opk.incumbent_only > 0 and e.route_on > 0:
+        return False                                  # e.g. blast-furnace capture
+    if EFFECT_KINDS[kind] in ("capture_process", "capture_stream") and pp.storage_open <= 0:
+        return False                                  # no CO2 storage left in the province
     return True
 
 
@@ -366,7 +443,10 @@ def firm_green_power_cost(q: Quant, sc) -> float:
 def firm_energy_bill(q: Quant, capture_opex: float, sc) -> float:
     return (q.coal_t * sc.p_coal + q.natural_gas_m3 * sc.p_gas + q.diesel_t * sc.p_diesel
             + q.purchased_heat_gj * sc.p_heat + q.grid_mwh * sc.p_elec
-            + firm_green_power_cost(q, sc) + q.captured_tco2 * capture_opex)
+            + firm_green_power_cost(q, sc)
+            + q.captured_tco2 * (capture_opex + sc.p_co2_storage)
+            + q.hydrogen_kg * sc.p_hydrogen + q.biomass_gj * sc.p_biomass
+            + q.scrap_t * sc.p_scrap + q.route_opex_cny)
 
 
 def firm_ets_cost(scope1, output, covered, price, free_share, benchmark,
@@ -397,6 +477,17 @@ def firm_power_surcharge(q: Quant, output: float, ip) -> float:
         green_share = min(1.0, (q.pv_self_mwh + q.green_contract_mwh) / q.electricity_mwh)
         relief = math.floor(10.0 * green_share) / 10.0
     return steps * ip.surcharge_cny_per_mwh_per_step * (1.0 - relief) * metered
+def firm_footprint_market(a: Acc, output) -> float:
+    """Scope 1 + market-based scope 2 per unit of output."""
+    return (a.scope1 + a.s2_mkt) / output if output > 0 else 0.0
+
+
+def firm_buyer_premium(footprint, output, ip) -> float:
+    """Premium buyers pay for the share of output they take when its footprint is at or below
+    their threshold."""
+    if output <= 0 or ip.premium_cny_per_unit <= 0 or footprint > ip.premium_threshold_tco2_per_unit:
+        return 0.0
+    return ip.premium_cny_per_unit * ip.premium_share_frac * output
 
 
 # -- certification ------------------------------------------------------------------------------------
@@ -450,6 +541,7 @@ def firm_annual_cost(q: Quant, e: Effects, f: FirmView, c: Carbon, ip, pp, sc) -
     cost += firm_power_surcharge(q, f.output, ip)
     cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
     cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc.cert_exempt > 0, ip, sc)
+    cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
     return cost
 
 
@@ -466,9 +558,26 @@ def option_rate(f: FirmView, opk, peer_share, sc) -> float:
     return r - sc.certified_credit_frac if f.tier >= 2 else r
 
 
+def at_reinvestment_point(asset_age, cycle):
+    """Main asset due for reinvestment this year or next (works on numpy arrays too)."""
+    return (cycle > 0) & (asset_age + 1.0 >= cycle)
+
+
+def firm_asset_timing(asset_age, output, ip) -> float:
+    """Credit (< 0) of the reinvestment a major investment at the reinvestment point saves, or
+    the undepreciated share of the last reinvestment written off before it (> 0)."""
+    cycle = ip.reinvest_cycle_yr
+    cost = ip.reinvest_capex_cny_per_unit * output
+    if cycle <= 0:
+        return 0.0
+    if at_reinvestment_point(asset_age, cycle):
+        return -cost
+    return cost * (1.0 - min(max(asset_age, 0.0) / cycle, 1.0))
+
+
 def value_option(q0: Quant, e0: Effects, c0: float, f: FirmView, pu: PerUnit, kind: int,
                  m: float, opk, sub_rate, peer_share, ip, pp, sc) -> Valued:
-    v = Valued(capacity=option_capacity(kind, e0, q0, m, opk, sc))
+    v = Valued(capacity=option_capacity(kind, e0, q0, f.output, m, opk, sc))
     if v.capacity <= 0:
         v.capacity = 0.0
         return v
@@ -483,7 +592,9 @@ def value_option(q0: Quant, e0: Effects, c0: float, f: FirmView, pu: PerUnit, ki
     if opk.lead_time_yr != 0:
         v.annuity *= (1.0 + max(r, 0.0)) ** -opk.lead_time_yr
     saving = c0 - firm_annual_cost(q1, e1, f, carbon_expected(opk), ip, pp, sc)
-    v.npv = (saving - fixed) * v.annuity - (v.capex - v.subsidy)
+    if opk.major > 0:
+        v.stranded = firm_asset_timing(f.asset_age, f.output, ip)
+    v.npv = (saving - fixed) * v.annuity - (v.capex - v.subsidy) - v.stranded
     return v
 
 
@@ -524,6 +635,7 @@ def firm_decide(f: FirmView, pu: PerUnit, e0: Effects, installed: list[bool], ap
             break
     k, _, v = pick
     choice.option, choice.capacity, choice.capex, choice.subsidy = k, v.capacity, v.capex, v.subsidy
+    choice.stranded = v.stranded
     return choice
 
 
@@ -567,9 +679,12 @@ def firm_close(output, pu: PerUnit, q: Quant, a: Acc, capture_opex, base_int, ba
     penalty = firm_buyer_penalty(a.footprint, q.eu_output, sc.cert_exempt > 0 and tier >= 2, ip, sc)
     premium = (0.0, sc.prem_green, sc.prem_near, sc.prem_zero)[tier] * revenue
     surcharge = firm_power_surcharge(q, output, ip)
+    buyer_premium = firm_buyer_premium(firm_footprint_market(a, output), output, ip)
     profit = (ip.margin_frac * revenue - ets_cost - cbam_cny - penalty + premium - offset_cost
-              - surcharge)
-    q0 = firm_energy(output, pu, Effects(), 0.0, 1.0, sc)          # no retrofit at all
+              - surcharge + buyer_premium)
+    start = Effects(coal_mult=pu.start_coal, gas_mult=pu.start_gas, heat_mult=pu.start_heat,
+                    elec_mult=pu.start_elec, process_mult=pu.start_process)
+    q0 = firm_energy(output, pu, start, 0.0, 1.0, sc)   # no retrofit, on its starting route
     a0 = firm_scopes(q0, output, pp, sc)
     return Close(offsets_zero=offsets_zero, offsets_ets=offsets_ets, offset_cost=offset_cost,
                  net=a.scope1 + a.s2_mkt - (offsets_zero + offsets_ets) * keep, tier=tier,
@@ -577,7 +692,8 @@ def firm_close(output, pu: PerUnit, q: Quant, a: Acc, capture_opex, base_int, ba
                  energy_cost=firm_energy_bill(q, capture_opex, sc),
                  ets_cost=ets_cost, cbam_cny=cbam_cny, buyer_penalty=penalty, cert_premium=premium,
                  cash=cash + sc.retained_frac * profit, debt=debt * (1.0 - sc.amort_frac),
-                 no_retrofit=a0.scope1 + a0.s2_mkt, power_surcharge=surcharge)
+                 no_retrofit=a0.scope1 + a0.s2_mkt, power_surcharge=surcharge,
+                 buyer_premium=buyer_premium)
 
 
 # -- installation, payment and the decision set-up ------------------------------------------------------

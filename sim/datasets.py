@@ -37,7 +37,8 @@ INTENSITY_COLUMNS = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_p
 # files in load order (a file may refer to the ids of the files before it)
 TABLES = ("provinces", "industries", "carriers", "grid_path", "industry_province_affinity",
           "retrofits", "retrofit_applicability", "offset_supply", "products", "green_power_bases",
-          "observations", "calibration_priors")
+          "observations", "calibration_priors", "price_paths", "shared_limits", "co2_storage",
+          "starting_routes", "starting_state")
 REQUIRED_CARRIERS = CARRIERS + ("electricity",)
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 SINGULAR = {"provinces": "province", "industries": "industry", "retrofits": "option"}
@@ -172,6 +173,22 @@ class DefaultData:
     observations: pd.DataFrame     # published statistics (quantity, year, value ... metric, use)
     calibration_priors: pd.DataFrame  # index: dotted scenario key
     files: tuple = ()              # (table, path) of the tables read from a user's file
+    price_paths: pd.DataFrame | None = None      # item, year, value (item names carry units)
+    shared_limits: pd.DataFrame | None = None    # limit, year, value_mt_per_yr
+    co2_storage: pd.DataFrame | None = None      # index: province (every province)
+    starting_routes: pd.DataFrame | None = None  # industry, option, output_share_frac
+    starting_state: pd.Series | None = None      # quantity -> value (names carry units)
+
+    def path(self, table: str, key: str, item: str) -> dict[int, float]:
+        """The year path ``item`` of ``price_paths`` (key ``item``) or ``shared_limits`` (key
+        ``limit``) as {year: value}; empty when the table has no such rows."""
+        store = self.__dict__.setdefault("_paths", {})       # frozen dataclass: cache by hand
+        if (table, item) not in store:
+            t = getattr(self, table)
+            rows = t[t[key] == item]
+            col = "value" if table == "price_paths" else "value_mt_per_yr"
+            store[(table, item)] = {int(y): float(v) for y, v in zip(rows.year, rows[col])}
+        return dict(store[(table, item)])
 
     @property
     def province_names(self) -> list[str]:
@@ -266,11 +283,27 @@ def _load(stamp: tuple) -> DefaultData:
         raise DataError(f"{where('offset_supply')}: row {bad.index[0] + 2}: cost_max_cny_per_tco2 "
                         f"is below cost_min_cny_per_tco2; allowed: cost_max >= cost_min")
     bases = t["green_power_bases"].set_index("province")
+    storage = t["co2_storage"].set_index("province")
+    _missing_rows(where("co2_storage"), storage.index, provinces.index, "province")
+    for name, key in (("price_paths", "item"), ("shared_limits", "limit")):
+        dup = t[name][t[name].duplicated([key, "year"])]
+        if len(dup):
+            raise DataError(f"{where(name)}: row {dup.index[0] + 2}: {key} "
+                            f"{dup.iloc[0][key]!r} and year {int(dup.iloc[0].year)} appear twice")
+    start = t["starting_routes"]
+    share = start.groupby("industry")["output_share_frac"].sum()
+    if (share > 1.0 + 1e-9).any():
+        raise DataError(f"{where('starting_routes')}: the output shares of industry "
+                        f"{share[share > 1.0 + 1e-9].index[0]!r} add up to more than 1")
+    state = t["starting_state"].set_index("quantity")["value"].astype(float)
     check_observations(t["observations"], where("observations"), ids)
     check_priors(t["calibration_priors"], where("calibration_priors"))
     return DefaultData(provinces, industries, carriers, affinity, grid, retrofits, applic,
                        offsets, products, bases, t["observations"],
-                       t["calibration_priors"].set_index("key"), tuple(sorted(files.items())))
+                       t["calibration_priors"].set_index("key"), tuple(sorted(files.items())),
+                       price_paths=t["price_paths"], shared_limits=t["shared_limits"],
+                       co2_storage=storage.loc[provinces.index], starting_routes=start,
+                       starting_state=state)
 
 
 def check_observations(obs: pd.DataFrame, where: str, ids: dict[str, list[str]]) -> None:

@@ -18,9 +18,14 @@ from zcf.ext.layouts import ACC, EFFECTS, FIN, PER_UNIT, QTY, SUMS
 from zcf.sim.params import YearParams
 from zcf.sim.state import NEVER, FirmState
 
-_PU = dict(zip(PER_UNIT, ("coal", "gas", "diesel", "heat", "elec", "process", "eu_share")))
+_PU = dict(zip(PER_UNIT, ("coal", "gas", "diesel", "heat", "elec", "process", "eu_share",
+                         "start_coal", "start_gas", "start_heat", "start_elec", "start_process",
+                         "start_route")))
 _EF = dict(zip(EFFECTS, ("eff_save", "pi_save", "elec_frac", "elec_cop", "pv_kw", "pv_self",
-                         "contract", "cert", "direct", "capture", "capture_opex")))
+                         "contract", "cert", "direct", "capture", "capture_opex",
+                         "coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult",
+                         "hydrogen", "biomass", "scrap", "scm", "route_opex", "capture_comb",
+                         "route_on", "route_effects")))
 _ACC = dict(zip(ACC, ("scope1", "s2_loc", "s2_mkt", "footprint", "embedded", "certificates",
                       "cost_eur")))
 _CLOSE_FIN = {"offsets_zero_tco2": "offsets_zero", "offsets_ets_tco2": "offsets_ets",
@@ -29,13 +34,14 @@ _CLOSE_FIN = {"offsets_zero_tco2": "offsets_zero", "offsets_ets_tco2": "offsets_
               "ets_cost_cny": "ets_cost", "cbam_cost_cny": "cbam_cny",
               "buyer_penalty_cny": "buyer_penalty", "cert_premium_cny": "cert_premium",
               "cash_cny": "cash", "debt_cny": "debt", "no_retrofit_tco2": "no_retrofit",
-              "power_surcharge_cny": "power_surcharge"}
+              "power_surcharge_cny": "power_surcharge", "buyer_premium_cny": "buyer_premium"}
 SUM_NAMES = SUMS   # the close kernel's cell sums, in their layout order
 
 
 @dataclass
 class Choices:
-    """This year's choices: option per firm (-1 none), its capacity, gross capex and subsidy, and
+    """This year's choices: option per firm (-1 none), its capacity, gross capex and subsidy, the
+    capital-stock timing term of a major option (CNY; > 0 stranded, < 0 saved reinvestment), and
     the NPV of every option valued (options x firms; NaN: not valued; (0, 0) when not kept)."""
 
     option: np.ndarray
@@ -43,11 +49,12 @@ class Choices:
     capex: np.ndarray
     subsidy: np.ndarray
     npv: np.ndarray
+    stranded: np.ndarray
 
     @classmethod
     def empty(cls, n: int, n_opt: int, keep_npv: bool) -> "Choices":
         return cls(np.full(n, -1, np.int32), np.zeros(n), np.zeros(n), np.zeros(n),
-                   np.full((n_opt, n) if keep_npv else (0, 0), np.nan))
+                   np.full((n_opt, n) if keep_npv else (0, 0), np.nan), np.zeros(n))
 
 
 @dataclass
@@ -72,7 +79,8 @@ def _firm_arrays(s: FirmState, inputs) -> dict:
             "cell": inputs.cell, "output": s.output, "per_unit": s.per_unit, "effects": s.effects,
             "installed": s.installed, "verified": s.verified, "tier": s.tier,
             "revenue": s.revenue_cny, "budget": inputs.budget, "hurdle": s.hurdle_rate_frac,
-            "base_int": s.base_intensity_tco2_per_unit, "draw": inputs.draw}
+            "base_int": s.base_intensity_tco2_per_unit, "draw": inputs.draw,
+            "asset_age": s.asset_age_yr}
 
 
 class Compiled:
@@ -104,7 +112,7 @@ class Compiled:
                   "pp": p.packed("pp"), "sub_rate": p.sub_rate, "peer": inputs.peer,
                   "sc": p.packed("sc")}
         out = {"choice": c.option, "capacity": c.capacity, "capex": c.capex,
-               "subsidy": c.subsidy, "npv": c.npv}
+               "subsidy": c.subsidy, "stranded": c.stranded, "npv": c.npv}
         _decisions.decide_into(_firm_arrays(s, inputs), tables, out, threads=ext.threads())
 
     def install(self, s: FirmState, p: YearParams, c: Choices, ratio: float, replaced, cell,
@@ -228,6 +236,7 @@ class PerAgent:
         sc, ip, pp, op = p.named("sc"), p.named("ip_ahead"), p.named("pp"), p.named("op")
         for i in range(s.n):
             c.option[i], c.capacity[i], c.capex[i], c.subsidy[i] = -1, 0.0, 0.0, 0.0
+            c.stranded[i] = 0.0
             if c.npv.size:
                 c.npv[:, i] = np.nan
             if not inputs.review[i]:
@@ -236,13 +245,15 @@ class PerAgent:
                                revenue=float(s.revenue_cny[i]),
                                base_int=float(s.base_intensity_tco2_per_unit[i]),
                                hurdle=float(s.hurdle_rate_frac[i]), budget=float(inputs.budget[i]),
-                               tier=int(s.tier[i]), draw=float(inputs.draw[i]))
+                               tier=int(s.tier[i]), draw=float(inputs.draw[i]),
+                               asset_age=float(s.asset_age_yr[i]))
             ind, prv = int(s.industry[i]), int(s.province[i])
             ch = rules.firm_decide(f, self.per_unit(s, i), self.effects_of(s, i),
                                    s.installed_flags(i), list(p.applic[ind]), op,
                                    list(p.sub_rate[:, prv]), list(inputs.peer[inputs.cell[i]]),
                                    ip[ind], pp[prv], sc)
             c.option[i], c.capacity[i], c.capex[i], c.subsidy[i] = ch.option, ch.capacity, ch.capex, ch.subsidy
+            c.stranded[i] = ch.stranded
             if c.npv.size:
                 c.npv[:, i] = ch.npv
 
@@ -330,7 +341,7 @@ class PerAgent:
                         c.ets_cost, a.cost_eur, c.buyer_penalty, c.cert_premium, c.energy_cost,
                         c.green_power_cost, float(s.fin[F["revenue_cny"], i]),
                         float(c.tier == 1), float(c.tier == 2), float(c.tier == 3),
-                        c.power_surcharge)
+                        c.power_surcharge, c.buyer_premium)
                 w = s.weight[i]
                 for r, v in enumerate(firm):
                     local[r] += w * v

@@ -9,6 +9,7 @@ through one engine (``zcf.sim.kernels``): the compiled kernels, or the Python tw
 from __future__ import annotations
 
 import gc
+from dataclasses import replace
 from pathlib import Path
 
 import mesa
@@ -17,14 +18,14 @@ import pandas as pd
 
 from zcf.agents.firm import FirmAgent
 from zcf.ext import rules
-from zcf.sim import phases
+from zcf.sim import phases, start
 from zcf.sim.datasets import DefaultData, load_data
 from zcf.sim.kernels import ENGINES, SUM_NAMES, Bids, PerAgent
 from zcf.sim.markets import GreenPower, OffsetMarket
 from zcf.sim.params import BID_CAP_CNY_PER_TCO2, Carry, Setting, make_setting, year_params
 from zcf.sim.mesa_bridge import make_datacollector
 from zcf.sim.population import draw_population
-from zcf.sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results
+from zcf.sim.results import CERTIFICATION, EMISSIONS, FINANCE, Collector, Results, route_rows
 from zcf.sim.scenario import Scenario
 from zcf.sim.state import FirmState
 
@@ -66,13 +67,13 @@ class ZeroCarbonModel(mesa.Model):
         self._create_agents(agent_class)
         self._set_behaviour()
         self.collector = Collector(self.firms, self.data, [EMISSIONS, CERTIFICATION, FINANCE])
-        self.books = self._books()
         self.carry = Carry()
+        self._set_start()
+        self.books = self._books()
         self.offset_market = OffsetMarket(self.setting)
         self.green_power = GreenPower(self.setting)
         self.bids = Bids.empty(self.firms.n, self.setting.n_prov, BID_CAP_CNY_PER_TCO2 + 1)
         self.custom = self._custom_agents()
-        self._set_start()
         self.results = Results(self.collector, self.summary)
         self.datacollector = make_datacollector()     # mesa.DataCollector (sim.mesa_bridge)
 
@@ -92,8 +93,9 @@ class ZeroCarbonModel(mesa.Model):
         s.resource_score[:] = self.rng.uniform(c.resource_score_low, c.resource_score_high, s.n)
 
     def _set_start(self) -> None:
-        """Intensities, cash, and each firm's own start-year intensity with no retrofit (the
-        yardstick of certification)."""
+        """Intensities, cash, the 2025 starting state (routes, asset ages, rooftop PV:
+        ``zcf.sim.start``), and each firm's own start-year intensity (the yardstick of
+        certification)."""
         s, ind, prod = self.firms, self.data.industries, self.data.products
         k = s.industry
         for name, col in zip(("coal_pu", "gas_pu", "diesel_pu", "heat_pu", "elec_pu"),
@@ -105,7 +107,18 @@ class ZeroCarbonModel(mesa.Model):
                          * s.base_output * self.price_by_ind[k])      # of data-year revenue
         p, _ = year_params(self.setting, self.year, self.carry)
         phases.demand(s, p, self.price_by_ind)
+        opts = self.setting.options
+        start.install_starting_routes(s, self.data, opts, self.year, self.rng)
+        start.draw_asset_ages(s, self.data, self.rng)
+        self.kernels.effects(s, p, np.flatnonzero(s.next_event <= self.year))
+        for name in ("coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult"):
+            getattr(s, "start_" + name)[:] = getattr(s, name)   # the route it starts on
+        s.start_route[:] = s.route_effects
         phases.energy_and_accounting(self.kernels, s, p)
+        start.install_starting_pv(s, self.data, opts, p.applic, self.year, self.rng)
+        self.kernels.effects(s, p, np.flatnonzero(s.next_event <= self.year))
+        phases.energy_and_accounting(self.kernels, s, p)
+        self.carry = replace(self.carry, used=phases.limits_used(s, p, self.collector))
         out = np.where(s.output > 0, s.output, 1.0)
         gj = [p.scalars[f"gj_{c}"] for c in ("coal", "gas", "diesel", "heat")]
         energy = (s.coal_t * gj[0] + s.natural_gas_m3 * gj[1] + s.diesel_t * gj[2]
@@ -153,7 +166,9 @@ class ZeroCarbonModel(mesa.Model):
         phases.demand(s, p, self.price_by_ind)
         decided = phases.decide(k, s, p, books, self.rng, self.custom,
                                 keep_npv=bool(self.custom) or k.name != "compiled")
+        phases.admit(s, p, decided, self.collector, self.rng)
         fill_ratio = phases.install(k, s, p, books, decided, self.cfg.subsidy.budget_cny_per_yr)
+        phases.age_assets(s, p, decided)
         phases.energy_and_accounting(k, s, p)
         rationing = phases.green_power(k, s, p, self.green_power,
                                        self.collector.province_sums([s.direct_supply_mwh])[0])
@@ -162,6 +177,7 @@ class ZeroCarbonModel(mesa.Model):
                                  self.setting.offset_market)
         contracted = self._collect(p, decided, rationing, offsets, sums)
         self.carry = phases.next_carry(self.carry, offsets, rationing, contracted, fill_ratio)
+        self.carry = replace(self.carry, used=phases.limits_used(s, p, self.collector))
         self.decided = decided
         self.datacollector.collect(self)
         self.year += 1
@@ -191,6 +207,7 @@ class ZeroCarbonModel(mesa.Model):
             "local_direct_capacity_mwh": np.where(self.data.western_base(), r.local_twh, 0.0) * 1e6,
             "export_capacity_mwh": r.export_twh * 1e6,
             "premium_cny_per_mwh": p.scalars["p_contract"]})
+        c.add_rows("routes", route_rows(p.year, s, self.setting.options, c, self.data, p.applic))
         c.add_rows("offsets", offsets.rows)
         c.add_rows("offset_flows", offsets.flows)
         return float(contracted.sum() / 1e6)

@@ -19,7 +19,7 @@ import numpy as np
 
 from zcf.ext.layouts import INDUSTRY, LAYOUTS, OPTION, PROVINCE, SCALAR
 from zcf.sim.datasets import CARRIERS, DefaultData
-from zcf.sim.options import OptionTable
+from zcf.sim.options import ROUTE_MULTIPLIERS, OptionTable
 from zcf.sim.policy import (PolicyYear, cbam_coverage_by_industry, path_value,
                             policy_for_year)
 from zcf.sim.schema import ScenarioModel
@@ -78,18 +78,86 @@ class Setting:
 
 
 def make_setting(cfg: ScenarioModel, data: DefaultData) -> Setting:
-    ind, ef = data.industries, data.carriers["ef_tco2_per_unit"]
-    cols = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_per_unit",
-            "diesel": "diesel_t_per_unit"}
-    bench = sum(ind[col].fillna(0).to_numpy(float) * float(ef[c]) for c, col in cols.items())
-    bench = bench + ind["process_tco2_per_unit"].fillna(0).to_numpy(float)
+    ind = data.industries
+    options = OptionTable(data, cfg.options)
+    bench = ets_benchmarks(data, options)
     eligible = ind["certification_eligible_year"].to_numpy(float).astype(int).copy()
     for name, y in cfg.certification.eligible_year.items():
         eligible[data.industry_ids.index(name)] = y
     market, names = offset_markets(cfg, data)
-    return Setting(cfg, data, OptionTable(data, cfg.options), np.ascontiguousarray(bench), eligible,
+    return Setting(cfg, data, options, np.ascontiguousarray(bench), eligible,
                    data.provinces["solar_yield_kwh_per_kw_yr"].to_numpy(float) / 1000.0,
                    data.western_base().astype(float), market, names)
+
+
+def ets_benchmarks(data: DefaultData, options: OptionTable) -> np.ndarray:
+    """Average scope 1 per unit of each industry at the start (tCO2/unit): the incumbent of
+    industries.csv, mixed with the process routes plants start on (starting_routes.csv)."""
+    ind, ef = data.industries, data.carriers["ef_tco2_per_unit"]
+    cols = {"coal": ("coal_t_per_unit", "coal_mult"),
+            "natural_gas": ("natural_gas_m3_per_unit", "gas_mult"),
+            "diesel": ("diesel_t_per_unit", None)}
+    per_route = lambda k, j: (sum(float(ind[col].fillna(0).iloc[k]) * float(ef[c])
+                                  * (options.multipliers[m][j] if m and j >= 0 else 1.0)
+                                  for c, (col, m) in cols.items())
+                              + float(ind["process_tco2_per_unit"].fillna(0).iloc[k])
+                              * (options.multipliers["process_mult"][j] if j >= 0 else 1.0))
+    bench = np.array([per_route(k, -1) for k in range(len(ind))])
+    for r in data.starting_routes.itertuples(index=False):
+        k, j = data.industry_ids.index(r.industry), options.ids.index(r.option)
+        bench[k] += r.output_share_frac * (per_route(k, j) - per_route(k, -1))
+    return bench
+
+
+def scenario_path(section, key: str, data: DefaultData, table: str, column: str,
+                  item: str) -> dict[int, float]:
+    """A scenario path key: the scenario's own path where it gives one, else the data's (which
+    may be a user's copy named in [data])."""
+    if key in section.model_fields_set:
+        return getattr(section, key)
+    return data.path(table, column, item)
+
+
+MT = 1e6    # t per Mt
+KG_PER_MT = 1e9
+
+
+def shared_limits(st: Setting, year: int, growth: np.ndarray) -> dict:
+    """This year's limits shared by the firms that use them: extra scrap (t: availability less
+    the incumbents' own scrap use at this year's output), extra supplementary material (t),
+    green hydrogen (kg), and CO2 injection per province (t)."""
+    cfg, data = st.cfg, st.data
+    lim = cfg.limits
+    path = lambda key, item: path_value(scenario_path(lim, key, data, "shared_limits", "limit", item),
+                                        year, 0.0)
+    ind = data.industries
+    base_scrap = ind["scrap_t_per_unit"].fillna(0).to_numpy(float) if "scrap_t_per_unit" in ind else 0.0
+    incumbent_scrap = float(np.sum(base_scrap * ind["national_output_units_2024"].to_numpy(float) * growth))
+    cap = data.co2_storage["storage_capacity_mtco2"].to_numpy(float)
+    share = cap / cap.sum() if cap.sum() > 0 else np.zeros_like(cap)
+    return {"scrap": path("scrap_mt_per_yr", "scrap") * MT - incumbent_scrap,
+            "scm": path("scm_mt_per_yr", "scm") * MT,
+            "hydrogen": path("green_hydrogen_mt_per_yr", "green_hydrogen") * KG_PER_MT,
+            "storage": path("co2_injection_mt_per_yr", "co2_injection") * MT * share}
+
+
+def _prices(st: Setting, year: int) -> dict:
+    pr, data = st.cfg.prices, st.data
+    get = lambda key: path_value(scenario_path(pr, key, data, "price_paths", "item", key), year, 0.0)
+    return {"p_hydrogen": get("hydrogen_green_cny_per_kg"), "p_biomass": get("biomass_cny_per_gj"),
+            "p_scrap": get("scrap_cny_per_t"),
+            "p_co2_storage": get("co2_transport_storage_cny_per_tco2")}
+
+
+def buyer_premiums(st: Setting, year: int) -> dict:
+    """Premium buyers' threshold, premium and share of output per industry in ``year``."""
+    thr, prem, share = np.full(st.n_ind, np.inf), np.zeros(st.n_ind), np.zeros(st.n_ind)
+    for r in sorted(st.cfg.buyers.premiums, key=lambda r: r.from_year):
+        if r.from_year <= year:
+            k = st.data.industry_ids.index(r.industry)
+            thr[k], prem[k], share[k] = r.max_footprint_tco2_per_unit, r.premium_cny_per_unit, r.share_frac
+    return {"premium_threshold_tco2_per_unit": thr, "premium_cny_per_unit": prem,
+            "premium_share_frac": share}
 
 
 def offset_markets(cfg: ScenarioModel, data: DefaultData) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -112,6 +180,7 @@ class Carry:
     direct_open: np.ndarray | None = None             # 1 where new direct supply can be contracted
     subsidy_fill_frac: float = 1.0                    # last year's subsidy budget fill ratio
     expected: dict = field(default_factory=dict)      # adaptive expectations by price
+    used: dict = field(default_factory=dict)          # shared limits used last year (as limits)
 
 
 @dataclass
@@ -129,6 +198,7 @@ class YearParams:
     applic: np.ndarray          # industries x options, max share (-1: not allowed)
     sub_rate: np.ndarray        # options x provinces, expected capex subsidy share
     credit_frac: np.ndarray     # per option: green-credit support per CNY of net capex
+    limits: dict                # shared limits of the year (``shared_limits``)
     n_ind: int
     n_prov: int
     option_ids: list
@@ -267,7 +337,12 @@ def _industry(st: Setting, year: int, pol: PolicyYear, cbam_coverage: np.ndarray
               buyer_year: int, eligible_year: int) -> dict:
     f, p = pol.factors, st.data.products
     thr, pen = buyer_requirements(st, buyer_year)
-    return {**surcharge_tiers(st, buyer_year),"ets_covered": pol.ets_covered_by_ind.astype(float),
+    ind = st.data.industries
+    column = lambda name: ind[name].fillna(0).to_numpy(float) if name in ind else np.zeros(st.n_ind)
+    return {**surcharge_tiers(st, buyer_year), **buyer_premiums(st, buyer_year),
+            "reinvest_cycle_yr": column("reinvest_cycle_yr"),
+            "reinvest_capex_cny_per_unit": column("reinvest_capex_cny_per_unit"),
+            "ets_covered": pol.ets_covered_by_ind.astype(float),
             "ets_benchmark_tco2_per_unit": st.ets_benchmark,
             "cbam_coverage": cbam_coverage.astype(float),
             "cbam_benchmark_tco2_per_unit": f.cbam_benchmark_tco2_per_unit_by_ind,
@@ -318,7 +393,8 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
         retained_frac=b.retained_earnings_frac, amort_frac=b.debt_amortisation_frac_per_yr,
         awareness_diffusion_frac=b.awareness_diffusion_frac, peer_weight=b.peer_weight,
         review_frac=b.review_frac_per_yr, subsidy_fill_frac=carry.subsidy_fill_frac,
-        loan_share_frac=cfg.green_credit.loan_share_frac, bid_cap_cny_per_tco2=BID_CAP_CNY_PER_TCO2)
+        loan_share_frac=cfg.green_credit.loan_share_frac, bid_cap_cny_per_tco2=BID_CAP_CNY_PER_TCO2,
+        **_prices(st, year))
 
     exp, expected = expectations(st, year, pol, carry)
     capex = np.ascontiguousarray(opts.capex_per_unit(year), dtype=float)
@@ -326,18 +402,33 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
     qualifies = np.array([not gc.options or k in gc.options for k in opts.ids])
     credit = np.where(qualifies, gc.rate_discount_frac, 0.0)
     transmission = cfg.green_power.transmission
+    growth = growth_factor(st, year)
+    limits = shared_limits(st, year, growth)
+    used = carry.used or {}
+    need = {"scrap": opts.column("scrap_t_per_unit"), "scm": opts.column("scm_t_per_unit"),
+            "hydrogen": opts.column("hydrogen_kg_per_unit")}
+    available = opts.column("available_from_year") <= year
+    for name, per_unit in need.items():      # a limit used up last year: no new claims on it
+        if used.get(name, 0.0) >= limits[name]:
+            available &= per_unit <= 0.0
     options = {
         "kind": opts.kind.astype(float), "capex_cny_per_unit": capex,
         "opex_cny_per_unit_yr": opts.column("opex_cny_per_unit_yr"), "opex_basis": opts.basis,
         "lifetime_yr": opts.column("lifetime_yr"), "lead_time_yr": opts.column("lead_time_yr"),
         "effect_frac": opts.column("effect_frac"), "cop": opts.column("cop", 1.0),
         "full_load_hours_h_per_yr": opts.column("full_load_hours_h_per_yr", 1.0),
-        "available": (opts.column("available_from_year") <= year).astype(float),
+        "available": available.astype(float),
         "western_only": np.where(transmission, False, opts.western_only()).astype(float),
         "credit_discount_frac": credit, "renew_free": (capex == 0.0).astype(float),
         "exp_ets_cny_per_tco2": exp[:, 0], "exp_ets_free_share": exp[:, 1],
         "exp_eu_ets_eur_per_tco2": exp[:, 2], "exp_cbam_free_share": exp[:, 3],
-        "exp_offset_cny_per_tco2": np.full(len(opts), expected_offset_price(st, carry))}
+        "exp_offset_cny_per_tco2": np.full(len(opts), expected_offset_price(st, carry)),
+        **{name: opts.multipliers[name] for name in ROUTE_MULTIPLIERS},
+        **{name: opts.column(name) for name in (
+            "hydrogen_kg_per_unit", "biomass_gj_per_unit", "scrap_t_per_unit", "scm_t_per_unit",
+            "var_opex_cny_per_unit", "process_stream_frac", "combustion_stream_frac")},
+        "major": opts.flag("major").astype(float),
+        "incumbent_only": opts.flag("incumbent_only").astype(float)}
 
     cbam_ahead = cbam_coverage_by_industry(cfg, data, max(year, cfg.cbam.start_year))
     open_ = np.ones(st.n_prov) if carry.direct_open is None else carry.direct_open
@@ -347,7 +438,9 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
             "western_base": st.western,
             "direct_supply_open": open_ if transmission else open_ * st.western,
             "direct_supply_fill_frac": np.ones(st.n_prov),
-            "offset_market": st.offset_market.astype(float), "offset_price_cny_per_tco2": np.zeros(st.n_prov)}
+            "offset_market": st.offset_market.astype(float), "offset_price_cny_per_tco2": np.zeros(st.n_prov),
+            "storage_open": (np.asarray(used.get("storage", np.zeros(st.n_prov)))
+                             < limits["storage"]).astype(float)}
 
     sub = cfg.subsidy
     base = np.array([sub.capex_share.get(k, 0.0) for k in opts.ids])
@@ -356,7 +449,7 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
     credit_frac = credit * opts.life() / 2.0 * gc.loan_share_frac
 
     params = YearParams(
-        year=year, policy=pol, growth=growth_factor(st, year), scalars=sc, options=options,
+        year=year, policy=pol, growth=growth, scalars=sc, options=options, limits=limits,
         ind_now=_industry(st, year, pol, f.cbam_coverage_by_ind, year, year),
         ind_ahead=_industry(st, year, pol, cbam_ahead, year + 1, year + 1),
         prov=prov, applic=opts.applic, sub_rate=np.ascontiguousarray(sub_rate),

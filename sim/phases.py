@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from zcf.ext import rules
+from zcf.ext.layouts import EFFECT_KINDS
 from zcf.sim.kernels import Bids, Choices
 from zcf.sim.markets import GreenPower, OffsetMarket, OffsetResult, Rationing
 from zcf.sim.params import Carry, YearParams
@@ -102,7 +104,7 @@ def decide(engine, s: FirmState, p: YearParams, books: Books, rng: np.random.Gen
            custom: list, keep_npv: bool) -> Decided:
     """Replacements, awareness and reviews, then every reviewing firm's choice."""
     n_opt, n_cells = len(p.credit_frac), books.option_sums.shape[1]
-    for row in (s.capex_cny, s.subsidy_cny, s.credit_support_cny):
+    for row in (s.capex_cny, s.subsidy_cny, s.credit_support_cny, s.stranded_cny):
         row[books.last_spenders] = 0.0        # only last year's spenders hold non-zero values
     capex_by_option = np.zeros((n_opt, n_cells))
     capex_pu = np.asarray(p.options["capex_cny_per_unit"])
@@ -115,12 +117,124 @@ def decide(engine, s: FirmState, p: YearParams, books: Books, rng: np.random.Gen
     rng.random(out=draw)
     review, budget = np.empty(s.n, np.uint8), np.empty(s.n)
     engine.prepare(s, p, books.cell, peer_any, u, review, budget)
+    # a plant whose main asset is due for reinvestment reviews its options (relining or switch)
+    idx, cycle = reinvesting_firms(s, p)
+    review[idx[rules.at_reinvestment_point(s.asset_age_yr[idx], cycle)]] = 1
     inputs = DecisionInputs(review, draw, budget, books.cell, peer)
     c = Choices.empty(s.n, n_opt, keep_npv)
     engine.decide(s, p, inputs, c)
     for agent in custom:                      # researchers' own rules, from the kernel's NPVs
         custom_choice(agent, s, p, inputs, c)
     return Decided(c, review, budget, replaced, capex_by_option)
+
+
+def reinvesting_firms(s: FirmState, p: YearParams) -> tuple[np.ndarray, np.ndarray]:
+    """The firms whose main asset has a reinvestment cycle, and their cycles (years); cached on
+    the state (the cycles are data)."""
+    cache = s.__dict__.setdefault("_reinvesting", {})
+    if not cache:
+        cycle = np.asarray(p.ind_now["reinvest_cycle_yr"], dtype=float)[s.industry]
+        cache["idx"] = np.flatnonzero(cycle > 0)
+        cache["cycle"] = cycle[cache["idx"]]
+    return cache["idx"], cache["cycle"]
+
+
+# what each shared limit's claims are counted in: the option column (per unit of the option's
+# capacity, i.e. of output) and the firm quantity it is used as
+LIMIT_NEEDS = {"scrap": ("scrap_t_per_unit", "scrap_t"), "scm": ("scm_t_per_unit", "scm_t"),
+               "hydrogen": ("hydrogen_kg_per_unit", "hydrogen_kg")}
+CAPTURE_KINDS = ("capture_process", "capture_stream")
+
+
+def claimant_firms(s: FirmState, p: YearParams, options: np.ndarray) -> np.ndarray:
+    """The firms of the industries that may choose any of ``options`` (cached on the state: the
+    applicability never changes in a run)."""
+    key = tuple(int(k) for k in options)
+    cache = s.__dict__.setdefault("_claimants", {})
+    if key not in cache:
+        industries = np.flatnonzero((p.applic[:, list(key)] >= 0).any(axis=1)) if key else []
+        cache[key] = np.flatnonzero(np.isin(s.industry, industries))
+    return cache[key]
+
+
+def limits_used(s: FirmState, p: YearParams, collector) -> dict:
+    """How much of each shared limit the firms have claimed (weighted): per unit of today's output
+    for every installed option that draws on it, active or still within its lead time; CO2
+    storage per province as the capacity of the installed capture options. Only the firms of
+    industries that may hold such options are read."""
+    kinds = np.asarray(p.options["kind"]).astype(int)
+    capture = np.flatnonzero(np.isin(kinds, [EFFECT_KINDS.index(k) for k in CAPTURE_KINDS]))
+    need = {name: np.asarray(p.options[column]) for name, (column, _) in LIMIT_NEEDS.items()}
+    drawing = np.flatnonzero(np.any([v > 0 for v in need.values()], axis=0))
+    idx = claimant_firms(s, p, np.union1d(capture, drawing))
+    installed = s.installed[idx]
+    has = lambda k: ((installed[:, k >> 6] >> np.uint64(k & 63)) & np.uint64(1)).astype(bool)
+    w_out = s.weight[idx] * s.output[idx]
+    used = {name: float(sum(w_out[has(k)].sum() * per_unit[k] for k in np.flatnonzero(per_unit > 0)))
+            for name, per_unit in need.items()}
+    storage = np.zeros(collector.n_prov)
+    for k in capture:
+        held = has(k)
+        storage += np.bincount(s.province[idx][held], weights=(s.weight * s.cap[k])[idx][held],
+                               minlength=collector.n_prov)
+    used["storage"] = storage
+    return used
+
+
+def admit(s: FirmState, p: YearParams, d: Decided, collector, rng: np.random.Generator) -> None:
+    """Shared limits (scrap, supplementary material, green hydrogen nationally; CO2 storage per
+    province) admit this year's new claims in random order up to what is left of them; the
+    firms refused do not install (they may choose again next year)."""
+    c = d.choices
+    kinds = np.asarray(p.options["kind"]).astype(int)
+    claiming = np.isin(kinds, [EFFECT_KINDS.index(k) for k in CAPTURE_KINDS])
+    for column, _ in LIMIT_NEEDS.values():
+        claiming |= np.asarray(p.options[column]) > 0
+    chose = np.flatnonzero(c.option >= 0)
+    chose = chose[claiming[c.option[chose]]]              # only claims on a shared limit
+    if len(chose) == 0:
+        return
+    used = limits_used(s, p, collector)
+    opt = c.option[chose]
+    capture = np.isin(kinds[opt], [EFFECT_KINDS.index(k) for k in CAPTURE_KINDS])
+    claims = []
+    for name, (column, _) in LIMIT_NEEDS.items():
+        need = np.asarray(p.options[column])[opt] * c.capacity[chose] * s.weight[chose]
+        claims.append((need, np.zeros(len(chose), np.int64), np.array([p.limits[name] - used[name]])))
+    claims.append((np.where(capture, c.capacity[chose], 0.0) * s.weight[chose],
+                   s.province[chose].astype(np.int64), p.limits["storage"] - used["storage"]))
+    refused = np.zeros(len(chose), bool)
+    priority = rng.permutation(len(chose))
+    for need, group, left in claims:
+        claimants = priority[need[priority] > 0.0]
+        if len(claimants) == 0:
+            continue
+        g = group[claimants]
+        order = claimants[np.argsort(g, kind="stable")]     # by group, random within it
+        g = group[order]
+        cum = np.cumsum(need[order])
+        first = np.searchsorted(g, g, side="left")          # start of each claimant's group
+        before = np.concatenate([[0.0], cum])[first]
+        refused[order[cum - before > left[g] + 1e-6]] = True
+    lost = chose[refused]
+    c.option[lost], c.capacity[lost], c.capex[lost], c.subsidy[lost], c.stranded[lost] = -1, 0, 0, 0, 0
+
+
+def age_assets(s: FirmState, p: YearParams, d: Decided) -> None:
+    """A year older; a plant at its reinvestment point reinvests (relines) unless it chose a major
+    investment, which is a new asset; the undepreciated value an early switch writes off is kept
+    as ``stranded_cny``."""
+    c = d.choices
+    major = np.asarray(p.options["major"]) > 0
+    s.asset_age_yr += 1.0
+    idx, cycle = reinvesting_firms(s, p)
+    if not len(idx):
+        return
+    option = c.option[idx]
+    switched = (option >= 0) & major[np.maximum(option, 0)]
+    s.stranded_cny[idx[switched]] = np.maximum(c.stranded[idx[switched]], 0.0)
+    due = rules.at_reinvestment_point(s.asset_age_yr[idx] - 1.0, cycle)
+    s.asset_age_yr[idx[switched | due]] = 0.0
 
 
 def custom_choice(agent, s: FirmState, p: YearParams, inputs: DecisionInputs, c: Choices) -> None:
@@ -134,6 +248,7 @@ def custom_choice(agent, s: FirmState, p: YearParams, inputs: DecisionInputs, c:
     npv = {o: float(c.npv[k, i]) for k, o in enumerate(ids) if not np.isnan(c.npv[k, i])}
     pick = agent.decide(npv, float(inputs.budget[i]))
     c.option[i], c.capacity[i], c.capex[i], c.subsidy[i] = -1, 0.0, 0.0, 0.0
+    c.stranded[i] = 0.0
     if pick is None:
         return
     if pick not in npv:
@@ -145,10 +260,14 @@ def custom_choice(agent, s: FirmState, p: YearParams, inputs: DecisionInputs, c:
     q = rules.firm_energy(float(s.output[i]), PerAgent.per_unit(s, i), e,
                           pp.solar_yield_mwh_per_kw, pp.direct_supply_fill_frac, sc)
     opk = p.named("op")[k]
-    cap = rules.option_capacity(int(opk.kind), e, q, float(p.applic[s.industry[i], k]), opk, sc)
+    cap = rules.option_capacity(int(opk.kind), e, q, float(s.output[i]),
+                                float(p.applic[s.industry[i], k]), opk, sc)
     capex = cap * opk.capex_cny_per_unit
     c.option[i], c.capacity[i], c.capex[i] = k, cap, capex
     c.subsidy[i] = capex * p.sub_rate[k, s.province[i]]
+    if opk.major > 0:
+        c.stranded[i] = rules.firm_asset_timing(float(s.asset_age_yr[i]), float(s.output[i]),
+                                                p.named("ip_ahead")[s.industry[i]])
 
 
 def install(engine, s: FirmState, p: YearParams, books: Books, d: Decided,

@@ -49,6 +49,11 @@ OPTION_COLOURS = {
     "rooftop_pv": "#e6ab02", "battery_storage": "#7570b3", "green_contract": "#1b9e77",
     "green_certificate": "#a6d854", "direct_supply": "#d95f02", "electrification": "#e7298a",
     "efficiency": "#66a61e", "process_innovation": "#a6761d", "ccus": "#666666",
+    "steel_scrap_eaf": "#1f78b4", "steel_ng_dri_eaf": "#a6cee3", "steel_h2_dri_eaf": "#33a02c",
+    "steel_bf_ccs": "#4d4d4d", "cement_clinker_substitution": "#fdbf6f",
+    "cement_alt_fuels": "#b15928", "cement_kiln_ccs": "#878787", "alu_grid_supply": "#cab2d6",
+    "alu_inert_anode": "#6a3d9a", "nh3_gas_smr": "#fb9a99", "nh3_ccs_pure": "#bababa",
+    "nh3_green_h2": "#b2df8a",
 }
 TIER_COLOURS = {"green": "#a1d99b", "near_zero": "#41ab5d", "zero_carbon": "#00441b"}
 TIER_LABELS = {"green": "green factories", "near_zero": "near-zero-carbon factories",
@@ -246,6 +251,8 @@ def _with_group(df: pd.DataFrame, by: str) -> pd.DataFrame:
     """``df`` with a ``by`` column (industry and province exist; regions come from the data)."""
     if by in df.columns:
         return df
+    if by == "route":
+        raise ValueError("by='route' needs the routes table (model.results.routes)")
     if by in ("macro_region", "grid_region") and "province" in df.columns:
         return df.assign(**{by: df["province"].map(_region_of(by))})
     raise ValueError(f"cannot group by {by!r}: use industry, province, macro_region, grid_region"
@@ -267,6 +274,8 @@ def emission_wedges(emissions: pd.DataFrame, by: str = "industry", *, scope2: st
 
     Gross = scope 1 + scope 2 (``scope2`` = "market" or "location" based). ``by="scope"`` stacks
     scope 1 and scope 2; ``by="province"`` keeps the ``top`` largest and stacks the rest as one.
+    ``by="route"`` takes the ``routes`` table and splits emissions by process route (BF-BOF,
+    scrap EAF, kiln + CCS ...; light industries are 'conventional'; market-based scope 2).
     The black line is net emissions (scope 1 + scope 2 market-based - offsets retired); the
     dashed grey line, what the same firms would emit without any retrofit.
     """
@@ -285,7 +294,8 @@ def emission_wedges(emissions: pd.DataFrame, by: str = "industry", *, scope2: st
             keep = wide.sum().sort_values(ascending=False).index[:top]
             rest = wide.drop(columns=keep).sum(axis=1)
             wide = wide[list(keep)].assign(**{f"other {by.replace('_', ' ')}s": rest})
-        colours = [colour_of(by, c) for c in wide.columns]
+        colours = ([_route_colour(i) for i in range(wide.shape[1])] if by == "route"
+                   else [colour_of(by, c) for c in wide.columns])
     net = emissions.groupby("year")["net_tco2"].sum()
     factor, unit = scaled(wide.sum(axis=1), "tCO2")
     fig, ax = _new(ax)
@@ -303,6 +313,42 @@ def emission_wedges(emissions: pd.DataFrame, by: str = "industry", *, scope2: st
     ax.set_title(f"Emissions by {by.replace('_', ' ')}")
     ax.set_ylim(bottom=min(0.0, float(net.min() / factor)))
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=LEGEND_PT)
+    fig.tight_layout()
+    return fig
+
+
+def _route_colour(i: int) -> object:
+    return plt.get_cmap("tab20")(i % 20)
+
+
+HEAVY = ("steel", "cement", "aluminium", "chemicals")
+
+
+def route_shares(routes: pd.DataFrame, industries: Sequence[str] = HEAVY, *,
+                 title: str | None = None) -> Figure:
+    """Share of each heavy industry's output by process route over the years (one panel per
+    industry, routes stacked; from the ``routes`` table)."""
+    inds = [i for i in industries if i in set(routes["industry"])]
+    if not inds:
+        raise ValueError(f"no rows for {', '.join(industries)} in the routes table")
+    fig, axes = plt.subplots(1, len(inds), figsize=(4.2 * len(inds), 4.6), squeeze=False)
+    data = []
+    for ax, ind in zip(axes[0], inds):
+        part = routes[routes["industry"] == ind]
+        wide = part.pivot_table(index="year", columns="route", values="output", aggfunc="sum",
+                                fill_value=0.0)
+        wide = wide[wide.sum().sort_values(ascending=False).index]
+        share = wide.div(wide.sum(axis=1), axis=0).fillna(0.0) * 100.0
+        ax.stackplot(share.index, share.T.to_numpy(), labels=list(share.columns),
+                     colors=[_route_colour(i) for i in range(share.shape[1])], alpha=0.9)
+        ax.set_ylim(0, 100)
+        _years(ax)
+        ax.set_title(label(ind), fontsize=10)
+        ax.set_ylabel("% of output")
+        ax.legend(loc="lower left", fontsize=7)
+        data.append(_tidy(share, "%").assign(industry=ind))
+    _record(axes[0][0], pd.concat(data, ignore_index=True))
+    _suptitle(fig, title or "Heavy-industry output by process route")
     fig.tight_layout()
     return fig
 
@@ -1048,6 +1094,8 @@ _RUN_FIGURES = {   # file stem: (tables needed, figure function of the tables)
     "map_net_emissions": (("emissions",), lambda t: province_map(t["emissions"], "net_tco2")),
     "offset_market": (("offsets",), lambda t: offset_market(t["offsets"])),
     "offset_flows": (("offset_flows",), lambda t: offset_flows(t["offset_flows"])),
+    "emissions_by_route": (("routes",), lambda t: emission_wedges(t["routes"], "route", top=14)),
+    "route_shares": (("routes",), lambda t: route_shares(t["routes"])),
 }
 
 

@@ -55,7 +55,8 @@ FINANCE = TableSpec(
      "cbam_cost_eur": "cbam_cost_eur", "buyer_penalty_cny": "buyer_penalty_cny",
      "cert_premium_cny": "cert_premium_cny", "energy_cost_cny": "energy_cost_cny",
      "green_power_cost_cny": "green_power_cost_cny", "offset_cost_cny": "offset_cost_cny",
-     "power_surcharge_cny": "power_surcharge_cny", "revenue_cny": "revenue_cny"},
+     "power_surcharge_cny": "power_surcharge_cny", "revenue_cny": "revenue_cny",
+     "buyer_premium_cny": "buyer_premium_cny", "stranded_asset_cny": "stranded_cny"},
 )
 
 
@@ -243,3 +244,65 @@ class Results:
             tmp.replace(final)
             written.append(final)
         return written
+
+
+def firm_routes(firms, options, year: int, idx: np.ndarray | None = None) -> tuple[np.ndarray, list[str]]:
+    """The process route in ``year`` of the firms ``idx`` (all when None): index into the
+    returned labels (0: the industry's incumbent route), from the active installed options with
+    a ``route_label`` (later options in retrofits.csv win: a plant with low-clinker cement and
+    kiln capture is on 'kiln + CCS')."""
+    labels = options.labels("route_label")
+    names = ["incumbent"] + list(dict.fromkeys(x for x in labels if x))
+    idx = np.arange(firms.n) if idx is None else idx
+    route = np.zeros(len(idx), dtype=np.int64)
+    lead = options.lead()
+    installed = firms.installed[idx]
+    for k, label in enumerate(labels):
+        if not label:
+            continue
+        held = ((installed[:, k >> 6] >> np.uint64(k & 63)) & np.uint64(1)).astype(bool)
+        route[held & (firms.built[k, idx] + lead[k] <= year)] = names.index(label)
+    return route, names
+
+
+ROUTE_SUMS = {"output": "output", "scope1_tco2": "scope1_tco2",
+              "scope2_market_tco2": "scope2_market_tco2", "net_tco2": "net_tco2",
+              "captured_tco2": "captured_tco2"}
+
+
+def route_rows(year: int, firms, options, collector, data, applic: np.ndarray) -> dict[str, np.ndarray]:
+    """Rows of the ``routes`` table: year x industry x province x route with output and
+    emissions (weighted sums). Industries without route options are one 'conventional' row per
+    cell (their cell sums, one kernel call); the others are split by route."""
+    labelled = [k for k, x in enumerate(options.labels("route_label")) if x]
+    industries = np.flatnonzero((applic[:, labelled] >= 0).any(axis=1)) if labelled else []
+    cache = collector.__dict__.setdefault("_route_firms", {})
+    if "idx" not in cache:
+        cache["idx"] = np.flatnonzero(np.isin(firms.industry, industries))
+        cache["light"] = np.flatnonzero(~np.isin(collector.present // collector.n_prov, industries))
+    idx, light = cache["idx"], cache["light"]
+    route, names = firm_routes(firms, options, year, idx)
+    cell = np.searchsorted(collector.present, collector.cell[idx])
+    key = cell * len(names) + route
+    used = np.unique(key)
+    size = (used.max() + 1) if len(used) else 0
+    w = firms.weight[idx]
+    sums = {col: np.bincount(key, weights=w * getattr(firms, src)[idx], minlength=size)[used]
+            for col, src in ROUTE_SUMS.items()}
+    firms_w = np.bincount(key, weights=w, minlength=size)[used]
+    c, r = used // len(names), used % len(names)
+    # light industries: their cell sums (no route options, so no capture either)
+    cs = collector.sums([getattr(firms, src) for src in ROUTE_SUMS.values()])[:, light]
+    incumbent = (data.industries["incumbent_route"] if "incumbent_route" in data.industries
+                 else pd.Series("", index=data.industries.index))
+    inc = incumbent.replace("", np.nan).fillna("conventional").astype(str)
+    ind = collector.keys.industry.to_numpy(dtype=object)
+    prov = collector.keys.province.to_numpy(dtype=object)
+    label = np.where(r == 0, inc.reindex(ind[c]).to_numpy(dtype=object),
+                     np.array(names, dtype=object)[r])
+    return {"year": np.full(len(used) + len(light), year, dtype=np.int64),
+            "industry": np.concatenate([ind[c], ind[light]]),
+            "province": np.concatenate([prov[c], prov[light]]),
+            "route": np.concatenate([label, inc.reindex(ind[light]).to_numpy(dtype=object)]),
+            "firms": np.concatenate([firms_w, collector.counts[light]]),
+            **{col: np.concatenate([sums[col], cs[j]]) for j, col in enumerate(ROUTE_SUMS)}}

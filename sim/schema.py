@@ -70,6 +70,12 @@ class Population(Section):
         4.0, description="how much likelier the largest firm exports than the smallest")
     leader_size_quantile: Frac = Field(0.9, description="size quantile above which firms lead")
     exporter_leader_size_quantile: Frac = Field(0.75, description="same, for EU exporters")
+    size_strata: Annotated[int, Field(ge=1, le=20)] = Field(
+        6, description="size classes per industry the population is drawn from (stratified "
+                       "draw; 1 = simple draw by factory counts)")
+    agents_by_emissions_frac: Frac = Field(
+        0.5, description="share of agents allotted to industries (and size classes) by their "
+                         "emissions rather than by their factory counts")
 
     _p = field_validator("provinces")(check_provinces)
     _i = field_validator("industries")(check_industries)
@@ -101,6 +107,44 @@ class Prices(Section):
     eu_ets_eur_per_tco2: Path = Field(default_factory=lambda: {2025: 75.0})
     electricity_cny_per_mwh: NonNeg = 650.0
     fuel_price_mult: dict[Year, NonNeg] = Field(default_factory=lambda: {2025: 1.0})
+    hydrogen_green_cny_per_kg: Path = Field(
+        default_factory=lambda: _packaged_path("price_paths", "item", "hydrogen_green_cny_per_kg"),
+        description="delivered green (electrolytic) hydrogen; default: sim/data/price_paths.csv")
+    scrap_cny_per_t: Path = Field(
+        default_factory=lambda: _packaged_path("price_paths", "item", "scrap_cny_per_t"),
+        description="steel scrap delivered to the mill; default: sim/data/price_paths.csv")
+    co2_transport_storage_cny_per_tco2: Path = Field(
+        default_factory=lambda: _packaged_path("price_paths", "item",
+                                               "co2_transport_storage_cny_per_tco2"),
+        description="CO2 transport and storage per tonne captured; default: price_paths.csv")
+    biomass_cny_per_gj: Path = Field(
+        default_factory=lambda: _packaged_path("price_paths", "item", "biomass_cny_per_gj"),
+        description="biomass and waste fuels for kilns; default: sim/data/price_paths.csv")
+
+
+def _packaged_path(table: str, key: str, item: str) -> dict[int, float]:
+    """A year path of the packaged data: the default of a scenario path key (so that its year
+    anchors can be given [uncertainty] distributions)."""
+    return defaults().path(table, key, item)
+
+
+class Limits(Section):
+    """National and provincial limits shared by the firms that use them (Mt per year); empty =
+    the packaged path in sim/data/shared_limits.csv."""
+
+    scrap_mt_per_yr: Path = Field(
+        default_factory=lambda: _packaged_path("shared_limits", "limit", "scrap"),
+        description="steel scrap available to the mills")
+    scm_mt_per_yr: Path = Field(
+        default_factory=lambda: _packaged_path("shared_limits", "limit", "scm"),
+        description="supplementary cementitious material available beyond today's use")
+    green_hydrogen_mt_per_yr: Path = Field(
+        default_factory=lambda: _packaged_path("shared_limits", "limit", "green_hydrogen"),
+        description="green hydrogen production capacity")
+    co2_injection_mt_per_yr: Path = Field(
+        default_factory=lambda: _packaged_path("shared_limits", "limit", "co2_injection"),
+        description="national CO2 injection capacity, split over provinces by storage capacity "
+                    "(sim/data/co2_storage.csv)")
 
 
 class Cbam(Section):
@@ -144,9 +188,24 @@ class BuyerRequirement(Section):
     _i = field_validator("industry")(lambda v, info: check_industries([v], info)[0])
 
 
+class BuyerPremium(Section):
+    """Buyers paying a premium for low-carbon product (e.g. green steel, low-carbon aluminium)."""
+
+    industry: str
+    from_year: Year
+    max_footprint_tco2_per_unit: NonNeg = Field(
+        description="scope 1 + market-based scope 2 per unit (green power counts) at or below "
+                    "which buyers pay")
+    premium_cny_per_unit: NonNeg
+    share_frac: Frac = Field(description="share of the output premium buyers take")
+
+    _i = field_validator("industry")(lambda v, info: check_industries([v], info)[0])
+
+
 class Buyers(Section):
     mode: Literal["price_discount", "lost_sales"] = "price_discount"
     requirements: list[BuyerRequirement] = Field(default_factory=list)
+    premiums: list[BuyerPremium] = Field(default_factory=list)
 
 
 class SurchargeTier(Section):
@@ -285,6 +344,11 @@ class DataFiles(Section):
     green_power_bases: str | None = None
     observations: str | None = None
     calibration_priors: str | None = None
+    price_paths: str | None = None
+    shared_limits: str | None = None
+    co2_storage: str | None = None
+    starting_routes: str | None = None
+    starting_state: str | None = None
 
     def files(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -312,6 +376,7 @@ class ScenarioModel(Section):
     behaviour: Behaviour = Field(default_factory=Behaviour)
     offsets: Offsets = Field(default_factory=Offsets)
     green_power: GreenPower = Field(default_factory=GreenPower)
+    limits: Limits = Field(default_factory=Limits)
     data: DataFiles = Field(default_factory=DataFiles)
     options: dict[str, OptionOverride] = Field(default_factory=dict,
                                                description="option id -> parameter overrides")

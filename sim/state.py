@@ -47,6 +47,9 @@ class FirmState:
         self.eu_share[:] = drawn.eu_share
         self.effects = self._block(EFFECTS)
         self.elec_cop[:] = 1.0
+        for name in ("coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult"):
+            getattr(self, name)[:] = 1.0          # no process route: intensities unchanged
+            getattr(self, "start_" + name)[:] = 1.0
         self.qty = self._block(QTY)
         self.acc = self._block(ACC)
         self.fin = self._block(FIN)

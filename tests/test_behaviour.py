@@ -5,6 +5,7 @@ import pytest
 
 from zcf.sim import Scenario, ZeroCarbonModel
 from zcf.agents import FirmAgent
+from zcf.sim.datasets import defaults
 
 SEEDS = (1, 2, 3)
 HEAVY = ["steel", "aluminium", "cement", "chemicals"]
@@ -106,9 +107,22 @@ def test_without_any_incentive_almost_nothing_happens():
     green_power = lambda m: m.results.adoption.query(
         "option in ['green_contract', 'green_certificate']").firms.sum()
     assert mean_over(none, green_power) == 0.0
-    avoided = lambda m: (m.results.emissions.no_retrofit_tco2.sum()
-                         - (m.results.emissions.scope1_tco2 + m.results.emissions.scope2_market_tco2).sum())
+    # light industries: what they avoid is driven by the incentives (certification, CBAM, ETS);
+    # heavy plants' efficiency pays on energy prices alone, so they are checked by route below
+    light = lambda m: m.results.emissions[~m.results.emissions.industry.isin(HEAVY)]
+    avoided = lambda m: (light(m).no_retrofit_tco2.sum()
+                         - (light(m).scope1_tco2 + light(m).scope2_market_tco2).sum())
     assert mean_over(none, avoided) < 0.5 * mean_over(base, avoided)
+    # heavy industry: without a carbon price no plant leaves the route it started on for a
+    # low-carbon one, and nobody captures CO2
+    switched = lambda m: (m.results.routes.query("year == 2035 and industry in @HEAVY")
+                          .groupby("route").output.sum()
+                          - m.results.routes.query("year == 2025 and industry in @HEAVY")
+                          .groupby("route").output.sum()).clip(lower=0)
+    low_carbon = ["scrap EAF", "gas DRI-EAF", "H2-DRI-EAF", "BF-BOF + CCS", "kiln + CCS",
+                  "coal + CCS", "green hydrogen", "inert anode"]
+    assert mean_over(none, lambda m: switched(m).reindex(low_carbon).fillna(0).sum()) == 0.0
+    assert mean_over(none, lambda m: m.results.routes.captured_tco2.sum()) == 0.0
 
 
 def test_money_adds_up_over_firms():
@@ -129,8 +143,8 @@ def test_tables_have_the_documented_columns(small_run):
     assert {"year", "industry", "province", "option", "firms", "capacity", "capex_cny"} <= set(t.adoption.columns)
     assert {"green", "near_zero", "zero_carbon"} <= set(t.certification.columns)
     assert {"capex_cny", "subsidy_cny", "ets_cost_cny", "cbam_cost_eur", "buyer_penalty_cny"} <= set(t.finance.columns)
-    assert set(t.adoption.option) == {"rooftop_pv", "battery_storage", "green_contract", "green_certificate",
-                                      "direct_supply", "electrification", "efficiency", "process_innovation", "ccus"}
+    assert set(t.adoption.option) == set(defaults().option_ids)      # every option of retrofits.csv
+    assert {"year", "industry", "province", "route", "output", "scope1_tco2", "net_tco2"} <= set(t.routes.columns)
     s = t.summary().set_index("metric")
     assert "abatement cost (retrofit capex / emissions avoided)" in s.index
 
@@ -153,8 +167,10 @@ class SolarFirst(FirmAgent):
 def test_subclassed_agent_rule_replaces_the_kernel():
     scn = small(firms=400, end=2030)
     m = ZeroCarbonModel(scn, rng=3, agent_class=SolarFirst).run()
-    a = m.results.adoption.query("year == 2030").groupby("option").firms.sum()
-    assert a.drop("rooftop_pv").sum() == 0.0 and a["rooftop_pv"] > 0
+    a = m.results.adoption.groupby(["year", "option"]).firms.sum().unstack("year")
+    start = m.cfg.time.start_year          # what plants held at the start (2025 state) stays
+    assert (a[2030] - a[start]).drop("rooftop_pv").abs().sum() == 0.0
+    assert a.loc["rooftop_pv", 2030] > a.loc["rooftop_pv", start]
     assert all(isinstance(x, SolarFirst) for x in m.agents)
 
 

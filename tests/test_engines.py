@@ -17,6 +17,13 @@ CASES = {
     "perfect foresight, lost sales, quality discount": {
         "expectations.mode": "perfect", "buyers.mode": "lost_sales",
         "offsets.quality_discount_frac": 0.2, "certification.certificate_credit_frac": 1.0},
+    "heavy-industry push: routes, capture, shared limits, buyer premium": {
+        "ets.price_cny_per_tco2": {2025: 300.0, 2030: 600.0}, "ets.free_share": {2025: 0.3},
+        "ets.coverage_start": {"chemicals": 2026}, "expectations.mode": "perfect",
+        "limits.scrap_mt_per_yr": {2025: 240.0},
+        "subsidy.capex_share": {"steel_scrap_eaf": 0.3, "cement_kiln_ccs": 0.3, "alu_grid_supply": 0.3},
+        "buyers.premiums": [{"industry": "steel", "from_year": 2026, "max_footprint_tco2_per_unit": 0.6,
+                             "premium_cny_per_unit": 600.0, "share_frac": 0.2}]},
 }
 
 

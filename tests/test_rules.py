@@ -49,13 +49,17 @@ def scalars(rng) -> np.ndarray:
 def industry(rng) -> np.ndarray:
     return table(rng, "IP", cbam_coverage=float(rng.integers(0, 3)), ets_covered=float(rng.integers(0, 2)),
                  cert_eligible=float(rng.integers(0, 2)), near_zero_cut_frac=rng.uniform(0, 1),
-                 buyer_threshold_tco2_per_unit=rng.choice([np.inf, rng.uniform(0, 2)]))
+                 buyer_threshold_tco2_per_unit=rng.choice([np.inf, rng.uniform(0, 2)]),
+                 premium_threshold_tco2_per_unit=rng.choice([np.inf, rng.uniform(0, 2)]),
+                 premium_share_frac=rng.uniform(0, 1),
+                 reinvest_cycle_yr=float(rng.choice([0, rng.integers(1, 30)])))
 
 
 def province(rng) -> np.ndarray:
     return table(rng, "PP", western_base=float(rng.integers(0, 2)),
                  direct_supply_open=float(rng.integers(0, 2)), direct_supply_fill_frac=rng.uniform(0, 1),
-                 solar_yield_mwh_per_kw=rng.uniform(0.8, 1.8))
+                 solar_yield_mwh_per_kw=rng.uniform(0.8, 1.8),
+                 storage_open=float(rng.integers(0, 2)))
 
 
 def option(rng, kind: int | None = None) -> np.ndarray:
@@ -64,7 +68,11 @@ def option(rng, kind: int | None = None) -> np.ndarray:
                  lead_time_yr=float(rng.integers(0, 4)), cop=rng.uniform(0.8, 4),
                  full_load_hours_h_per_yr=rng.uniform(1000, 8000), available=float(rng.random() < 0.9),
                  western_only=float(rng.random() < 0.2), renew_free=float(rng.random() < 0.3),
-                 effect_frac=rng.uniform(0, 1), exp_offset_cny_per_tco2=rng.choice([np.inf, 80.0]))
+                 effect_frac=rng.uniform(0, 1), exp_offset_cny_per_tco2=rng.choice([np.inf, 80.0]),
+                 coal_mult=rng.uniform(0, 30), process_mult=rng.uniform(0, 1.2),
+                 process_stream_frac=rng.uniform(0, 1), combustion_stream_frac=rng.uniform(0, 1),
+                 var_opex_cny_per_unit=rng.uniform(-2000, 2000), major=float(rng.integers(0, 2)),
+                 incumbent_only=float(rng.integers(0, 2)))
 
 
 def record(rng, cls, scale=1000.0, **fixed):
@@ -80,7 +88,9 @@ def per_unit(rng):
 
 def effects(rng):
     return record(rng, rules.Effects, 1.0, elec_cop=rng.uniform(0.8, 4), pv_kw=rng.uniform(0, 1e4),
-                  capture_opex=rng.uniform(0, 300))
+                  capture_opex=rng.uniform(0, 300), coal_mult=rng.uniform(0, 30),
+                  hydrogen=rng.uniform(0, 200), route_opex=rng.uniform(-2000, 2000),
+                  route_on=float(rng.integers(0, 2)))
 
 
 def quant(rng):
@@ -95,7 +105,8 @@ def near(rng):
 def view(rng):
     return rules.FirmView(output=rng.choice([0.0, rng.uniform(1, 1e6)]), verified=int(rng.integers(0, 2)),
                           revenue=rng.uniform(0, 1e9), base_int=rng.uniform(0, 5), hurdle=rng.uniform(0, 0.2),
-                          budget=rng.uniform(0, 1e9), tier=int(rng.integers(0, 4)), draw=rng.random())
+                          budget=rng.uniform(0, 1e9), tier=int(rng.integers(0, 4)), draw=rng.random(),
+                          asset_age=float(rng.integers(0, 30)))
 
 
 def carbon(rng):
@@ -151,8 +162,12 @@ def test_effect_kinds(seed, kind):
     twin = e.copy()
     rules.add_effect(twin, kind, m, cap, rules.row("OP", opk))
     same(_twins.add_effect(e.as_dict(), kind, m, cap, opk), twin)
-    same(_twins.option_capacity(kind, e.as_dict(), q.as_dict(), m, opk, sc),
-         rules.option_capacity(kind, e, q, m, rules.row("OP", opk), rules.row("SC", sc)))
+    out = rng.uniform(0, 1e6)
+    same(_twins.option_capacity(kind, e.as_dict(), q.as_dict(), out, m, opk, sc),
+         rules.option_capacity(kind, e, q, out, m, rules.row("OP", opk), rules.row("SC", sc)))
+    pp = province(rng)
+    assert _twins.option_allowed(kind, e.as_dict(), opk, pp) == \
+        rules.option_allowed(kind, e, rules.row("OP", opk), rules.row("PP", pp))
 
 
 @seeds
@@ -201,6 +216,29 @@ def test_costs_and_certification(seed):
     same(_twins.firm_cert_reward(z.as_dict(), rev, price, sc), rules.firm_cert_reward(z, rev, price, sc_r))
     b = [rng.uniform(-1e4, 1e5), rng.uniform(0, 1e9), float(rng.integers(0, 2))]
     same(_twins.firm_offset_bids(z.as_dict(), *b, sc), rules.firm_offset_bids(z, *b, sc_r))
+    fp, out = rng.uniform(0, 3), rng.choice([0.0, rng.uniform(1, 1e6)])
+    same(_twins.firm_buyer_premium(fp, out, ip), rules.firm_buyer_premium(fp, out, ip_r))
+
+
+@seeds
+@given(seed=st.integers(0, 2**32 - 1))
+def test_capital_stock_timing(seed):
+    rng = np.random.default_rng(seed)
+    ip = industry(rng)
+    age, out = float(rng.integers(0, 40)), rng.uniform(0, 1e6)
+    cycle = ip[LAYOUTS["IP"].index("reinvest_cycle_yr")]
+    assert _twins.at_reinvestment_point(age, cycle) == bool(rules.at_reinvestment_point(age, cycle))
+    same(_twins.firm_asset_timing(age, out, ip), rules.firm_asset_timing(age, out, rules.row("IP", ip)))
+
+
+def test_switching_at_the_reinvestment_point_is_cheaper_than_before_it():
+    """The reinvestment a switch makes unnecessary is credited at the point; before it the
+    undepreciated share of the last one is written off, less so the older the asset."""
+    ip = rules.row("IP", np.zeros(len(LAYOUTS["IP"])))
+    ip.reinvest_cycle_yr, ip.reinvest_capex_cny_per_unit = 17.0, 1160.0
+    costs = [rules.firm_asset_timing(age, 1e6, ip) for age in range(17)]
+    assert costs[16] == -1160.0 * 1e6                      # due now: the relining is saved
+    assert all(a > b for a, b in zip(costs[:15], costs[1:16])) and costs[15] > 0
 
 
 @seeds

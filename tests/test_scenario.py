@@ -45,6 +45,16 @@ def test_replace_dotted_and_nested_revalidates():
     ('extends = "baseline"\n[cbam]\nextra_industries = ["spaceships"]\n', "cbam.extra_industries",
      "automobiles"),
     ('extends = "baseline"\nbogus = 1\n', "bogus", "population"),
+    ('extends = "baseline"\n[[buyers.premiums]]\nindustry = "spaceships"\nfrom_year = 2027\n'
+     'max_footprint_tco2_per_unit = 0.6\npremium_cny_per_unit = 600\nshare_frac = 0.2\n',
+     "buyers.premiums", "steel"),
+    ('extends = "baseline"\n[[buyers.premiums]]\nindustry = "steel"\nfrom_year = 2027\n'
+     'max_footprint_tco2_per_unit = 0.6\npremium_cny_per_unit = 600\nshare_frac = 2\n',
+     "buyers.premiums", "<= 1"),
+    ('extends = "baseline"\n[limits]\nscrap_mt = { 2025 = 250 }\n', "limits.scrap_mt",
+     "scrap_mt_per_yr"),
+    ('extends = "baseline"\n[prices]\nhydrogen_green_cny_per_kg = { 2030 = -3 }\n',
+     "prices.hydrogen_green_cny_per_kg", ">= 0"),
 ])
 def test_errors_name_file_key_and_what_is_allowed(tmp_path, text, key, allowed):
     p = write(tmp_path, text)

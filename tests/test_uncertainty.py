@@ -107,6 +107,22 @@ def test_defaults_not_written_in_the_file_can_be_uncertain():
     assert 0.1 <= drawn.cfg.population.size_draw_sd_frac == values["population.size_draw_sd_frac"] <= 0.2
 
 
+def test_price_and_limit_paths_from_data_can_be_uncertain():
+    """Hydrogen, scrap and CO2 storage prices are scenario paths whose defaults come from
+    sim/data/price_paths.csv, so a year anchor can be drawn without writing the path."""
+    scn = with_uncertainty({
+        "prices.hydrogen_green_cny_per_kg.2030": {"dist": "uniform", "loc": 9.8, "scale": 12.2},
+        "prices.co2_transport_storage_cny_per_tco2.2040": {"dist": "triang", "c": 0.5, "loc": 50,
+                                                           "scale": 180},
+        "limits.scrap_mt_per_yr.2030": {"dist": "uniform", "loc": 250, "scale": 80}})
+    drawn, values = draw_scenario(scn, np.random.default_rng(1))
+    h2 = drawn.cfg.prices.hydrogen_green_cny_per_kg
+    assert 9.8 <= h2[2030] == values["prices.hydrogen_green_cny_per_kg.2030"] <= 22.0
+    assert h2[2050] == 10.0                                  # the other anchors stay the data's
+    assert 250 <= drawn.cfg.limits.scrap_mt_per_yr[2030] <= 330
+    assert "hydrogen_green_cny_per_kg" in drawn.cfg.prices.model_fields_set   # used by the run
+
+
 def test_year_keys_match_toml_strings_and_python_ints():
     js = Scenario.load("jiangsu")
     assert "2030" in js.raw["ets"]["price_cny_per_tco2"]            # TOML: string keys

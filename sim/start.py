@@ -1,0 +1,102 @@
+"""The 2025 starting state from data: process routes, asset ages and rooftop PV already in place.
+
+Applied once when a model is created, before the certification yardsticks are taken:
+
+- ``install_starting_routes``: plants that already run on another route (scrap EAF, grid-supplied
+  smelters, gas-based ammonia: ``starting_routes.csv``) get that option installed, drawn at random
+  until their output makes the published share of the industry's output.
+- ``draw_asset_ages``: the main asset of each plant is somewhere in its reinvestment cycle
+  (uniform over the cycle: furnace-level relining dates are not published, research/routes).
+- ``install_starting_pv``: rooftop PV on the modelled factories. The commercial-and-industrial
+  distributed PV stock at end-2024 (``starting_state.csv``) is apportioned to the modelled
+  industries by their share of the electricity used by industry and services (self-consumed
+  distributed PV is sized to the load it serves); within that, factories are drawn with a
+  probability proportional to their roof potential (retrofit_applicability.csv) and adopters
+  get their full roof, scaled so that the weighted total equals the target exactly.
+
+Options installed here count as built before the start year (active from the first year).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from zcf.sim.state import FirmState
+
+KW_PER_GW = 1e6
+MWH_PER_TWH = 1e6
+
+
+def _install(s: FirmState, k: int, idx: np.ndarray, capacity: np.ndarray, built: int) -> None:
+    word, bit = k >> 6, np.uint64(1 << (k & 63))
+    s.installed[idx, word] |= bit
+    s.cap[k, idx] = capacity
+    s.built[k, idx] = built
+    s.next_event[idx] = np.minimum(s.next_event[idx], built)   # effects refreshed at the start
+
+
+def _pick_share(output: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """Positions (into ``output``, weighted output of one industry's plants) drawn in random order
+    until their output is as close as possible to ``share`` of the total."""
+    if share <= 0.0 or len(output) == 0:
+        return np.zeros(0, dtype=np.intp)
+    order = rng.permutation(len(output))
+    cum = np.cumsum(output[order]) / output.sum()
+    n = int(np.searchsorted(cum, share))           # cum[n] is the first at or past the share
+    if n < len(cum) and (n == 0 or abs(cum[n] - share) < abs(cum[n - 1] - share)):
+        n += 1
+    return order[:n]
+
+
+def install_starting_routes(s: FirmState, data, options, start_year: int,
+                            rng: np.random.Generator) -> None:
+    """Plants already on another process route at the start (``starting_routes.csv``)."""
+    lead = options.lead()
+    for r in data.starting_routes.itertuples(index=False):
+        k = options.ids.index(r.option)
+        members = np.flatnonzero(s.industry == data.industry_ids.index(r.industry))
+        free = members[s.installed[members].sum(axis=1) == 0]    # one starting route per plant
+        picked = free[_pick_share(s.weight[free] * s.base_output[free], r.output_share_frac, rng)]
+        _install(s, k, picked, s.base_output[picked], start_year - 1 - int(lead[k]))
+
+
+def draw_asset_ages(s: FirmState, data, rng: np.random.Generator) -> None:
+    """Years since each plant's main asset was built or last reinvested in: uniform over its
+    industry's reinvestment cycle (whole years; 0 where no cycle is given)."""
+    ind = data.industries
+    cycle = (ind["reinvest_cycle_yr"].fillna(0).to_numpy(float) if "reinvest_cycle_yr" in ind
+             else np.zeros(len(ind)))[s.industry]
+    s.asset_age_yr[:] = np.floor(rng.random(s.n) * cycle)
+
+
+def modelled_pv_target_kw(s: FirmState, data) -> float:
+    """Rooftop PV on the modelled factories at the start (kW): the C&I distributed stock times
+    the modelled factories' share of the electricity used by industry and services."""
+    st = data.starting_state
+    need = ("ci_distributed_pv_gw_2024", "industry_services_electricity_twh_2024")
+    if any(q not in st.index for q in need):
+        return 0.0
+    share = float((s.weight * s.electricity_mwh).sum()) / (
+        float(st["industry_services_electricity_twh_2024"]) * MWH_PER_TWH)
+    return min(share, 1.0) * float(st["ci_distributed_pv_gw_2024"]) * KW_PER_GW
+
+
+def install_starting_pv(s: FirmState, data, options, applic: np.ndarray, start_year: int,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Rooftop PV in place at the start (module docstring); returns the firms that got it."""
+    pv = options.of_kind("onsite_pv")
+    target = modelled_pv_target_kw(s, data)
+    if len(pv) == 0 or target <= 0.0:
+        return np.zeros(0, dtype=np.intp)
+    k = int(pv[0])
+    roof = np.maximum(applic[s.industry, k], 0.0) * s.electricity_mwh      # kW per firm
+    potential = float((s.weight * roof).sum())
+    if potential <= 0.0:
+        return np.zeros(0, dtype=np.intp)
+    p = min(target / potential, 1.0)
+    adopters = np.flatnonzero((rng.random(s.n) < p) & (roof > 0.0))
+    got = float((s.weight[adopters] * roof[adopters]).sum())
+    if got <= 0.0:
+        return adopters
+    _install(s, k, adopters, roof[adopters] * (target / got),
+             start_year - 1 - int(options.lead()[k]))
+    return adopters

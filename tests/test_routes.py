@@ -1,0 +1,154 @@
+"""Heavy-industry process routes, capital-stock timing, shared limits, the 2025 starting state and
+the stratified population (issue 8). Small populations, common random numbers (same seed for the
+scenarios compared), several seeds."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from zcf.ext import rules
+from zcf.sim.datasets import defaults
+from zcf.sim.model import ZeroCarbonModel
+from zcf.sim.population import draw_population
+from zcf.sim.scenario import Scenario
+from zcf.sim.start import modelled_pv_target_kw
+
+SEEDS = (1, 2, 3)
+FIRMS = 3000
+
+
+def _run(name: str, seed: int, end: int = 2040, firms: int = FIRMS, **changes) -> ZeroCarbonModel:
+    sc = Scenario.load(name).replace({"time.end_year": end, **changes})
+    return ZeroCarbonModel(sc, rng=seed, firms=firms).run()
+
+
+def _route_share(m: ZeroCarbonModel, industry: str, routes: tuple[str, ...], year: int) -> float:
+    r = m.results.routes
+    r = r[(r.industry == industry) & (r.year == year)]
+    return float(r[r.route.isin(routes)].output.sum() / r.output.sum())
+
+
+def _gross(m: ZeroCarbonModel, industry: str, year: int) -> float:
+    e = m.results.emissions
+    e = e[(e.industry == industry) & (e.year == year)]
+    return float((e.scope1_tco2 + e.scope2_market_tco2).sum())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_heavy_industry_push_moves_the_routes_by_2040(seed):
+    base, push = _run("baseline", seed), _run("heavy-industry-push", seed)
+    eaf_dri = ("scrap EAF", "gas DRI-EAF", "H2-DRI-EAF")
+    assert _route_share(push, "steel", eaf_dri, 2040) > _route_share(base, "steel", eaf_dri, 2040) + 0.05
+    for industry in ("cement", "aluminium"):
+        assert _gross(push, industry, 2040) < 0.9 * _gross(base, industry, 2040), industry
+    assert _route_share(base, "steel", eaf_dri, 2025) == _route_share(push, "steel", eaf_dri, 2025)
+
+
+def test_eaf_adoption_is_bounded_by_scrap():
+    """With scrap availability held at its 2025 level, the extra scrap the EAFs use never exceeds
+    what is left after the blast furnaces' own use, and fewer plants switch than with growth."""
+    flat = Scenario.load("heavy-industry-push").replace(
+        {"time.end_year": 2045, "limits.scrap_mt_per_yr": {2025: 250.0}})
+    m = ZeroCarbonModel(flat, rng=4, firms=FIRMS)
+    while m.running:
+        m.step()
+        used = float(np.dot(m.firms.weight, m.firms.scrap_t))
+        assert used <= m.params.limits["scrap"] * 1.01, m.params.year
+    grown = _run("heavy-industry-push", 4, end=2045)
+    assert _route_share(m, "steel", ("scrap EAF",), 2045) < _route_share(grown, "steel", ("scrap EAF",), 2045)
+
+
+def test_no_storage_in_a_province_means_no_capture_there(tmp_path):
+    data = defaults().co2_storage.reset_index()
+    data.loc[data.province.isin(["Hebei", "Shandong"]), "storage_capacity_mtco2"] = 0.0
+    path = tmp_path / "co2_storage.csv"
+    data.to_csv(path, index=False)
+    m = _run("heavy-industry-push", 5, end=2050, **{"data.co2_storage": str(path)})
+    e = m.results.emissions
+    no_storage = defaults().co2_storage.index[defaults().co2_storage.storage_capacity_mtco2 == 0]
+    assert {"Hebei", "Shandong", "Guangdong"} <= set(no_storage) | {"Hebei", "Shandong"}
+    r = m.results.routes
+    captured = r[r.province.isin(list(no_storage) + ["Hebei", "Shandong"])].captured_tco2.sum()
+    assert captured == 0.0
+    assert r.captured_tco2.sum() > 0.0                     # others do capture
+    assert len(e)
+
+
+def test_route_switches_cluster_at_the_reinvestment_point():
+    """Major switches before the reinvestment point (stranded-asset cost) are rarer than at it."""
+    at, off = np.zeros(2), np.zeros(2)                     # [switches, plant-years]
+    for seed in SEEDS:
+        sc = Scenario.load("heavy-industry-push").replace({"time.end_year": 2045})
+        m = ZeroCarbonModel(sc, rng=seed, firms=FIRMS)
+        major = np.asarray(m.setting.options.flag("major"))
+        while m.running:
+            s = m.firms
+            cycle = np.asarray(m.data.industries["reinvest_cycle_yr"].fillna(0), float)[s.industry]
+            point = rules.at_reinvestment_point(s.asset_age_yr.copy(), cycle)
+            free = (cycle > 0) & (s.route_on == 0)         # plants that may still switch
+            m.step()
+            c = m.decided.choices
+            switched = (c.option >= 0) & major[np.maximum(c.option, 0)]
+            at += [np.sum(switched & point & free), np.sum(point & free)]
+            off += [np.sum(switched & ~point & free), np.sum(~point & free)]
+    rate_at, rate_off = at[0] / at[1], off[0] / off[1]
+    assert at[0] > 0
+    assert rate_off < 0.5 * rate_at, (rate_at, rate_off)
+
+
+def test_the_2025_state_reproduces_the_published_totals():
+    m = ZeroCarbonModel("baseline", rng=6, firms=20_000)
+    s, d = m.firms, m.data
+    st = d.starting_state
+    ind = lambda name: s.industry == d.industry_ids.index(name)
+    w_out = s.weight * s.output
+
+    def share(name: str, option: str) -> float:
+        k = m.setting.options.ids.index(option)
+        return float(w_out[ind(name) & s.has_option(k)].sum() / w_out[ind(name)].sum())
+
+    assert share("steel", "steel_scrap_eaf") == pytest.approx(st["eaf_share_frac_2024"], rel=0.05)
+    assert 1 - share("aluminium", "alu_grid_supply") == pytest.approx(
+        st["captive_coal_share_aluminium_frac"], rel=0.05)
+    assert share("chemicals", "nh3_gas_smr") == pytest.approx(st["gas_share_ammonia_frac"], rel=0.05)
+    cement = ind("cement")
+    clinker = float(d.industries.loc["cement", "clinker_t_per_unit"])
+    ratio = np.sum(w_out[cement] * clinker * s.process_mult[cement]) / w_out[cement].sum()
+    assert ratio == pytest.approx(st["clinker_ratio_t_per_t"], rel=0.05)
+    # rooftop PV: C&I distributed stock x the modelled factories' share of the electricity of
+    # industry and services (published totals, not the model's own target function)
+    k = m.setting.options.ids.index("rooftop_pv")
+    pv_kw = float(np.dot(s.weight, s.cap[k] * s.has_option(k)))
+    modelled_twh = float(np.dot(s.weight, s.electricity_mwh)) / 1e6
+    published_kw = (st["ci_distributed_pv_gw_2024"] * 1e6 * modelled_twh
+                    / st["industry_services_electricity_twh_2024"])
+    assert pv_kw == pytest.approx(published_kw, rel=0.05)
+    assert modelled_pv_target_kw(s, d) == pytest.approx(published_kw, rel=1e-9)
+
+
+def test_stratified_draw_keeps_national_counts_output_and_heavy_plants():
+    data = defaults()
+    pop = Scenario.load("baseline").cfg.population.model_copy(update={"firms": 2000})
+    d = draw_population(pop, data, np.random.default_rng(7))
+    ind = data.industries
+    counts = np.bincount(d.industry, weights=d.weight, minlength=len(ind))
+    out = np.bincount(d.industry, weights=d.weight * d.base_output, minlength=len(ind))
+    np.testing.assert_allclose(counts, ind.firm_count_2024, rtol=1e-9)
+    np.testing.assert_allclose(out, ind.national_output_units_2024, rtol=1e-9)
+    for heavy in ("steel", "aluminium", "cement", "chemicals"):
+        k = data.industry_ids.index(heavy)
+        assert np.sum(d.industry == k) >= 20, heavy
+        assert d.size_rank[d.industry == k].max() > 0.99, heavy   # the largest plants are there
+    assert np.all(np.diff(d.industry.astype(np.int64) * 31 + d.province) >= 0)    # sorted by cell
+
+
+def test_small_and_large_populations_estimate_the_same_national_totals():
+    """National totals to 2030 from 4,000 and 16,000 agents (the 20,000 vs 500,000 comparison is
+    in the README): emissions, CBAM paid, capex and certified factories within a few percent."""
+    def totals(firms):
+        m = _run("baseline", 8, end=2030, firms=firms)
+        f, e, c = m.results.finance, m.results.emissions, m.results.certification
+        return np.array([e.net_tco2.sum(), f.cbam_cost_eur.sum(), f.capex_cny.sum(),
+                         c[c.year == 2030][["green", "near_zero", "zero_carbon"]].to_numpy().sum()])
+    small, large = totals(4000), totals(16000)
+    np.testing.assert_allclose(small[:3], large[:3], rtol=0.06)
+    np.testing.assert_allclose(small[3], large[3], rtol=0.15)

@@ -57,23 +57,27 @@ def energy_account_into(const double[::1] output, const double[:, ::1] per_unit,
                             &qty[0, 0], &acc[0, 0])
 
 
-def green_power_into(const long long[::1] idx, const double[:, ::1] effects,
+def green_power_into(const long long[::1] idx, const double[::1] direct_fill,
+                     double contract_fill, const double[:, ::1] effects,
                      const int[::1] province, const double[:, ::1] pp, const double[::1] sc,
                      double[:, ::1] qty, double[:, ::1] acc, int threads=0):
-    """After direct supply was rationed (``pp`` direct-supply fill below 1): the green-power MWh
-    and market-based scope 2 of the firms ``idx``, the only quantities and results a change of
-    delivered direct supply changes (the rules of ``firm_energy`` and ``firm_account``)."""
+    """After green power was rationed: the green-power MWh and market-based scope 2 of the firms
+    ``idx``, the only quantities and results a change of delivered green power changes (the rules
+    of ``firm_energy`` and ``firm_account``). Each firm ``idx[j]`` gets ``direct_fill[j]`` of its
+    direct supply and ``contract_fill`` of its green-power trading contracts."""
     cdef Py_ssize_t j, i, n = province.shape[0]
     cdef Green g
     cdef const double* ppi
     cdef int nt = n_threads(threads, idx.shape[0])
     check_firm_indices(idx, n, "green_power_into")
+    if direct_fill.shape[0] != idx.shape[0]:
+        raise ValueError("green_power_into: one direct-supply fill per firm listed")
     for j in prange(idx.shape[0], nogil=True, schedule="static", chunksize=2048, num_threads=nt):
         i = idx[j]
         ppi = &pp[province[i], 0]
-        g = firm_green_power(qty[Q_GRID_MWH, i], effects[E_GREEN_CONTRACT_FRAC, i],
+        g = firm_green_power(qty[Q_GRID_MWH, i], effects[E_GREEN_CONTRACT_FRAC, i] * contract_fill,
                              effects[E_GREEN_CERT_FRAC, i],
-                             effects[E_DIRECT_SUPPLY_FRAC, i] * ppi[PP_DIRECT_SUPPLY_FILL_FRAC])
+                             effects[E_DIRECT_SUPPLY_FRAC, i] * direct_fill[j])
         qty[Q_GREEN_CONTRACT_MWH, i] = g.contract
         qty[Q_DIRECT_SUPPLY_MWH, i] = g.direct
         qty[Q_GREEN_CERTIFICATE_MWH, i] = g.cert

@@ -255,6 +255,18 @@ cdef inline Green firm_green_power(double grid_mwh, double contract_frac, double
     return g
 
 
+cdef inline Green firm_green_delivered(double grid_mwh, double contract_frac, double cert_frac,
+                                       double direct_frac, double direct_fill,
+                                       double contract_fill) noexcept nogil:
+    """Green power delivered once the markets have rationed it: ``direct_fill`` of the direct
+    supply, ``contract_fill`` of what green-power trading contracts cover beyond it; certificates
+    cover at most what is left."""
+    cdef Green g = firm_green_power(grid_mwh, contract_frac, 0.0, direct_frac * direct_fill)
+    g.contract = g.direct + (g.contract - g.direct) * contract_fill
+    g.cert = fmax(0.0, fmin(grid_mwh * fmin(cert_frac, 1.0), grid_mwh - g.contract))
+    return g
+
+
 cdef inline double firm_scope2_market(double grid_mwh, double green_contract_mwh,
                                       double green_cert_mwh, double heat_gj, double residual_ef,
                                       double ef_heat) noexcept nogil:
@@ -798,7 +810,8 @@ cdef inline Bids firm_offset_bids(NearZero z, double green_share, double scope1,
     the tolerance at what the title is worth over the near-zero title per tonne, its bid capped by
     its budget. ETS bid: a covered firm short of allowances (scope 1 above its free allocation)
     bids for its shortfall, at most the offset-use limit of its allowances due, at the allowance
-    price it avoids (per unit, after the quality discount), capped by its budget."""
+    price it avoids (per unit, after the quality discount): an offset replaces an allowance it must
+    buy anyway, so the allowance spending it avoids is its budget for it."""
     cdef Bids b
     cdef double keep = sc[SC_OFFSET_KEEP_FRAC]
     cdef double residual = z.gross - sc[SC_ZERO_RESIDUAL_FRAC] * z.base
@@ -820,7 +833,7 @@ cdef inline Bids firm_offset_bids(NearZero z, double green_share, double scope1,
         units = fmin(short_t, sc[SC_ETS_OFFSET_LIMIT_FRAC] * fmax(scope1, 0.0)) / keep
         if units > 0.0:
             b.e_units = units
-            b.e_wtp = fmin(sc[SC_ETS_PRICE_CNY_PER_TCO2] * keep, cash / units)
+            b.e_wtp = sc[SC_ETS_PRICE_CNY_PER_TCO2] * keep
     return b
 
 

@@ -20,6 +20,12 @@ def firm_energy(double output, R.PerUnit pu, R.Effects e, double yield_mwh_per_k
     return R.firm_energy(output, pu, e, yield_mwh_per_kw, direct_fill, &sc[0])
 
 
+def firm_green_delivered(double grid_mwh, double contract_frac, double cert_frac,
+                         double direct_frac, double direct_fill, double contract_fill):
+    return R.firm_green_delivered(grid_mwh, contract_frac, cert_frac, direct_frac, direct_fill,
+                                  contract_fill)
+
+
 def firm_account(R.Quant q, double output, bint verified, R.Carbon c, const double[::1] ip,
                  const double[::1] pp, const double[::1] sc):
     return R.firm_account(q, output, verified, c, &ip[0], &pp[0], &sc[0])

@@ -197,6 +197,16 @@ def firm_green_power(grid_mwh: float, contract_frac: float, cert_frac: float,
                  cert=grid_mwh * min(cert_frac, 1.0 - contract_share))
 
 
+def firm_green_delivered(grid_mwh, contract_frac, cert_frac, direct_frac, direct_fill,
+                         contract_fill) -> Green:
+    """Green power delivered after rationing: the fills of direct supply and of green-power trading
+    (beyond direct supply); certificates cover at most what is left."""
+    g = firm_green_power(grid_mwh, contract_frac, 0.0, direct_frac * direct_fill)
+    g.contract = g.direct + (g.contract - g.direct) * contract_fill
+    g.cert = max(0.0, min(grid_mwh * min(cert_frac, 1.0), grid_mwh - g.contract))
+    return g
+
+
 def firm_scope2_market(grid_mwh, green_contract_mwh, green_cert_mwh, heat_gj, residual_ef,
                        ef_heat) -> float:
     """Uncovered grid electricity at the residual mix, plus purchased heat."""
@@ -591,8 +601,9 @@ def round_half_even(x: float) -> float:
 
 def firm_offset_bids(z: NearZero, green_share, scope1, output, revenue, rewarded, budget,
                      title: int, ip, sc) -> Bids:
-    """Zero-carbon bid (title holders and ready applicants) and ETS bid (firms short of
-    allowances, within the use limit), each capped by what it avoids and by the budget."""
+    """Zero-carbon bid (title holders and ready applicants; capped by what the title is worth and
+    by the budget) and ETS bid (firms short of allowances, within the use limit, at the allowance
+    price it avoids)."""
     b = Bids()
     keep = sc.offset_keep_frac
     cash = max(budget, 0.0)
@@ -609,7 +620,7 @@ def firm_offset_bids(z: NearZero, green_share, scope1, output, revenue, rewarded
         units = min(shortfall, sc.ets_offset_limit_frac * max(scope1, 0.0)) / keep
         if units > 0:
             b.e_units = units
-            b.e_wtp = min(sc.ets_price_cny_per_tco2 * keep, cash / units)
+            b.e_wtp = sc.ets_price_cny_per_tco2 * keep
     return b
 
 

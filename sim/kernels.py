@@ -192,10 +192,9 @@ class PerAgent:
         sc = p.named("sc")
         for i, fill in zip(idx, direct_fill):
             ppi = pp[s.province[i]]
-            g = rules.firm_green_power(float(s.grid_mwh[i]),
-                                       float(s.green_contract_frac[i]) * float(contract_fill),
-                                       float(s.green_cert_frac[i]),
-                                       float(s.direct_supply_frac[i]) * float(fill))
+            g = rules.firm_green_delivered(float(s.grid_mwh[i]), float(s.green_contract_frac[i]),
+                                           float(s.green_cert_frac[i]), float(s.direct_supply_frac[i]),
+                                           float(fill), float(contract_fill))
             s.green_contract_mwh[i], s.direct_supply_mwh[i], s.green_certificate_mwh[i] = (
                 g.contract, g.direct, g.cert)
             s.scope2_market_tco2[i] = rules.firm_scope2_market(

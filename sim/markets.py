@@ -162,8 +162,9 @@ class OffsetMarket:
     def clear_year(self, year: int, demand: np.ndarray, expected_price: float,
                    grid_ef: np.ndarray) -> OffsetResult:
         """Register and issue (at the price registrants expect), clear every market on ``demand``
-        (n_prov, levels) and retire what was sold; ``grid_ef`` (tCO2/MWh per province) converts the
-        power projects' issuance into the MWh whose green certificates it cancels."""
+        (n_prov, levels) and retire what was sold; ``grid_ef`` (tCO2/MWh per province, the
+        crediting baseline: the start-year grid factor, fixed when projects register) converts
+        the power projects' issuance into the MWh whose green certificates it cancels."""
         st, cfg = self.st, self.st.cfg
         names = st.data.province_names
         n_mkt, levels = len(st.market_names), demand.shape[1]

@@ -239,7 +239,7 @@ def offset_market(engine, s: FirmState, p: YearParams, market: OffsetMarket, bid
     engine.offset_bids(s, p, province_table(engine, p), bids)
     expected = (carry.offset_price_cny_per_tco2 if carry.offset_price_cny_per_tco2 is not None
                 else p.scalars["ets_price_cny_per_tco2"])
-    result = market.clear_year(p.year, bids.demand, expected, p.prov["grid_ef_tco2_per_mwh"])
+    result = market.clear_year(p.year, bids.demand, expected, p.prov["grid_ef_start_tco2_per_mwh"])
     mkt = market.st.offset_market[s.province]
     n_mkt = len(market.st.market_names)
     result.rows["demand_zero_tco2"] = np.bincount(mkt, weights=bids.z_units * s.weight, minlength=n_mkt)

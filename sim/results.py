@@ -265,7 +265,8 @@ def cbam_table(emissions: pd.DataFrame, finance: pd.DataFrame, setting) -> pd.Da
     e["cbam_cost_eur"] = finance.groupby(["year", "industry"]).cbam_cost_eur.sum()
     e = e[(e.cbam_embedded_tco2 > 0) | (e.cbam_cost_eur > 0)].reset_index()
     eu_cny = pd.Series(setting.eu_price, index=setting.data.industry_ids)
-    e["export_value_eur"] = e.eu_output * e.industry.map(eu_cny) / setting.cfg.prices.eur_cny
+    unit_value = eu_cny.reindex(e.industry.to_numpy()).to_numpy(float)
+    e["export_value_eur"] = e.eu_output.to_numpy(float) * unit_value / setting.cfg.prices.eur_cny
     out = e.eu_output.where(e.eu_output > 0)
     e["verified_share_frac"] = e.eu_output_verified / out
     e["cost_eur_per_unit"] = e.cbam_cost_eur / out

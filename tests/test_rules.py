@@ -144,6 +144,13 @@ def test_energy_and_accounting(seed):
     same(_twins.firm_account(q.as_dict(), out, verified, c.as_dict(), ip, pp, sc),
          rules.firm_account(q, out, verified, c, ip_r, pp_r, sc_r))
     same(_twins.firm_energy_bill(q.as_dict(), e.as_dict(), sc), rules.firm_energy_bill(q, e, sc_r))
+    g = [rng.uniform(0, 1e5), *rng.uniform(0, 1, 5)]
+    same(_twins.firm_green_delivered(*g), rules.firm_green_delivered(*g))
+    full = rules.firm_green_delivered(g[0], g[1], g[2], g[3], 1.0, 1.0)
+    same(full.as_dict(), rules.firm_green_power(g[0], g[1], g[2], g[3]), rel=1e-9)
+    cut = rules.firm_green_delivered(g[0], g[1], g[2], g[3], 1.0, g[5])   # traded part x its fill
+    assert cut.contract - cut.direct == pytest.approx((full.contract - full.direct) * g[5], abs=1e-6)
+    assert cut.cert <= g[0] - cut.contract + 1e-6
 
 
 @seeds

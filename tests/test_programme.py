@@ -151,3 +151,40 @@ def test_only_candidacies_put_forward_pay_the_evaluation(national):
                      + (held.to_numpy() * prog.upkeep_cny_per_yr.to_numpy()).sum())
         assert 0 < costs.loc[year] <= most * (1 + 1e-9)
     assert (p.applied_factories >= p.submitted_factories - 1e-6).all()
+
+
+def _scenario(name, firms=8000, end=2032):
+    return ZeroCarbonModel(Scenario.load(name).replace({"population.firms": firms, "time.end_year": end}),
+                           rng=1).run()
+
+
+@pytest.fixture(scope="module")
+def bracket():
+    return {n: _scenario(n) for n in ("baseline", "certificates-count-fully", "no-premium",
+                                      "strict-zero-carbon")}
+
+
+def test_scenarios_bracket_the_rules(bracket):
+    total = lambda m, col: m.results.certification[col].sum()
+    contracts = lambda m: m.results.green_power.contracted_mwh.sum()
+    base, full, none, strict = (bracket[n] for n in ("baseline", "certificates-count-fully",
+                                                     "no-premium", "strict-zero-carbon"))
+    # certificates counting in full: more factories pass near-zero or better, cheap certificates
+    # replace green-power contracts
+    passing = lambda m: m.firms.weight[m.firms.assessed >= 2].sum()
+    assert passing(full) > passing(base)
+    assert contracts(full) < contracts(base)
+    certificates = lambda m: m.results.emissions.green_certificate_mwh.sum()
+    assert certificates(full) > 10 * certificates(base)
+    # no buyers' reward: far fewer contracts and offsets bought for claims; public awards still
+    # bring titles (the batches bind either way)
+    claimed = lambda m: m.results.emissions.offsets_zero_tco2.sum()
+    assert total(none, "zero_carbon") > 0 and total(none, "new_zero_carbon") > 0
+    assert contracts(none) < 0.5 * contracts(base)
+    assert claimed(none) < 0.5 * claimed(base)
+    # strict criteria: fewer candidates, fewer offsets claimed, more physical green power
+    assert total(strict, "applied_zero_carbon") < total(base, "applied_zero_carbon")
+    assert claimed(strict) < claimed(base)
+    s = strict.firms
+    z = s.tier == 3
+    assert z.any() and (s.green_share_frac[z & (s.assessed == 3)] >= 0.9 - 1e-9).all()

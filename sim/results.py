@@ -178,7 +178,10 @@ class Collector:
         if name in self.extra:
             frames = self.extra[name]
             if frames and all(isinstance(f, dict) for f in frames):
-                return pd.DataFrame({k: np.concatenate([f[k] for f in frames]) for k in frames[0]})
+                out = pd.DataFrame({k: np.concatenate([f[k] for f in frames]) for k in frames[0]})
+                if out.empty:      # text columns as text even without rows (as when there are rows)
+                    out = out.astype({c: "str" for c in out.columns if out[c].dtype == object})
+                return out
             frames = [pd.DataFrame(f) if isinstance(f, dict) else f for f in frames]
             return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         spec = self.specs[name]

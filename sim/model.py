@@ -242,7 +242,7 @@ class ZeroCarbonModel(mesa.Model):
             "year": np.full(3, p.year, dtype=np.int64),
             "tier": np.array(["green", "near_zero", "zero_carbon"], dtype=object),
             "cap_factories": self.programme.caps(p.year),
-            "applied_factories": cert.applied, "submitted_factories": cert.submitted,
+            "candidate_factories": cert.applied, "submitted_factories": cert.submitted,
             "admitted_factories": cert.admitted,
             "lost_factories": np.bincount(cert.before[down] - 1, weights=s.weight[cert.changed[down]],
                                           minlength=3),

@@ -55,8 +55,8 @@ EMISSIONS = TableSpec(
 CERTIFICATION = TableSpec(
     "certification",
     {"green": "tier==1", "near_zero": "tier==2", "zero_carbon": "tier==3",   # titles held
-     "applied_green": "applied1", "applied_near_zero": "applied2",           # applications
-     "applied_zero_carbon": "applied3",
+     "candidates_green": "applied1", "candidates_near_zero": "applied2",     # candidates
+     "candidates_zero_carbon": "applied3",
      "new_green": "new1", "new_near_zero": "new2", "new_zero_carbon": "new3"},  # titles granted
 )
 

@@ -115,7 +115,7 @@ def test_without_any_incentive_almost_nothing_happens():
     green_power = lambda m: m.results.adoption.query(
         "option in ['green_contract', 'green_certificate']").firms.sum()
     assert mean_over(none, green_power) == 0.0
-    sought = lambda m: m.results.certification[["applied_near_zero", "applied_zero_carbon",
+    sought = lambda m: m.results.certification[["candidates_near_zero", "candidates_zero_carbon",
                                                 "near_zero", "zero_carbon"]].sum().sum()
     assert mean_over(none, sought) == 0.0 and mean_over(base, sought) > 0
     physical = lambda m: m.results.emissions.avoided_physical_tco2.sum()

@@ -23,7 +23,7 @@ def national():
 
 def new_titles(m) -> "pd.DataFrame":
     c = m.results.certification
-    return c.groupby("year")[[f"new_{t}" for t in TIERS] + [f"applied_{t}" for t in TIERS]].sum()
+    return c.groupby("year")[[f"new_{t}" for t in TIERS] + [f"candidates_{t}" for t in TIERS]].sum()
 
 
 def test_first_batches_are_in_the_calibrated_range(national):
@@ -33,10 +33,10 @@ def test_first_batches_are_in_the_calibrated_range(national):
     caps = {y: m.programme.caps(y) for y in n.index}
     for year in (2025, 2026):          # green-factory lists: 2,038 in 2025 (MIIT), kept
         assert n.loc[year, "new_green"] == pytest.approx(2038, abs=w)
-        assert n.loc[year, "applied_green"] > caps[year][0]            # the batch binds
+        assert n.loc[year, "candidates_green"] > caps[year][0]            # the batch binds
     assert n.loc[2026, "new_near_zero"] == pytest.approx(caps[2026][1], abs=w)
     assert n.loc[2026, "new_zero_carbon"] == pytest.approx(caps[2026][2], abs=w)
-    assert n.loc[2026, "applied_zero_carbon"] > caps[2026][2]
+    assert n.loc[2026, "candidates_zero_carbon"] > caps[2026][2]
     held = m.results.certification.query("year == 2030").zero_carbon.sum()
     assert AMBITION_2030[0] <= held <= AMBITION_2030[1]
     assert n.loc[2025, ["new_near_zero", "new_zero_carbon"]].sum() == 0   # selection from 2026
@@ -150,7 +150,7 @@ def test_only_candidacies_put_forward_pay_the_evaluation(national):
         most = float((put.to_numpy() * prog.application_cost_cny.to_numpy() * mult).sum()
                      + (held.to_numpy() * prog.upkeep_cny_per_yr.to_numpy()).sum())
         assert 0 < costs.loc[year] <= most * (1 + 1e-9)
-    assert (p.applied_factories >= p.submitted_factories - 1e-6).all()
+    assert (p.candidate_factories >= p.submitted_factories - 1e-6).all()
 
 
 def _scenario(name, firms=8000, end=2032):
@@ -183,7 +183,7 @@ def test_scenarios_bracket_the_rules(bracket):
     assert contracts(none) < 0.5 * contracts(base)
     assert claimed(none) < 0.5 * claimed(base)
     # strict criteria: fewer candidates, fewer offsets claimed, more physical green power
-    assert total(strict, "applied_zero_carbon") < total(base, "applied_zero_carbon")
+    assert total(strict, "candidates_zero_carbon") < total(base, "candidates_zero_carbon")
     assert claimed(strict) < claimed(base)
     s = strict.firms
     z = s.tier == 3

@@ -2,8 +2,9 @@
 
 A step is the list of phases of ``zcf.sim.phases`` (docs/design.md): the year's parameters, demand,
 decisions, installation, energy and accounting, green power, the offset market, the close of the
-year, the certification programme's round, collection. Every phase reads the firm state and the year's parameters and writes the firm
-state; markets hand their results to the next year as data (``Carry``). The per-firm work runs
+year, the certification programme's round, collection. Every phase reads the firm state and the
+year's parameters and writes the firm state; markets hand their results to the next year as data
+(``Carry``). The per-firm work runs
 through one engine (``zcf.sim.kernels``): the compiled kernels, or the Python twins per agent.
 """
 from __future__ import annotations

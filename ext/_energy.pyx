@@ -9,7 +9,7 @@ from cython.parallel cimport prange
 
 from _layout cimport *
 from _rules cimport (Acc, Carbon, Effects, Green, PerUnit, Quant, carbon_now, check_firm_indices,
-                     firm_account, firm_energy, firm_green_power, firm_scope2_market,
+                     firm_account, firm_energy, firm_green_delivered, firm_scope2_market,
                      load_effects, load_per_unit, load_qty, n_threads, store_acc, store_qty)
 
 
@@ -57,23 +57,27 @@ def energy_account_into(const double[::1] output, const double[:, ::1] per_unit,
                             &qty[0, 0], &acc[0, 0])
 
 
-def green_power_into(const long long[::1] idx, const double[:, ::1] effects,
+def green_power_into(const long long[::1] idx, const double[::1] direct_fill,
+                     const double[::1] contract_fill, const double[:, ::1] effects,
                      const int[::1] province, const double[:, ::1] pp, const double[::1] sc,
                      double[:, ::1] qty, double[:, ::1] acc, int threads=0):
-    """After direct supply was rationed (``pp`` direct-supply fill below 1): the green-power MWh
-    and market-based scope 2 of the firms ``idx``, the only quantities and results a change of
-    delivered direct supply changes (the rules of ``firm_energy`` and ``firm_account``)."""
+    """After green power was rationed: the green-power MWh and market-based scope 2 of the firms
+    ``idx``, the only quantities and results a change of delivered green power changes
+    (``firm_green_delivered``, ``firm_scope2_market``). Each firm ``idx[j]`` gets
+    ``direct_fill[j]`` of its direct supply and ``contract_fill[j]`` of its green-power trading."""
     cdef Py_ssize_t j, i, n = province.shape[0]
     cdef Green g
     cdef const double* ppi
     cdef int nt = n_threads(threads, idx.shape[0])
     check_firm_indices(idx, n, "green_power_into")
+    if direct_fill.shape[0] != idx.shape[0] or contract_fill.shape[0] != idx.shape[0]:
+        raise ValueError("green_power_into: one direct-supply and one trading fill per firm listed")
     for j in prange(idx.shape[0], nogil=True, schedule="static", chunksize=2048, num_threads=nt):
         i = idx[j]
         ppi = &pp[province[i], 0]
-        g = firm_green_power(qty[Q_GRID_MWH, i], effects[E_GREEN_CONTRACT_FRAC, i],
-                             effects[E_GREEN_CERT_FRAC, i],
-                             effects[E_DIRECT_SUPPLY_FRAC, i] * ppi[PP_DIRECT_SUPPLY_FILL_FRAC])
+        g = firm_green_delivered(qty[Q_GRID_MWH, i], effects[E_GREEN_CONTRACT_FRAC, i],
+                                 effects[E_GREEN_CERT_FRAC, i], effects[E_DIRECT_SUPPLY_FRAC, i],
+                                 direct_fill[j], contract_fill[j])
         qty[Q_GREEN_CONTRACT_MWH, i] = g.contract
         qty[Q_DIRECT_SUPPLY_MWH, i] = g.direct
         qty[Q_GREEN_CERTIFICATE_MWH, i] = g.cert

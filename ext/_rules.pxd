@@ -355,6 +355,18 @@ cdef inline Green firm_green_power(double grid_mwh, double contract_frac, double
     return g
 
 
+cdef inline Green firm_green_delivered(double grid_mwh, double contract_frac, double cert_frac,
+                                       double direct_frac, double direct_fill,
+                                       double contract_fill) noexcept nogil:
+    """Green power delivered once the markets have rationed it: ``direct_fill`` of the direct
+    supply, ``contract_fill`` of what green-power trading contracts cover beyond it; certificates
+    cover at most what is left."""
+    cdef Green g = firm_green_power(grid_mwh, contract_frac, 0.0, direct_frac * direct_fill)
+    g.contract = g.direct + (g.contract - g.direct) * contract_fill
+    g.cert = fmax(0.0, fmin(grid_mwh * fmin(cert_frac, 1.0), grid_mwh - g.contract))
+    return g
+
+
 cdef inline double firm_scope2_market(double grid_mwh, double green_contract_mwh,
                                       double green_cert_mwh, double heat_gj, double residual_ef,
                                       double ef_heat) noexcept nogil:
@@ -676,11 +688,12 @@ cdef inline double firm_ets_cost(double scope1, double output, double covered, d
 cdef inline double firm_buyer_penalty(double footprint, double eu_output, bint exempt,
                                       const double* ip, const double* sc) noexcept nogil:
     """Above the buyers' footprint threshold (unless exempt by certification): the penalty share
-    of EU sales, as a price discount, or as lost margin (``lost_sales``)."""
+    of EU sales (at EU import unit values), as a price discount, or as lost margin
+    (``lost_sales``)."""
     cdef double lost
     if footprint <= ip[IP_BUYER_THRESHOLD_TCO2_PER_UNIT] or exempt:
         return 0.0
-    lost = ip[IP_BUYER_PENALTY_FRAC] * eu_output * ip[IP_PRICE_CNY_PER_UNIT]
+    lost = ip[IP_BUYER_PENALTY_FRAC] * eu_output * ip[IP_EU_PRICE_CNY_PER_UNIT]
     if sc[SC_LOST_SALES] > 0.0:
         lost = lost * ip[IP_MARGIN_FRAC]
     return lost
@@ -752,11 +765,31 @@ cdef inline double firm_green_score(double energy_gj, double output, double base
             + sc[SC_W_RESOURCE] * resource)
 
 
-cdef inline signed char firm_tier(NearZero z, double offsets_zero_kept, double score,
-                                  const double* sc) noexcept nogil:
-    """Highest tier: 3 zero-carbon (near-zero and what is left after the offsets retired for it
-    within the residual allowance), 2 near-zero, 1 green (score), 0 none."""
-    if z.near and z.gross - offsets_zero_kept <= sc[SC_ZERO_RESIDUAL_FRAC] * z.base + 1e-9 * z.base:
+cdef inline double firm_green_share(Quant q, double cert_share) noexcept nogil:
+    """Share of the electricity a firm uses that is physical green power: on-site PV used, direct
+    supply and green-power trading contracts, plus ``cert_share`` of the MWh covered by unbundled
+    certificates (1 for a firm that uses no electricity)."""
+    if q.electricity_mwh <= 0.0:
+        return 1.0
+    return fmin(1.0, (q.pv_self_mwh + q.green_contract_mwh + cert_share * q.green_certificate_mwh)
+                / q.electricity_mwh)
+
+
+cdef inline bint firm_zero_ready(NearZero z, double green_share, const double* sc) noexcept nogil:
+    """May the firm claim zero-carbon status with offsets? Near-zero, at least the minimum share of
+    physical green power, and a residual above the tolerance no larger than the offset limit (a
+    share of its base-year emissions: offsets only for what is left after its own cuts)."""
+    return (z.near and green_share >= sc[SC_GREEN_SHARE_MIN_FRAC]
+            and z.gross - sc[SC_ZERO_RESIDUAL_FRAC] * z.base <= sc[SC_ZERO_LIMIT_FRAC] * z.base)
+
+
+cdef inline signed char firm_tier(NearZero z, double green_share, double offsets_zero_kept,
+                                  double score, const double* sc) noexcept nogil:
+    """The assessment: the highest tier the year's performance passes. 3 zero-carbon (ready for it,
+    ``firm_zero_ready``, and what is left after the offsets retired for it within the tolerance),
+    2 near-zero, 1 green (score), 0 none."""
+    if firm_zero_ready(z, green_share, sc) and \
+            z.gross - offsets_zero_kept <= sc[SC_ZERO_RESIDUAL_FRAC] * z.base + 1e-9 * z.base:
         return 3
     if z.near:
         return 2
@@ -765,19 +798,81 @@ cdef inline signed char firm_tier(NearZero z, double offsets_zero_kept, double s
     return 0
 
 
-cdef inline double firm_cert_reward(NearZero z, double revenue, double offset_price,
+cdef inline double firm_rewarded_revenue(Quant q, double revenue, const double* ip) noexcept nogil:
+    """Revenue whose buyers reward certification (CNY): EU sales at EU import unit values, plus the
+    industry's share of the other sales that goes to buyers with supply-chain requirements."""
+    cdef double eu = fmin(q.eu_output * ip[IP_EU_PRICE_CNY_PER_UNIT], fmax(revenue, 0.0))
+    return eu + ip[IP_REWARDED_REVENUE_FRAC] * fmax(revenue - eu, 0.0)
+
+
+cdef inline double firm_title_reward(int tier, double rewarded, double revenue, const double* ip,
+                                     const double* sc) noexcept nogil:
+    """What holding title ``tier`` earns in a year from the market (CNY): the buyers' reward on the
+    revenue they reward (near-zero and zero-carbon titles, x ``buyer_reward_mult``), priority in
+    public procurement (a premium on all sales, any title) and the what-if premium of the tier on
+    all sales (``prem_*``)."""
+    cdef double buyers = 0.0
+    if tier <= 0:
+        return 0.0
+    if tier == 2:
+        buyers = ip[IP_REWARD_NEAR_FRAC]
+    elif tier >= 3:
+        buyers = ip[IP_REWARD_ZERO_FRAC]
+    return (buyers * sc[SC_BUYER_REWARD_MULT] * rewarded
+            + (sc[SC_PROCUREMENT_PREMIUM_FRAC] + sc[SC_PREM_GREEN + tier - 1]) * revenue)
+
+
+cdef inline double firm_title_gain(int k, signed char title, double rewarded, double revenue,
+                                   const double* ip, const double* sc) noexcept nogil:
+    """Expected yearly value of title ``k`` to a firm holding ``title`` (CNY): its reward less its
+    upkeep; for a title not yet held, the candidate's expected admission rate times that plus the
+    one-off public award, less its expected rate of being put forward times the application cost
+    (paid when put forward), both spread over the planning horizon."""
+    cdef double h = fmax(sc[SC_CERT_HORIZON_YR], 1.0)
+    cdef double v
+    if k <= 0:
+        return 0.0
+    v = firm_title_reward(k, rewarded, revenue, ip, sc) - sc[SC_UPKEEP_GREEN_CNY + k - 1]
+    if title >= k:
+        return v
+    return (sc[SC_ADMIT_GREEN_FRAC + k - 1] * (v + sc[SC_AWARD_GREEN_CNY + k - 1] / h)
+            - sc[SC_SUBMIT_GREEN_FRAC + k - 1] * sc[SC_APP_COST_GREEN_CNY + k - 1]
+            * ip[IP_CERT_COST_MULT] / h)
+
+
+cdef inline signed char firm_apply(signed char assessed, signed char title, double score,
+                                   double rewarded, double revenue, const double* ip,
+                                   const double* sc) noexcept nogil:
+    """The tier a firm is a candidate for this year (0: none): the tier its assessment passes
+    (only the green title while it holds none, where the programme asks for one first), if that
+    title's expected value is above the value of the title it holds (``firm_title_gain``)."""
+    cdef signed char k = assessed
+    if sc[SC_REQUIRES_GREEN_TITLE] > 0.0 and title < 1 and k > 1:
+        k = 1 if score >= sc[SC_GREEN_THRESHOLD] else 0
+    if k <= title:
+        return 0
+    if firm_title_gain(k, title, rewarded, revenue, ip, sc) > \
+            firm_title_gain(title, title, rewarded, revenue, ip, sc):
+        return k
+    return 0
+
+
+cdef inline double firm_cert_reward(NearZero z, Quant q, double revenue, signed char title,
+                                    double offset_price, const double* ip,
                                     const double* sc) noexcept nogil:
-    """Expected yearly value of certification: the near-zero premium, or the zero-carbon premium
-    less the offsets bought for it where the residual is within the offset limit."""
-    cdef double reward = 0.0, residual
+    """Expected yearly value of certification in a firm state (what a deciding firm compares):
+    the better of the near-zero title and the zero-carbon title less the offsets its residual
+    needs, of those the state would pass (``firm_title_gain``); 0 when it passes neither."""
+    cdef double rew, reward, residual
     if not z.near:
         return 0.0
-    reward = sc[SC_PREM_NEAR] * revenue
-    residual = z.gross - sc[SC_ZERO_RESIDUAL_FRAC] * z.base
-    if residual <= sc[SC_ZERO_LIMIT_FRAC] * z.base:
-        reward = fmax(reward, sc[SC_PREM_ZERO] * revenue
+    rew = firm_rewarded_revenue(q, revenue, ip)
+    reward = firm_title_gain(2, title, rew, revenue, ip, sc)
+    if firm_zero_ready(z, firm_green_share(q, sc[SC_CERT_GREEN_SHARE_FRAC]), sc):
+        residual = z.gross - sc[SC_ZERO_RESIDUAL_FRAC] * z.base
+        reward = fmax(reward, firm_title_gain(3, title, rew, revenue, ip, sc)
                       - (offset_price * residual if residual > 0.0 else 0.0))
-    return reward
+    return fmax(reward, 0.0)
 
 
 # -- decisions ----------------------------------------------------------------------------------------
@@ -808,7 +903,7 @@ cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, co
                           ip[IP_ETS_BENCHMARK_TCO2_PER_UNIT], 0.0)
     cost += a.cost_eur * sc[SC_EUR_CNY]
     cost += firm_power_surcharge(q, f.output, ip)
-    cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
+    cost -= firm_cert_reward(z, q, f.revenue, f.tier, c.offset_cny, ip, sc)
     cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc[SC_CERT_EXEMPT] > 0.0,
                                ip, sc)
     cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
@@ -930,25 +1025,39 @@ cdef inline int bid_level(double wtp, double cap) noexcept nogil:
     return <int>fmin(fmax(rint(wtp), 0.0), cap)
 
 
-cdef inline Bids firm_offset_bids(NearZero z, double scope1, double revenue, double ets_covered,
+cdef inline Bids firm_offset_bids(NearZero z, double green_share, double scope1, double output,
+                                  double revenue, double rewarded, double budget,
+                                  signed char title, const double* ip,
                                   const double* sc) noexcept nogil:
-    """Zero-carbon bid: a near-zero firm whose residual fits within the offset limit bids for it
-    at the extra zero-carbon premium per tonne; ETS bid: covered firms bid for the offset-use
-    limit of their allowances due at the allowance price."""
+    """Zero-carbon bid: a firm holding the zero-carbon title, or ready to apply for it (zero-ready,
+    holding the green title where the programme asks for one first), bids for its residual above
+    the tolerance at what the title is worth over the near-zero title per tonne, its bid capped by
+    its budget. ETS bid: a covered firm short of allowances (scope 1 above its free allocation)
+    bids for its shortfall, at most the offset-use limit of its allowances due, at the allowance
+    price it avoids (per unit, after the quality discount): an offset replaces an allowance it must
+    buy anyway, so the allowance spending it avoids is its budget for it."""
     cdef Bids b
     cdef double keep = sc[SC_OFFSET_KEEP_FRAC]
     cdef double residual = z.gross - sc[SC_ZERO_RESIDUAL_FRAC] * z.base
-    cdef double extra = (sc[SC_PREM_ZERO] - sc[SC_PREM_NEAR]) * revenue
+    cdef double extra, short_t, units, cash = fmax(budget, 0.0)
+    cdef bint may_apply = title >= 1 or sc[SC_REQUIRES_GREEN_TITLE] <= 0.0
     b.z_units = 0.0
     b.z_wtp = 0.0
     b.e_units = 0.0
     b.e_wtp = 0.0
-    if z.near and residual > 0.0 and residual <= sc[SC_ZERO_LIMIT_FRAC] * z.base and extra > 0.0:
-        b.z_units = residual / keep
-        b.z_wtp = extra / b.z_units
-    if ets_covered > 0.0:
-        b.e_units = sc[SC_ETS_OFFSET_LIMIT_FRAC] * fmax(scope1, 0.0) / keep
-        b.e_wtp = sc[SC_ETS_PRICE_CNY_PER_TCO2] * keep
+    if may_apply and residual > 0.0 and firm_zero_ready(z, green_share, sc):
+        extra = (firm_title_gain(3, title, rewarded, revenue, ip, sc)
+                 - fmax(firm_title_gain(2, title, rewarded, revenue, ip, sc), 0.0))
+        if extra > 0.0:
+            b.z_units = residual / keep
+            b.z_wtp = fmin(extra, cash) / b.z_units
+    if ip[IP_ETS_COVERED] > 0.0:
+        short_t = fmax(scope1 - sc[SC_ETS_FREE_SHARE] * ip[IP_ETS_BENCHMARK_TCO2_PER_UNIT] * output,
+                       0.0)
+        units = fmin(short_t, sc[SC_ETS_OFFSET_LIMIT_FRAC] * fmax(scope1, 0.0)) / keep
+        if units > 0.0:
+            b.e_units = units
+            b.e_wtp = sc[SC_ETS_PRICE_CNY_PER_TCO2] * keep
     return b
 
 
@@ -957,29 +1066,44 @@ ctypedef struct Close:      # what the close of a year writes for one firm
     double offsets_ets
     double offset_cost
     double net
-    signed char tier
+    signed char assessed    # the tier the year's performance passes (``firm_tier``)
+    signed char applied     # the tier it is a candidate for (``firm_apply``; 0 none)
+    double cert_score       # ranking score of that application
+    double green_share
     double green_power_cost
     double energy_cost
     double ets_cost
     double cbam_cny
     double buyer_penalty
     double cert_premium
+    double cert_cost
+    double cert_award
     double cash
     double debt
     double no_retrofit
     double power_surcharge
     double buyer_premium
+    double reference        # no-retrofit emissions at the start year's grid factors
+    double avoided_grid     # grid decarbonisation (no-retrofit, start-year vs this year's factors)
+    double avoided_physical # physical cuts (no-retrofit vs actual, location-based, direct supply off-grid)
+    double avoided_contract # contractual instruments (location- vs market-based scope 2)
 
 
 cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double capture_opex,
                              double base_int, double base_energy, double resource,
                              double revenue, double cash, double debt,
-                             double offsets_zero, double offsets_ets,
-                             const double* ip, const double* pp, const double* sc) noexcept nogil:
-    """After the offset market: net emissions, tier, cash flows and the no-retrofit
-    counterfactual of one firm, given the offsets it received for each use."""
+                             double offsets_zero, double offsets_ets, signed char title,
+                             signed char granted, signed char submitted, const double* ip,
+                             const double* pp, const double* sc) noexcept nogil:
+    """After the offset market: net emissions (less the offsets retired for certification claims;
+    ETS-compliance offsets replace allowances and are not subtracted), the assessment and the
+    candidacy, cash flows under the title held (its reward and upkeep, the award of a title
+    ``granted`` at last year's round, the application cost of a candidacy ``submitted`` then), the
+    no-retrofit counterfactual and the decomposition of emissions avoided against it at
+    start-year grid factors: grid decarbonisation + physical cuts + contractual instruments =
+    reference - (scope 1 + market-based scope 2)."""
     cdef Close c
-    cdef double keep = sc[SC_OFFSET_KEEP_FRAC], profit
+    cdef double keep = sc[SC_OFFSET_KEEP_FRAC], profit, rewarded, ef_now, direct_loc
     cdef NearZero z = firm_near_zero(output, a.scope1, a.s2_mkt, q.green_certificate_mwh,
                                      q.grid_mwh, pp[PP_RESIDUAL_EF_TCO2_PER_MWH], base_int,
                                      ip[IP_CERT_ELIGIBLE], sc[SC_NEAR_ZERO_CUT_FRAC],
@@ -992,8 +1116,18 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double c
     c.offsets_zero = offsets_zero
     c.offsets_ets = offsets_ets
     c.offset_cost = (offsets_zero + offsets_ets) * pp[PP_OFFSET_PRICE_CNY_PER_TCO2]
-    c.net = a.scope1 + a.s2_mkt - (offsets_zero + offsets_ets) * keep
-    c.tier = firm_tier(z, offsets_zero * keep, score, sc)
+    c.net = a.scope1 + a.s2_mkt - offsets_zero * keep
+    c.green_share = firm_green_share(q, sc[SC_CERT_GREEN_SHARE_FRAC])
+    c.assessed = firm_tier(z, c.green_share, offsets_zero * keep, score, sc)
+    rewarded = firm_rewarded_revenue(q, revenue, ip)
+    c.applied = firm_apply(c.assessed, title, score, rewarded, revenue, ip, sc)
+    c.cert_score = score if c.applied == 1 else z.cut
+    c.cert_cost = 0.0
+    if submitted > 0:
+        c.cert_cost = sc[SC_APP_COST_GREEN_CNY + submitted - 1] * ip[IP_CERT_COST_MULT]
+    if title > 0:
+        c.cert_cost = c.cert_cost + sc[SC_UPKEEP_GREEN_CNY + title - 1]
+    c.cert_award = sc[SC_AWARD_GREEN_CNY + granted - 1] if granted > 0 else 0.0
     c.green_power_cost = firm_green_power_cost(q, sc)
     c.energy_cost = firm_energy_bill(q, capture_opex, sc)
     c.ets_cost = firm_ets_cost(a.scope1, output, ip[IP_ETS_COVERED], sc[SC_ETS_PRICE_CNY_PER_TCO2],
@@ -1001,19 +1135,13 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double c
                                offsets_ets * keep)
     c.cbam_cny = a.cost_eur * sc[SC_EUR_CNY]
     c.buyer_penalty = firm_buyer_penalty(a.footprint, q.eu_output,
-                                         sc[SC_CERT_EXEMPT] > 0.0 and c.tier >= 2, ip, sc)
-    if c.tier == 3:
-        c.cert_premium = sc[SC_PREM_ZERO] * revenue
-    elif c.tier == 2:
-        c.cert_premium = sc[SC_PREM_NEAR] * revenue
-    elif c.tier == 1:
-        c.cert_premium = sc[SC_PREM_GREEN] * revenue
-    else:
-        c.cert_premium = 0.0
+                                         sc[SC_CERT_EXEMPT] > 0.0 and title >= 2, ip, sc)
+    c.cert_premium = firm_title_reward(title, rewarded, revenue, ip, sc)
     c.power_surcharge = firm_power_surcharge(q, output, ip)
     c.buyer_premium = firm_buyer_premium(firm_footprint_market(a, output), output, ip)
     profit = (ip[IP_MARGIN_FRAC] * revenue - c.ets_cost - c.cbam_cny - c.buyer_penalty
-              + c.cert_premium - c.offset_cost - c.power_surcharge + c.buyer_premium)
+              + c.cert_premium - c.offset_cost - c.cert_cost + c.cert_award
+              - c.power_surcharge + c.buyer_premium)
     c.cash = cash + sc[SC_RETAINED_FRAC] * profit
     c.debt = debt * (1.0 - sc[SC_AMORT_FRAC])
     # emissions without any retrofit (scope 1 + market scope 2, no green power) on the process
@@ -1026,6 +1154,12 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double c
     q0 = firm_energy(output, pu, start, 0.0, 1.0, sc)
     a0 = firm_scopes(q0, output, pp, sc)
     c.no_retrofit = a0.scope1 + a0.s2_mkt
+    ef_now = pp[PP_GRID_EF_TCO2_PER_MWH]
+    direct_loc = q.direct_supply_mwh * ef_now
+    c.avoided_grid = q0.grid_mwh * (pp[PP_GRID_EF_START_TCO2_PER_MWH] - ef_now)
+    c.reference = a0.scope1 + a0.s2_loc + c.avoided_grid
+    c.avoided_physical = a0.scope1 + a0.s2_loc - (a.scope1 + a.s2_loc - direct_loc)
+    c.avoided_contract = a.s2_loc - direct_loc - a.s2_mkt
     return c
 
 

@@ -20,6 +20,12 @@ def firm_energy(double output, R.PerUnit pu, R.Effects e, double yield_mwh_per_k
     return R.firm_energy(output, pu, e, yield_mwh_per_kw, direct_fill, &sc[0])
 
 
+def firm_green_delivered(double grid_mwh, double contract_frac, double cert_frac,
+                         double direct_frac, double direct_fill, double contract_fill):
+    return R.firm_green_delivered(grid_mwh, contract_frac, cert_frac, direct_frac, direct_fill,
+                                  contract_fill)
+
+
 def firm_account(R.Quant q, double output, bint verified, R.Carbon c, const double[::1] ip,
                  const double[::1] pp, const double[::1] sc):
     return R.firm_account(q, output, verified, c, &ip[0], &pp[0], &sc[0])
@@ -97,12 +103,41 @@ def firm_green_score(double energy_gj, double output, double base_energy, double
     return R.firm_green_score(energy_gj, output, base_energy, cut, resource, &sc[0])
 
 
-def firm_tier(R.NearZero z, double offsets_zero_kept, double score, const double[::1] sc):
-    return R.firm_tier(z, offsets_zero_kept, score, &sc[0])
+def firm_tier(R.NearZero z, double green_share, double offsets_zero_kept, double score,
+              const double[::1] sc):
+    return R.firm_tier(z, green_share, offsets_zero_kept, score, &sc[0])
 
 
-def firm_cert_reward(R.NearZero z, double revenue, double offset_price, const double[::1] sc):
-    return R.firm_cert_reward(z, revenue, offset_price, &sc[0])
+def firm_green_share(R.Quant q, double cert_share):
+    return R.firm_green_share(q, cert_share)
+
+
+def firm_zero_ready(R.NearZero z, double green_share, const double[::1] sc):
+    return R.firm_zero_ready(z, green_share, &sc[0])
+
+
+def firm_rewarded_revenue(R.Quant q, double revenue, const double[::1] ip):
+    return R.firm_rewarded_revenue(q, revenue, &ip[0])
+
+
+def firm_title_reward(int tier, double rewarded, double revenue, const double[::1] ip,
+                      const double[::1] sc):
+    return R.firm_title_reward(tier, rewarded, revenue, &ip[0], &sc[0])
+
+
+def firm_title_gain(int k, signed char title, double rewarded, double revenue,
+                    const double[::1] ip, const double[::1] sc):
+    return R.firm_title_gain(k, title, rewarded, revenue, &ip[0], &sc[0])
+
+
+def firm_apply(signed char assessed, signed char title, double score, double rewarded,
+               double revenue, const double[::1] ip, const double[::1] sc):
+    return R.firm_apply(assessed, title, score, rewarded, revenue, &ip[0], &sc[0])
+
+
+def firm_cert_reward(R.NearZero z, R.Quant q, double revenue, signed char title,
+                     double offset_price, const double[::1] ip, const double[::1] sc):
+    return R.firm_cert_reward(z, q, revenue, title, offset_price, &ip[0], &sc[0])
 
 
 def firm_annual_cost(R.Quant q, R.Effects e, R.FirmView f, R.Carbon c, const double[::1] ip,
@@ -121,17 +156,21 @@ def value_option(R.Quant q0, R.Effects e0, double c0, R.FirmView f, R.PerUnit pu
                           &pp[0], &sc[0])
 
 
-def firm_offset_bids(R.NearZero z, double scope1, double revenue, double ets_covered,
-                     const double[::1] sc):
-    return R.firm_offset_bids(z, scope1, revenue, ets_covered, &sc[0])
+def firm_offset_bids(R.NearZero z, double green_share, double scope1, double output,
+                     double revenue, double rewarded, double budget, signed char title,
+                     const double[::1] ip, const double[::1] sc):
+    return R.firm_offset_bids(z, green_share, scope1, output, revenue, rewarded, budget, title,
+                              &ip[0], &sc[0])
 
 
 def firm_close(double output, R.PerUnit pu, R.Quant q, R.Acc a, double capture_opex, double base_int,
                double base_energy, double resource, double revenue, double cash, double debt,
-               double offsets_zero, double offsets_ets, const double[::1] ip,
-               const double[::1] pp, const double[::1] sc):
+               double offsets_zero, double offsets_ets, signed char title, signed char granted,
+               signed char submitted, const double[::1] ip, const double[::1] pp,
+               const double[::1] sc):
     return R.firm_close(output, pu, q, a, capture_opex, base_int, base_energy, resource, revenue, cash,
-                        debt, offsets_zero, offsets_ets, &ip[0], &pp[0], &sc[0])
+                        debt, offsets_zero, offsets_ets, title, granted, submitted, &ip[0],
+                        &pp[0], &sc[0])
 
 
 def firm_pay(double net, double cash, double debt):

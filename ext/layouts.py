@@ -49,7 +49,10 @@ FIN = (                 # finance, certification bookkeeping and year-end result
     "offset_cost_cny", "net_tco2", "power_surcharge_cny",
     "asset_age_yr",             # years since the main process asset was built or last relined
     "stranded_cny",             # undepreciated asset value written off by an early switch
-    "buyer_premium_cny")        # premium buyers paid for low-carbon output
+    "buyer_premium_cny",        # premium buyers paid for low-carbon output
+    # certification programme: ranking score of the tier applied for, physical green
+    # share of electricity, application + upkeep costs paid, one-off award received
+    "cert_score", "green_share_frac", "cert_cost_cny", "cert_award_cny")
 
 # -- parameter tables (built once a year by ``zcf.sim.params``) ------------------------------------
 OPTION = (              # one row per retrofit option (rows of retrofits.csv)
@@ -89,14 +92,19 @@ INDUSTRY = (
     "reinvest_capex_cny_per_unit",      # reinvestment cost per unit of annual output
     "premium_threshold_tco2_per_unit",  # buyer premium for output at or below this footprint
     "premium_cny_per_unit",             # premium per unit of premium-eligible output
-    "premium_share_frac")               # share of output sold to premium buyers
+    "premium_share_frac",               # share of output sold to premium buyers
+    # EU import unit value, revenue whose buyers reward certification, the buyers' reward
+    # per title on it (near-zero, zero-carbon), the multiplier on the application cost
+    "eu_price_cny_per_unit", "rewarded_revenue_frac", "reward_near_frac", "reward_zero_frac",
+    "cert_cost_mult")
 PROVINCE = (
     "solar_yield_mwh_per_kw", "grid_ef_tco2_per_mwh", "residual_ef_tco2_per_mwh",
     "western_base", "direct_supply_open",
     "direct_supply_fill_frac",          # share of requested direct supply delivered this year
     "offset_market",                    # index of the offset market the province buys in
     "offset_price_cny_per_tco2",        # that market's clearing price (0 when none)
-    "storage_open")                     # 1 where CO2 storage capacity is left for new capture
+    "storage_open",                     # 1 where CO2 storage capacity is left for new capture
+    "grid_ef_start_tco2_per_mwh")       # grid factor of the start year (the decompositions' yardstick)
 SCALAR = (
     "ef_coal", "ef_gas", "ef_diesel", "ef_heat",            # tCO2 per carrier unit
     "gj_coal", "gj_gas", "gj_diesel", "gj_heat",            # GJ per carrier unit
@@ -116,12 +124,26 @@ SCALAR = (
     "subsidy_fill_frac", "loan_share_frac",
     "bid_cap_cny_per_tco2",
     "p_hydrogen", "p_biomass", "p_scrap",                   # CNY per kg, GJ, t
-    "p_co2_storage")                                        # CO2 transport + storage, CNY/tCO2
+    "p_co2_storage",                                        # CO2 transport + storage, CNY/tCO2
+    # certification programme; per-tier triples are in tier order (green, near-zero,
+    # zero-carbon): the rules index them as ``<first> + tier - 1``
+    "year", "green_share_min_frac", "cert_green_share_frac", "requires_green_title",
+    "buyer_reward_mult", "procurement_premium_frac", "cert_horizon_yr",
+    "award_green_cny", "award_near_cny", "award_zero_cny",
+    "app_cost_green_cny", "app_cost_near_cny", "app_cost_zero_cny",
+    "upkeep_green_cny", "upkeep_near_cny", "upkeep_zero_cny",
+    "admit_green_frac", "admit_near_frac", "admit_zero_frac",
+    "submit_green_frac", "submit_near_frac", "submit_zero_frac")
 SUMS = (                # weighted cell sums written by the close-of-year kernel
     "offsets_retired_tco2", "offset_cost_cny", "net_tco2", "no_retrofit_tco2", "ets_cost_cny",
     "cbam_cost_eur", "buyer_penalty_cny", "cert_premium_cny", "energy_cost_cny",
     "green_power_cost_cny", "revenue_cny", "tier1", "tier2", "tier3", "power_surcharge_cny",
-    "buyer_premium_cny")
+    "buyer_premium_cny",
+    # offsets by use, the emissions decomposition against the no-retrofit reference at
+    # start-year grid factors, certification costs and awards, applications by tier
+    "offsets_zero_tco2", "offsets_ets_tco2", "reference_tco2", "avoided_grid_tco2",
+    "avoided_physical_tco2", "avoided_contract_tco2", "cert_cost_cny", "cert_award_cny",
+    "applied1", "applied2", "applied3")
 
 # effect kinds: what an option does to a firm (rules in ext/_rules.pxd, twins in ext/rules.py)
 EFFECT_KINDS = (

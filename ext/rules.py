@@ -170,16 +170,25 @@ class Close(_Record):
     offsets_ets: float
     offset_cost: float
     net: float
-    tier: int
+    assessed: int
+    applied: int
+    cert_score: float
+    green_share: float
     green_power_cost: float
     energy_cost: float
     ets_cost: float
     cbam_cny: float
     buyer_penalty: float
     cert_premium: float
+    cert_cost: float
+    cert_award: float
     cash: float
     debt: float
     no_retrofit: float
+    reference: float
+    avoided_grid: float
+    avoided_physical: float
+    avoided_contract: float
     power_surcharge: float = 0.0
     buyer_premium: float = 0.0
 
@@ -215,6 +224,16 @@ def firm_green_power(grid_mwh: float, contract_frac: float, cert_frac: float,
     contract_share = min(contract_frac + direct_frac, 1.0)
     return Green(contract=grid_mwh * contract_share, direct=grid_mwh * direct_frac,
                  cert=grid_mwh * min(cert_frac, 1.0 - contract_share))
+
+
+def firm_green_delivered(grid_mwh, contract_frac, cert_frac, direct_frac, direct_fill,
+                         contract_fill) -> Green:
+    """Green power delivered after rationing: the fills of direct supply and of green-power trading
+    (beyond direct supply); certificates cover at most what is left."""
+    g = firm_green_power(grid_mwh, contract_frac, 0.0, direct_frac * direct_fill)
+    g.contract = g.direct + (g.contract - g.direct) * contract_fill
+    g.cert = max(0.0, min(grid_mwh * min(cert_frac, 1.0), grid_mwh - g.contract))
+    return g
 
 
 def firm_scope2_market(grid_mwh, green_contract_mwh, green_cert_mwh, heat_gj, residual_ef,
@@ -459,7 +478,7 @@ def firm_ets_cost(scope1, output, covered, price, free_share, benchmark,
 def firm_buyer_penalty(footprint, eu_output, exempt, ip, sc) -> float:
     if footprint <= ip.buyer_threshold_tco2_per_unit or exempt:
         return 0.0
-    lost = ip.buyer_penalty_frac * eu_output * ip.price_cny_per_unit
+    lost = ip.buyer_penalty_frac * eu_output * ip.eu_price_cny_per_unit
     return lost * ip.margin_frac if sc.lost_sales > 0 else lost
 
 
@@ -508,23 +527,90 @@ def firm_green_score(energy_gj, output, base_energy, cut, resource, sc) -> float
             + sc.w_carbon * clip(cut / sc.green_carbon_target_frac) + sc.w_resource * resource)
 
 
-def firm_tier(z: NearZero, offsets_zero_kept, score, sc) -> int:
-    if z.near and z.gross - offsets_zero_kept <= sc.zero_residual_frac * z.base + 1e-9 * z.base:
+def firm_green_share(q: Quant, cert_share) -> float:
+    """Physical green power's share of the electricity used (certificates count ``cert_share``)."""
+    if q.electricity_mwh <= 0:
+        return 1.0
+    green_mwh = q.pv_self_mwh + q.green_contract_mwh + cert_share * q.green_certificate_mwh
+    return min(1.0, green_mwh / q.electricity_mwh)
+
+
+def firm_zero_ready(z: NearZero, green_share, sc) -> bool:
+    residual = z.gross - sc.zero_residual_frac * z.base
+    return bool(z.near and green_share >= sc.green_share_min_frac
+                and residual <= sc.zero_limit_frac * z.base)
+
+
+def firm_tier(z: NearZero, green_share, offsets_zero_kept, score, sc) -> int:
+    """The assessment: the highest tier the year's performance passes."""
+    tolerance = sc.zero_residual_frac * z.base + 1e-9 * z.base
+    if firm_zero_ready(z, green_share, sc) and z.gross - offsets_zero_kept <= tolerance:
         return 3
     if z.near:
         return 2
     return 1 if score >= sc.green_threshold else 0
 
 
-def firm_cert_reward(z: NearZero, revenue, offset_price, sc) -> float:
+# per-tier scalars, in tier order (green, near-zero, zero-carbon)
+AWARD = ("award_green_cny", "award_near_cny", "award_zero_cny")
+APP_COST = ("app_cost_green_cny", "app_cost_near_cny", "app_cost_zero_cny")
+UPKEEP = ("upkeep_green_cny", "upkeep_near_cny", "upkeep_zero_cny")
+ADMIT = ("admit_green_frac", "admit_near_frac", "admit_zero_frac")
+SUBMIT = ("submit_green_frac", "submit_near_frac", "submit_zero_frac")
+PREMIUM = ("prem_green", "prem_near", "prem_zero")
+
+
+def firm_rewarded_revenue(q: Quant, revenue, ip) -> float:
+    """EU sales at EU import unit values + the supply-chain buyers' share of the other sales."""
+    eu_sales = min(q.eu_output * ip.eu_price_cny_per_unit, max(revenue, 0.0))
+    return eu_sales + ip.rewarded_revenue_frac * max(revenue - eu_sales, 0.0)
+
+
+def firm_title_reward(tier: int, rewarded, revenue, ip, sc) -> float:
+    """A year's market reward of holding ``tier``: buyers, public procurement, what-if premium."""
+    if tier <= 0:
+        return 0.0
+    buyers = {1: 0.0, 2: ip.reward_near_frac}.get(tier, ip.reward_zero_frac)
+    per_revenue = sc.procurement_premium_frac + getattr(sc, PREMIUM[tier - 1])
+    return buyers * sc.buyer_reward_mult * rewarded + per_revenue * revenue
+
+
+def firm_title_gain(k: int, title: int, rewarded, revenue, ip, sc) -> float:
+    """Expected yearly value of title ``k`` to a firm holding ``title``."""
+    if k <= 0:
+        return 0.0
+    value = firm_title_reward(k, rewarded, revenue, ip, sc) - getattr(sc, UPKEEP[k - 1])
+    if title >= k:
+        return value
+    horizon = max(sc.cert_horizon_yr, 1.0)
+    admit, submit = getattr(sc, ADMIT[k - 1]), getattr(sc, SUBMIT[k - 1])
+    award, cost = getattr(sc, AWARD[k - 1]), getattr(sc, APP_COST[k - 1])
+    return admit * (value + award / horizon) - submit * cost * ip.cert_cost_mult / horizon
+
+
+def firm_apply(assessed: int, title: int, score, rewarded, revenue, ip, sc) -> int:
+    """The tier applied for this year (0: none)."""
+    k = assessed
+    if sc.requires_green_title > 0 and title < 1 and k > 1:
+        k = 1 if score >= sc.green_threshold else 0
+    if k <= title:
+        return 0
+    better = (firm_title_gain(k, title, rewarded, revenue, ip, sc)
+              > firm_title_gain(title, title, rewarded, revenue, ip, sc))
+    return k if better else 0
+
+
+def firm_cert_reward(z: NearZero, q: Quant, revenue, title: int, offset_price, ip, sc) -> float:
+    """Expected yearly value of certification in a firm state (for decisions)."""
     if not z.near:
         return 0.0
-    reward = sc.prem_near * revenue
-    residual = z.gross - sc.zero_residual_frac * z.base
-    if residual <= sc.zero_limit_frac * z.base:
+    rewarded = firm_rewarded_revenue(q, revenue, ip)
+    reward = firm_title_gain(2, title, rewarded, revenue, ip, sc)
+    if firm_zero_ready(z, firm_green_share(q, sc.cert_green_share_frac), sc):
+        residual = z.gross - sc.zero_residual_frac * z.base
         offsets_cost = offset_price * residual if residual > 0 else 0.0
-        reward = max(reward, sc.prem_zero * revenue - offsets_cost)
-    return reward
+        reward = max(reward, firm_title_gain(3, title, rewarded, revenue, ip, sc) - offsets_cost)
+    return max(reward, 0.0)
 
 
 # -- decisions ----------------------------------------------------------------------------------------
@@ -539,7 +625,7 @@ def firm_annual_cost(q: Quant, e: Effects, f: FirmView, c: Carbon, ip, pp, sc) -
                           ip.ets_benchmark_tco2_per_unit, 0.0)
     cost += a.cost_eur * sc.eur_cny
     cost += firm_power_surcharge(q, f.output, ip)
-    cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
+    cost -= firm_cert_reward(z, q, f.revenue, f.tier, c.offset_cny, ip, sc)
     cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc.cert_exempt > 0, ip, sc)
     cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
     return cost
@@ -649,51 +735,78 @@ def round_half_even(x: float) -> float:
     return float(round(x))
 
 
-def firm_offset_bids(z: NearZero, scope1, revenue, ets_covered, sc) -> Bids:
+def firm_offset_bids(z: NearZero, green_share, scope1, output, revenue, rewarded, budget,
+                     title: int, ip, sc) -> Bids:
+    """Zero-carbon bid (title holders and ready applicants; capped by what the title is worth and
+    by the budget) and ETS bid (firms short of allowances, within the use limit, at the allowance
+    price it avoids)."""
     b = Bids()
     keep = sc.offset_keep_frac
+    cash = max(budget, 0.0)
     residual = z.gross - sc.zero_residual_frac * z.base
-    extra_premium = (sc.prem_zero - sc.prem_near) * revenue
-    if z.near and 0 < residual <= sc.zero_limit_frac * z.base and extra_premium > 0:
-        b.z_units = residual / keep
-        b.z_wtp = extra_premium / b.z_units
-    if ets_covered > 0:
-        b.e_units = sc.ets_offset_limit_frac * max(scope1, 0.0) / keep
-        b.e_wtp = sc.ets_price_cny_per_tco2 * keep
+    may_apply = title >= 1 or sc.requires_green_title <= 0
+    if may_apply and residual > 0 and firm_zero_ready(z, green_share, sc):
+        extra = (firm_title_gain(3, title, rewarded, revenue, ip, sc)
+                 - max(firm_title_gain(2, title, rewarded, revenue, ip, sc), 0.0))
+        if extra > 0:
+            b.z_units = residual / keep
+            b.z_wtp = min(extra, cash) / b.z_units
+    if ip.ets_covered > 0:
+        shortfall = max(scope1 - sc.ets_free_share * ip.ets_benchmark_tco2_per_unit * output, 0.0)
+        units = min(shortfall, sc.ets_offset_limit_frac * max(scope1, 0.0)) / keep
+        if units > 0:
+            b.e_units = units
+            b.e_wtp = sc.ets_price_cny_per_tco2 * keep
     return b
 
 
 def firm_close(output, pu: PerUnit, q: Quant, a: Acc, capture_opex, base_int, base_energy,
-               resource, revenue, cash, debt, offsets_zero, offsets_ets, ip, pp, sc) -> Close:
-    """Net emissions, tier, cash flows and counterfactual of one firm after the offset market."""
+               resource, revenue, cash, debt, offsets_zero, offsets_ets, title: int, granted: int,
+               submitted: int, ip, pp, sc) -> Close:
+    """Net emissions, assessment and application, cash flows, counterfactual and the
+    decomposition of emissions avoided, of one firm after the offset market."""
     keep = sc.offset_keep_frac
     z = firm_near_zero(output, a.scope1, a.s2_mkt, q.green_certificate_mwh, q.grid_mwh,
                        pp.residual_ef_tco2_per_mwh, base_int, ip.cert_eligible,
                        sc.near_zero_cut_frac, sc.cert_credit_frac)
     score = firm_green_score(firm_energy_gj(q, sc), output, base_energy, z.cut, resource, sc)
-    tier = firm_tier(z, offsets_zero * keep, score, sc)
+    green_share = firm_green_share(q, sc.cert_green_share_frac)
+    assessed = firm_tier(z, green_share, offsets_zero * keep, score, sc)
+    rewarded = firm_rewarded_revenue(q, revenue, ip)
+    applied = firm_apply(assessed, title, score, rewarded, revenue, ip, sc)
+    cert_cost = getattr(sc, APP_COST[submitted - 1]) * ip.cert_cost_mult if submitted > 0 else 0.0
+    if title > 0:
+        cert_cost += getattr(sc, UPKEEP[title - 1])
+    award = getattr(sc, AWARD[granted - 1]) if granted > 0 else 0.0
     offset_cost = (offsets_zero + offsets_ets) * pp.offset_price_cny_per_tco2
     ets_cost = firm_ets_cost(a.scope1, output, ip.ets_covered, sc.ets_price_cny_per_tco2,
                              sc.ets_free_share, ip.ets_benchmark_tco2_per_unit, offsets_ets * keep)
     cbam_cny = a.cost_eur * sc.eur_cny
-    penalty = firm_buyer_penalty(a.footprint, q.eu_output, sc.cert_exempt > 0 and tier >= 2, ip, sc)
-    premium = (0.0, sc.prem_green, sc.prem_near, sc.prem_zero)[tier] * revenue
+    penalty = firm_buyer_penalty(a.footprint, q.eu_output, sc.cert_exempt > 0 and title >= 2, ip, sc)
+    premium = firm_title_reward(title, rewarded, revenue, ip, sc)
     surcharge = firm_power_surcharge(q, output, ip)
     buyer_premium = firm_buyer_premium(firm_footprint_market(a, output), output, ip)
     profit = (ip.margin_frac * revenue - ets_cost - cbam_cny - penalty + premium - offset_cost
-              - surcharge + buyer_premium)
+              - cert_cost + award - surcharge + buyer_premium)
     start = Effects(coal_mult=pu.start_coal, gas_mult=pu.start_gas, heat_mult=pu.start_heat,
                     elec_mult=pu.start_elec, process_mult=pu.start_process)
     q0 = firm_energy(output, pu, start, 0.0, 1.0, sc)   # no retrofit, on its starting route
     a0 = firm_scopes(q0, output, pp, sc)
+    direct_location_tco2 = q.direct_supply_mwh * pp.grid_ef_tco2_per_mwh
+    avoided_grid = q0.grid_mwh * (pp.grid_ef_start_tco2_per_mwh - pp.grid_ef_tco2_per_mwh)
     return Close(offsets_zero=offsets_zero, offsets_ets=offsets_ets, offset_cost=offset_cost,
-                 net=a.scope1 + a.s2_mkt - (offsets_zero + offsets_ets) * keep, tier=tier,
+                 net=a.scope1 + a.s2_mkt - offsets_zero * keep, assessed=assessed, applied=applied,
+                 cert_score=score if applied == 1 else z.cut, green_share=green_share,
                  green_power_cost=firm_green_power_cost(q, sc),
                  energy_cost=firm_energy_bill(q, capture_opex, sc),
                  ets_cost=ets_cost, cbam_cny=cbam_cny, buyer_penalty=penalty, cert_premium=premium,
+                 cert_cost=cert_cost, cert_award=award,
                  cash=cash + sc.retained_frac * profit, debt=debt * (1.0 - sc.amort_frac),
-                 no_retrofit=a0.scope1 + a0.s2_mkt, power_surcharge=surcharge,
-                 buyer_premium=buyer_premium)
+                 no_retrofit=a0.scope1 + a0.s2_mkt,
+                 reference=a0.scope1 + a0.s2_loc + avoided_grid, avoided_grid=avoided_grid,
+                 avoided_physical=a0.scope1 + a0.s2_loc - (a.scope1 + a.s2_loc - direct_location_tco2),
+                 avoided_contract=a.s2_loc - direct_location_tco2 - a.s2_mkt,
+                 power_surcharge=surcharge, buyer_premium=buyer_premium)
 
 
 # -- installation, payment and the decision set-up ------------------------------------------------------

@@ -1,5 +1,6 @@
 """Default data: provinces, industries, carriers, grid path, retrofit options, offsets, products,
-and what the model is checked against: published observations and the priors of calibration.
+and what the model is checked against: published observations and the priors of calibration;
+green-power bases, the certification programme and its rewards, CBAM goods and published estimates.
 
 Every table is a CSV in ``sim/data/`` with units in its column names and a source column. What each
 file may hold is itself data, ``sim/data/data_schema.csv`` (file, column, type, range, required,
@@ -38,7 +39,9 @@ INTENSITY_COLUMNS = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_p
 TABLES = ("provinces", "industries", "carriers", "grid_path", "industry_province_affinity",
           "retrofits", "retrofit_applicability", "offset_supply", "products", "green_power_bases",
           "observations", "calibration_priors", "price_paths", "shared_limits", "co2_storage",
-          "starting_routes", "starting_state")
+          "starting_routes", "starting_state",
+          "certification_programme", "certification_rewards", "cbam_goods", "cbam_estimates")
+CERT_TIERS = ("green", "near_zero", "zero_carbon")     # tiers 1, 2, 3
 REQUIRED_CARRIERS = CARRIERS + ("electricity",)
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 SINGULAR = {"provinces": "province", "industries": "industry", "retrofits": "option"}
@@ -172,6 +175,10 @@ class DefaultData:
     green_power_bases: pd.DataFrame  # index: province
     observations: pd.DataFrame     # published statistics (quantity, year, value ... metric, use)
     calibration_priors: pd.DataFrame  # index: dotted scenario key
+    certification_programme: pd.DataFrame  # index: tier, in tier order (CERT_TIERS)
+    certification_rewards: pd.DataFrame    # index: industry, in industry order
+    cbam_goods: pd.DataFrame               # one row per good (CN code) of an industry
+    cbam_estimates: pd.DataFrame           # published CBAM cost estimates (calibration)
     files: tuple = ()              # (table, path) of the tables read from a user's file
     price_paths: pd.DataFrame | None = None      # item, year, value (item names carry units)
     shared_limits: pd.DataFrame | None = None    # limit, year, value_mt_per_yr
@@ -211,6 +218,36 @@ class DefaultData:
         """True for first-wave industries (read-only, cached)."""
         return self.cached(("industries", "first_wave"),
                            lambda: self.industries["first_wave"].to_numpy(bool))
+
+    def cbam_defaults(self) -> np.ndarray:
+        """CBAM default value per industry (tCO2 per unit, before mark-up, read-only): weighted by
+        EU-bound tonnage over the industry's goods in ``cbam_goods.csv``, on the regulation's basis
+        (direct emissions only where the industry's CBAM coverage is direct, as for iron and steel
+        and aluminium; direct + indirect otherwise); industries without goods keep the value of
+        ``industries.csv``."""
+        def make():
+            out = self.industries["cbam_default_tco2_per_unit"].fillna(0).to_numpy(float).copy()
+            g = self.cbam_goods
+            for ind, rows in g.groupby("industry"):
+                k = self.industry_ids.index(ind)
+                indirect = rows.default_indirect_tco2_per_t.fillna(0).to_numpy(float)
+                direct_only = self.industries["cbam_coverage"].iloc[k] == "direct"
+                per_t = rows.default_direct_tco2_per_t.to_numpy(float) + (0.0 if direct_only else indirect)
+                out[k] = float((rows.eu_tonnage_share_frac.to_numpy(float) * per_t).sum())
+            return out
+        return self.cached(("cbam_goods", "default"), make)
+
+    def eu_unit_value_eur(self) -> np.ndarray:
+        """EU import unit value per industry (EUR per unit, read-only), weighted by EU-bound tonnage
+        over the industry's goods; NaN where none is known (the domestic price is used)."""
+        def make():
+            out = np.full(len(self.industry_ids), np.nan)
+            for ind, rows in self.cbam_goods.groupby("industry"):
+                v = rows.eu_unit_value_eur_per_t.to_numpy(float)
+                if np.isfinite(v).all():
+                    out[self.industry_ids.index(ind)] = float((rows.eu_tonnage_share_frac * v).sum())
+            return out
+        return self.cached(("cbam_goods", "unit_value"), make)
 
     def cached(self, key, make) -> np.ndarray:
         """``make()`` once per key (an array derived from these tables), read-only."""
@@ -298,9 +335,21 @@ def _load(stamp: tuple) -> DefaultData:
     state = t["starting_state"].set_index("quantity")["value"].astype(float)
     check_observations(t["observations"], where("observations"), ids)
     check_priors(t["calibration_priors"], where("calibration_priors"))
+    programme = t["certification_programme"].set_index("tier")
+    _missing_rows(where("certification_programme"), programme.index, CERT_TIERS, "tier")
+    rewards = t["certification_rewards"].set_index("industry")
+    _missing_rows(where("certification_rewards"), rewards.index, industries.index, "industry")
+    goods = t["cbam_goods"]
+    gshare = goods.groupby("industry").eu_tonnage_share_frac.sum()
+    off = gshare[(gshare - 1.0).abs() > 1e-6]
+    if len(off):
+        raise DataError(f"{where('cbam_goods')}: the eu_tonnage_share_frac of industry "
+                        f"{off.index[0]!r} add up to {off.iloc[0]:g}; allowed: 1 per industry")
     return DefaultData(provinces, industries, carriers, affinity, grid, retrofits, applic,
                        offsets, products, bases, t["observations"],
-                       t["calibration_priors"].set_index("key"), tuple(sorted(files.items())),
+                       t["calibration_priors"].set_index("key"),
+                       programme.loc[list(CERT_TIERS)], rewards.loc[industries.index], goods,
+                       t["cbam_estimates"], tuple(sorted(files.items())),
                        price_paths=t["price_paths"], shared_limits=t["shared_limits"],
                        co2_storage=storage.loc[provinces.index], starting_routes=start,
                        starting_state=state)

@@ -34,8 +34,10 @@ _CLOSE_FIN = {"offsets_zero_tco2": "offsets_zero", "offsets_ets_tco2": "offsets_
               "ets_cost_cny": "ets_cost", "cbam_cost_cny": "cbam_cny",
               "buyer_penalty_cny": "buyer_penalty", "cert_premium_cny": "cert_premium",
               "cash_cny": "cash", "debt_cny": "debt", "no_retrofit_tco2": "no_retrofit",
-              "power_surcharge_cny": "power_surcharge", "buyer_premium_cny": "buyer_premium"}
-SUM_NAMES = SUMS   # the close kernel's cell sums, in their layout order
+              "power_surcharge_cny": "power_surcharge", "buyer_premium_cny": "buyer_premium",
+              "cert_score": "cert_score", "green_share_frac": "green_share",
+              "cert_cost_cny": "cert_cost", "cert_award_cny": "cert_award"}
+SUM_NAMES = SUMS          # the close kernel's cell sums, in the order of ``ext/layouts.py``
 
 
 @dataclass
@@ -93,9 +95,12 @@ class Compiled:
                                     s.verified, p.packed("ip_now"), pp, p.packed("sc"), s.qty,
                                     s.acc, idx=idx, threads=ext.threads())
 
-    def recut_green_power(self, s: FirmState, p: YearParams, pp: np.ndarray, idx) -> None:
-        _energy.green_power_into(np.ascontiguousarray(idx, dtype=np.int64), s.effects, s.province,
-                                 pp, p.packed("sc"), s.qty, s.acc, threads=ext.threads())
+    def recut_green_power(self, s: FirmState, p: YearParams, pp: np.ndarray, idx, direct_fill,
+                          contract_fill) -> None:
+        _energy.green_power_into(np.ascontiguousarray(idx, dtype=np.int64),
+                                 np.ascontiguousarray(direct_fill, dtype=np.float64),
+                                 np.ascontiguousarray(contract_fill, dtype=np.float64), s.effects, s.province, pp, p.packed("sc"),
+                                 s.qty, s.acc, threads=ext.threads())
 
     def effects(self, s: FirmState, p: YearParams, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _state.effects_into(p.year, np.ascontiguousarray(idx, dtype=np.int64), s.industry,
@@ -132,15 +137,16 @@ class Compiled:
 
     def offset_bids(self, s: FirmState, p: YearParams, pp: np.ndarray, b: Bids) -> None:
         _yearend.offset_bids_into(s.industry, s.province, s.weight, s.qty, s.acc, s.fin, s.output,
-                                  p.packed("ip_now"), pp, p.packed("sc"), b.z_units, b.e_units,
-                                  b.z_level, b.e_level, b.demand)
+                                  s.tier, p.packed("ip_now"), pp, p.packed("sc"), b.z_units,
+                                  b.e_units, b.z_level, b.e_level, b.demand)
 
     def close(self, s: FirmState, p: YearParams, b: Bids, share: np.ndarray, pp: np.ndarray,
               starts: np.ndarray) -> np.ndarray:
         sums = np.empty((len(SUM_NAMES), len(starts) - 1))
         firms = {"industry": s.industry, "province": s.province, "output": s.output,
                  "per_unit": s.per_unit, "qty": s.qty, "acc": s.acc, "effects": s.effects,
-                 "fin": s.fin, "tier": s.tier, "weight": s.weight}
+                 "fin": s.fin, "tier": s.tier, "weight": s.weight, "granted": s.granted,
+                 "submitted": s.submitted, "assessed": s.assessed, "applied": s.applied}
         bids = {"z_units": b.z_units, "e_units": b.e_units, "z_level": b.z_level,
                 "e_level": b.e_level, "share": share}
         _yearend.close_year_into(firms, bids, {"ip": p.packed("ip_now"), "pp": pp,
@@ -190,13 +196,14 @@ class PerAgent:
             for r, f in enumerate(_ACC.values()):
                 s.acc[r, i] = getattr(a, f)
 
-    def recut_green_power(self, s: FirmState, p: YearParams, pp: list, idx) -> None:
+    def recut_green_power(self, s: FirmState, p: YearParams, pp: list, idx, direct_fill,
+                          contract_fill) -> None:
         sc = p.named("sc")
-        for i in idx:
+        for i, fill, cfill in zip(idx, direct_fill, contract_fill):
             ppi = pp[s.province[i]]
-            g = rules.firm_green_power(float(s.grid_mwh[i]), float(s.green_contract_frac[i]),
-                                       float(s.green_cert_frac[i]),
-                                       float(s.direct_supply_frac[i]) * ppi.direct_supply_fill_frac)
+            g = rules.firm_green_delivered(float(s.grid_mwh[i]), float(s.green_contract_frac[i]),
+                                           float(s.green_cert_frac[i]), float(s.direct_supply_frac[i]),
+                                           float(fill), float(cfill))
             s.green_contract_mwh[i], s.direct_supply_mwh[i], s.green_certificate_mwh[i] = (
                 g.contract, g.direct, g.cert)
             s.scope2_market_tco2[i] = rules.firm_scope2_market(
@@ -299,13 +306,18 @@ class PerAgent:
         b.demand[:] = 0.0
         for i in range(s.n):
             ind, prv = int(s.industry[i]), int(s.province[i])
+            q, revenue = self.qty_of(s, i), float(s.revenue_cny[i])
             z = rules.firm_near_zero(float(s.output[i]), float(s.scope1_tco2[i]),
-                                     float(s.scope2_market_tco2[i]), float(s.green_certificate_mwh[i]),
-                                     float(s.grid_mwh[i]), pp[prv].residual_ef_tco2_per_mwh,
+                                     float(s.scope2_market_tco2[i]), q.green_certificate_mwh,
+                                     q.grid_mwh, pp[prv].residual_ef_tco2_per_mwh,
                                      float(s.base_intensity_tco2_per_unit[i]), ip[ind].cert_eligible,
                                      sc.near_zero_cut_frac, sc.cert_credit_frac)
-            bid = rules.firm_offset_bids(z, float(s.scope1_tco2[i]), float(s.revenue_cny[i]),
-                                         ip[ind].ets_covered, sc)
+            budget = rules.firm_budget(float(s.cash_cny[i]), float(s.debt_cny[i]), revenue,
+                                       ip[ind].debt_capacity_frac)
+            bid = rules.firm_offset_bids(z, rules.firm_green_share(q, sc.cert_green_share_frac),
+                                         float(s.scope1_tco2[i]), float(s.output[i]), revenue,
+                                         rules.firm_rewarded_revenue(q, revenue, ip[ind]), budget,
+                                         int(s.tier[i]), ip[ind], sc)
             b.z_units[i], b.e_units[i] = bid.z_units, bid.e_units
             b.z_level[i], b.e_level[i] = rules.bid_level(bid.z_wtp, cap), rules.bid_level(bid.e_wtp, cap)
             if bid.z_units > 0:
@@ -318,33 +330,50 @@ class PerAgent:
         sc, ip = p.named("sc"), p.named("ip_now")
         sums = np.zeros((len(SUM_NAMES), len(starts) - 1))
         F = {name: r for r, name in enumerate(FIN)}
+        S = {name: r for r, name in enumerate(SUM_NAMES)}
         for j in range(len(starts) - 1):
-            local = [0.0] * len(SUM_NAMES)
+            local = np.zeros(len(SUM_NAMES))
             for i in range(starts[j], starts[j + 1]):
                 ppi = pp[s.province[i]]
                 mkt = int(ppi.offset_market)
                 oz = share[mkt, b.z_level[i]] * b.z_units[i] if b.z_units[i] > 0 else 0.0
                 oe = share[mkt, b.e_level[i]] * b.e_units[i] if b.e_units[i] > 0 else 0.0
                 a = self.acc_of(s, i)
+                title = int(s.tier[i])
                 c = rules.firm_close(float(s.output[i]), self.per_unit(s, i), self.qty_of(s, i), a,
                                      float(s.capture_opex_cny_per_tco2[i]),
                                      float(s.fin[F["base_intensity_tco2_per_unit"], i]),
                                      float(s.fin[F["base_energy_gj_per_unit"], i]),
                                      float(s.fin[F["resource_score"], i]), float(s.fin[F["revenue_cny"], i]),
                                      float(s.fin[F["cash_cny"], i]), float(s.fin[F["debt_cny"], i]),
-                                     float(oz), float(oe), ip[s.industry[i]], ppi, sc)
+                                     float(oz), float(oe), title, int(s.granted[i]),
+                                     int(s.submitted[i]), ip[s.industry[i]], ppi, sc)
                 for name, f in _CLOSE_FIN.items():
                     s.fin[F[name], i] = getattr(c, f)
                 s.fin[F["offsets_retired_tco2"], i] = c.offsets_zero + c.offsets_ets
-                s.tier[i] = c.tier
-                firm = (c.offsets_zero + c.offsets_ets, c.offset_cost, c.net, c.no_retrofit,
-                        c.ets_cost, a.cost_eur, c.buyer_penalty, c.cert_premium, c.energy_cost,
-                        c.green_power_cost, float(s.fin[F["revenue_cny"], i]),
-                        float(c.tier == 1), float(c.tier == 2), float(c.tier == 3),
-                        c.power_surcharge, c.buyer_premium)
-                w = s.weight[i]
-                for r, v in enumerate(firm):
-                    local[r] += w * v
+                s.assessed[i], s.applied[i] = c.assessed, c.applied
+                firm = np.zeros(len(SUM_NAMES))
+                for name, value in (
+                        ("offsets_retired_tco2", c.offsets_zero + c.offsets_ets),
+                        ("offset_cost_cny", c.offset_cost), ("net_tco2", c.net),
+                        ("no_retrofit_tco2", c.no_retrofit), ("ets_cost_cny", c.ets_cost),
+                        ("cbam_cost_eur", a.cost_eur), ("buyer_penalty_cny", c.buyer_penalty),
+                        ("cert_premium_cny", c.cert_premium), ("energy_cost_cny", c.energy_cost),
+                        ("green_power_cost_cny", c.green_power_cost),
+                        ("revenue_cny", float(s.fin[F["revenue_cny"], i])),
+                        ("power_surcharge_cny", c.power_surcharge),
+                        ("buyer_premium_cny", c.buyer_premium),
+                        ("offsets_zero_tco2", c.offsets_zero), ("offsets_ets_tco2", c.offsets_ets),
+                        ("reference_tco2", c.reference), ("avoided_grid_tco2", c.avoided_grid),
+                        ("avoided_physical_tco2", c.avoided_physical),
+                        ("avoided_contract_tco2", c.avoided_contract),
+                        ("cert_cost_cny", c.cert_cost), ("cert_award_cny", c.cert_award)):
+                    firm[S[name]] = value
+                if title > 0:
+                    firm[S[f"tier{title}"]] = 1.0
+                if c.applied > 0:
+                    firm[S[f"applied{c.applied}"]] = 1.0
+                local += s.weight[i] * firm
             sums[:, j] = local
         return sums
 

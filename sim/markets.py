@@ -1,25 +1,41 @@
-"""Markets: the cross-regional offset market with its registry, and green power from the western bases.
+"""Markets: the cross-regional offset market with its registry, green-power trading, and direct
+supply from the western bases.
 
 Offsets (each year, after accounting; ``OffsetMarket.clear_year``):
-- supply: every row of ``offset_supply.csv`` issues ``issuable x (1 + growth)^(t - 2025)`` from its
-  first vintage (flat after ``offsets.supply_growth_until_year``, x ``supply_mult``), offered as a
-  linear marginal-cost curve from ``cost_min`` to ``cost_max`` (``supply_steps`` steps); banked units
-  of earlier vintages are offered at the row's ``cost_min``;
-- demand: the firms' bids (``firm_offset_bids``) as weighted tonnes per province and whole-CNY
-  price level;
+- eligible supply: only project types under published CCER methodologies (``offset_supply.csv``
+  ``methodology = published``; a possible future methodology, such as grid-connected onshore wind
+  and PV, only with ``offsets.include_future_methodologies``);
+- issuance from a pipeline: the projects registered by 2025 issue their yearly reductions from
+  their first vintage for their crediting period; each year new projects register (the row's
+  registration rate, growing until ``offsets.supply_growth_until_year``, times the share of its
+  cost range below the expected price, x ``supply_mult``) and issue ``registration_lead_time_yr``
+  later for their crediting period;
+- supply curve: each row's issuance as a linear marginal-cost curve from ``cost_min`` to
+  ``cost_max`` (``supply_steps`` steps); banked units of earlier vintages at the row's ``cost_min``;
+- demand: the firms' bids (``firm_offset_bids``): zero-carbon title holders and applicants at what
+  the title is worth per tonne, ETS-covered firms short of allowances for their shortfall within
+  the use limit at the allowance price, each capped by its budget; weighted tonnes per province and
+  whole-CNY price level;
 - clearing: one uniform price per market (national, or per grid region / province when
   ``offsets.scope`` restricts purchases), where the step curves cross; bids at the marginal price
   are filled pro rata (deterministic); cheapest supply sells first and each buyer province receives
   the market's sales mix pro rata, which gives the seller x buyer flows;
 - the registry retires what was sold (oldest vintage first) and keeps the rest banked.
 
-Green power (each year, after the energy pass; ``GreenPower.ration``):
-- direct supply: western firms draw on their province's local capacity; other provinces share the
-  bases' export capacity over UHV lines (``green_power.transmission``); requests beyond capacity are
-  delivered pro rata per province (local) or nationally (export), and new contracts are closed
-  where capacity binds (``Carry.direct_open`` of the next year);
-- the green-power trading premium rises with the volume contracted by the modelled firms relative
-  to the national green-power market (``zcf.sim.params.green_power_premium``).
+No double counting (documented in the README): the MWh a power project (offshore wind, solar
+thermal) has credited as CCERs lose their green certificates (GEC-CCER Notice [2024] No. 124), so
+they are withdrawn from next year's green-power trading volume (``OffsetResult.displaced_mwh``).
+
+Green power (each year, after the energy pass; ``zcf.sim.phases.green_power``):
+- green-power trading (``GreenPower.trade``): the modelled firms' contracts clear against the share
+  of the national trading volume open to them; the premium rises with their demand
+  (``zcf.sim.params.contract_premium``), and requests beyond the volume are rationed pro rata at a
+  premium raised in proportion to the excess demand, which next year's decisions see;
+- direct supply (``GreenPower.ration``): firms in the western-base provinces draw on their
+  province's capacity (other provinces share the bases' export capacity only when
+  ``green_power.transmission`` is on, a what-if); a documented queue: contracts already delivered
+  last year are served first, contracts in their first year of delivery share what is left pro
+  rata, and deciding firms expect last year's share for new contracts (no open/closed gate).
 """
 from __future__ import annotations
 
@@ -27,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from zcf.sim.params import BASE_YEAR, Setting
+from zcf.sim.params import BASE_YEAR, Setting, contract_premium
 from zcf.sim.policy import path_value
 from zcf.sim.registry import Registry
 
@@ -88,33 +104,67 @@ class OffsetResult:
     national_price: float
     rows: dict
     flows: dict
+    displaced_mwh: float = 0.0      # MWh credited as CCERs by power projects this year
 
 
 class OffsetMarket:
-    """Issuance, clearing and the registry of one run's offset market."""
+    """Registration, issuance, clearing and the registry of one run's offset market."""
 
     def __init__(self, st: Setting):
         self.st = st
-        d = st.data
-        self.projects = d.offset_supply.reset_index(drop=True)
-        self.proj_prov = np.array([d.province_names.index(p) for p in self.projects.province])
-        self.proj_prov_name = self.projects.province.to_numpy(dtype=object)
-        self.cost_lo = self.projects.cost_min_cny_per_tco2.to_numpy(float)
-        self.cost_hi = self.projects.cost_max_cny_per_tco2.to_numpy(float)
+        d, o = st.data, st.cfg.offsets
+        supply = d.offset_supply
+        if not o.include_future_methodologies:
+            supply = supply[supply.methodology == "published"]
+        self.projects = supply.reset_index(drop=True)
+        p = self.projects
+        self.proj_prov = np.array([d.province_names.index(x) for x in p.province], dtype=np.int64)
+        self.proj_names = p.province.to_numpy(dtype=object)
+        self.cost_lo = p.cost_min_cny_per_tco2.to_numpy(float)
+        self.cost_hi = p.cost_max_cny_per_tco2.to_numpy(float)
+        self.lead = p.registration_lead_time_yr.to_numpy(float).astype(int)
+        self.credit = p.crediting_period_yr.to_numpy(float).astype(int)
+        self.power = p.displaces_green_power.to_numpy(bool)
+        self.registered: dict[int, np.ndarray] = {}      # registration year -> tCO2/yr per row
         self.registry = Registry()
 
-    def issue(self, year: int) -> np.ndarray:
-        """New blocks for this year; returns the quantity issued per project row."""
+    def register(self, year: int, expected_price: float) -> np.ndarray:
+        """New projects registered this year (annual reductions per row): the row's registration
+        rate times the share of its cost range below the expected price (x ``supply_mult``)."""
         o, p = self.st.cfg.offsets, self.projects
-        t = min(year, o.supply_growth_until_year) - BASE_YEAR
-        q = (p.issuable_tco2_per_yr_2025.to_numpy(float) * (1 + p.growth_frac_per_yr.to_numpy(float)) ** t
-             * o.supply_mult * (p.first_vintage_year.to_numpy(float) <= year))
+        t = max(0, min(year, o.supply_growth_until_year) - BASE_YEAR)
+        rate = (p.registration_tco2_per_yr_2025.to_numpy(float)
+                * (1 + p.registration_growth_frac_per_yr.to_numpy(float)) ** t)
+        span = self.cost_hi - self.cost_lo
+        worth = np.where(span > 0, np.clip((expected_price - self.cost_lo) / np.where(span > 0, span, 1.0), 0, 1),
+                         (expected_price >= self.cost_lo).astype(float))
+        started = year >= p.first_vintage_year.to_numpy(float) - self.lead
+        new = rate * worth * o.supply_mult * started
+        self.registered[year] = new
+        return new
+
+    def issue(self, year: int, expected_price: float) -> np.ndarray:
+        """This year's issuance per row (new blocks in the registry): the pipeline registered by
+        2025 within its crediting period, and every later registration cohort from its lead time
+        on for its crediting period."""
+        o, p = self.st.cfg.offsets, self.projects
+        self.register(year, expected_price)
+        first = p.first_vintage_year.to_numpy(float)
+        q = p.issuable_tco2_per_yr_2025.to_numpy(float) * o.supply_mult * (
+            (first <= year) & (year < first + self.credit))
+        for reg_year, amount in self.registered.items():
+            start = reg_year + self.lead
+            q = q + amount * ((start <= year) & (year < start + self.credit))
         for r in np.flatnonzero(q > 0):
             self.registry.issue(year, int(r), float(q[r]))
         return q
 
-    def clear_year(self, year: int, demand: np.ndarray) -> OffsetResult:
-        """Issue, clear every market on ``demand`` (n_prov, levels) and retire what was sold."""
+    def clear_year(self, year: int, demand: np.ndarray, expected_price: float,
+                   grid_ef: np.ndarray) -> OffsetResult:
+        """Register and issue (at the price registrants expect), clear every market on ``demand``
+        (n_prov, levels) and retire what was sold; ``grid_ef`` (tCO2/MWh per province, the
+        crediting baseline: the start-year grid factor, fixed when projects register) converts
+        the power projects' issuance into the MWh whose green certificates it cancels."""
         st, cfg = self.st, self.st.cfg
         names = st.data.province_names
         n_mkt, levels = len(st.market_names), demand.shape[1]
@@ -122,7 +172,8 @@ class OffsetMarket:
         if not cfg.offsets.enabled:
             return OffsetResult(share, price, np.nan,
                                 self._rows(year, [("national", np.nan, 0.0, 0.0, 0.0)], 0.0), self._flows([]))
-        issued_now = self.issue(year)
+        issued_now = self.issue(year, expected_price)
+        displaced = float(np.sum(issued_now[self.power] / grid_ef[self.proj_prov[self.power]]))
         steps = cfg.offsets.supply_steps
         level_price = np.arange(levels, dtype=float)
         rows, flows, total_value, total_q = [], [], 0.0, 0.0
@@ -154,14 +205,15 @@ class OffsetMarket:
             for r in np.flatnonzero(sold_by_row > 0):
                 self.registry.retire(year, int(r), float(sold_by_row[r]), buyer_share, use="firms")
                 for b, sh in buyer_share.items():
-                    flows.append((year, self.proj_prov_name[r], b, float(sold_by_row[r] * sh)))
+                    flows.append((year, self.proj_names[r], b, float(sold_by_row[r] * sh)))
             rows.append((name, p, vol, float(level_dem.sum()), float(sold_by_row.sum())))
             if vol > 0:
                 total_value += p * vol
                 total_q += vol
         self.registry.check()
         return OffsetResult(share, price, total_value / total_q if total_q > 0 else np.nan,
-                            self._rows(year, rows, float(issued_now.sum())), self._flows(flows))
+                            self._rows(year, rows, float(issued_now.sum())), self._flows(flows),
+                            displaced)
 
     def _rows(self, year: int, rows: list, issued: float) -> dict:
         issued_cum, retired_cum, banked = self.registry.totals()
@@ -171,7 +223,8 @@ class OffsetMarket:
                 "demand_tco2": np.array(demand, float), "sold_tco2": np.array(sold, float),
                 "issued_tco2": issued, "retired_tco2": float(self.registry.retired_in.get(year, 0.0)),
                 "banked_tco2": banked, "issued_cumulative_tco2": issued_cum,
-                "retired_cumulative_tco2": retired_cum}
+                "retired_cumulative_tco2": retired_cum,
+                "registered_tco2_per_yr": float(self.registered.get(year, np.zeros(1)).sum())}
 
     @staticmethod
     def _flows(flows: list) -> dict:
@@ -187,18 +240,37 @@ class OffsetMarket:
 
 @dataclass
 class Rationing:
-    """One year's direct supply: requested MWh per province, the share delivered, the provinces
-    still open to new contracts, and the capacities (TWh)."""
+    """One year's direct supply: MWh requested per province by contracts already delivered last
+    year (``old_mwh``) and by contracts in their first year of delivery (``new_mwh``), the share of
+    each delivered, and the capacities (TWh)."""
 
-    requested_mwh: np.ndarray
+    old_mwh: np.ndarray
+    new_mwh: np.ndarray
     fill: np.ndarray
-    open: np.ndarray
+    new_fill: np.ndarray
     local_twh: np.ndarray
     export_twh: float
 
+    @property
+    def requested_mwh(self) -> np.ndarray:
+        return self.old_mwh + self.new_mwh
+
+
+@dataclass
+class Trade:
+    """One year's green-power trading: what the modelled firms requested and could have (MWh),
+    the share delivered to contracts already delivered last year (``fill``) and to contracts in
+    their first year (``new_fill``), and the clearing premium (CNY/MWh)."""
+
+    requested_mwh: float
+    available_mwh: float
+    fill: float
+    premium_cny_per_mwh: float
+    new_fill: float = 1.0
+
 
 class GreenPower:
-    """Direct-supply capacity of the western bases and its rationing."""
+    """Green-power trading volume and the direct-supply capacity of the western bases."""
 
     def __init__(self, st: Setting):
         self.st = st
@@ -218,15 +290,44 @@ class GreenPower:
             path_value(gp.transmission_mult, year, 1.0) if gp.transmission else 0.0
         return local, export
 
-    def ration(self, year: int, requested_mwh: np.ndarray) -> Rationing:
-        """Share of each province's requested direct supply delivered this year."""
+    def ration(self, year: int, old_mwh: np.ndarray, new_mwh: np.ndarray) -> Rationing:
+        """Shares of each province's direct supply delivered this year: contracts delivered last
+        year first, then contracts in their first year of delivery pro rata on what is left (the
+        bases' own provinces on local capacity, the others on the shared export capacity)."""
         local, export = self.capacity_twh(year)
         west = self.st.data.western_base()
-        req = requested_mwh / 1e6
-        fill = np.ones(self.st.n_prov)
-        fill[west] = np.minimum(1.0, local[west] / np.where(req[west] > 0, req[west], np.inf))
-        req_other = req[~west].sum()
-        if req_other > 0:
-            fill[~west] = min(1.0, export / req_other)
-        open_ = (fill >= 1.0).astype(float) * ((req < np.where(west, local, export)) | (req == 0))
-        return Rationing(req * 1e6, fill, open_, local, export)
+        cap = np.where(west, local, 0.0) * 1e6
+        fill, new_fill = np.ones(self.st.n_prov), np.ones(self.st.n_prov)
+        fill[west], new_fill[west] = _queue(cap[west], old_mwh[west], new_mwh[west])
+        f, nf = _queue(np.array([export * 1e6]), np.array([old_mwh[~west].sum()]),
+                       np.array([new_mwh[~west].sum()]))
+        fill[~west], new_fill[~west] = f[0], nf[0]
+        return Rationing(old_mwh, new_mwh, fill, new_fill, local, export)
+
+    def available_mwh(self, year: int, displaced_mwh: float) -> float:
+        """Green-power trading volume open to the modelled firms (MWh): their share of the national
+        volume, less the MWh credited as CCERs (their certificates are cancelled)."""
+        gp = self.st.cfg.green_power
+        national = path_value(gp.market_twh, year, 1.0) * 1e6
+        return max(national * gp.available_share_frac - displaced_mwh, 0.0)
+
+    def trade(self, year: int, requested_mwh: float, displaced_mwh: float,
+              new_mwh: float = 0.0) -> Trade:
+        """Clear the modelled firms' green-power contracts against the volume open to them:
+        contracts delivered last year (``requested_mwh``) first, then contracts in their first year
+        of delivery (``new_mwh``) pro rata on what is left, as for direct supply (a buyer holding a
+        multi-year agreement keeps it when the market tightens; newcomers find it full)."""
+        available = self.available_mwh(year, displaced_mwh)
+        fill, new_fill = _queue(np.array([available]), np.array([requested_mwh]),
+                                np.array([new_mwh]))
+        total = requested_mwh + new_mwh
+        return Trade(total, available, float(fill[0]),
+                     contract_premium(self.st, total, available), float(new_fill[0]))
+
+
+def _queue(cap: np.ndarray, old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Shares delivered to old and new requests on capacity ``cap`` (all MWh), old ones first."""
+    fill = np.minimum(1.0, cap / np.where(old > 0, old, np.inf))
+    left = np.maximum(cap - old, 0.0)
+    new_fill = np.minimum(1.0, left / np.where(new > 0, new, np.inf))
+    return np.where(old > 0, fill, 1.0), np.where(new > 0, new_fill, np.where(left > 0, 1.0, 0.0))

@@ -18,9 +18,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from zcf.ext.layouts import INDUSTRY, LAYOUTS, OPTION, PROVINCE, SCALAR
-from zcf.sim.datasets import CARRIERS, DefaultData
+from zcf.sim.datasets import CARRIERS, CERT_TIERS, DefaultData
 from zcf.sim.options import ROUTE_MULTIPLIERS, OptionTable
-from zcf.sim.policy import (PolicyYear, cbam_coverage_by_industry, path_value,
+from zcf.sim.policy import (PolicyYear, cbam_coverage_by_industry, grid_factors, path_value,
                             policy_for_year)
 from zcf.sim.schema import ScenarioModel
 
@@ -67,6 +67,9 @@ class Setting:
     western: np.ndarray            # float 0/1 per province
     offset_market: np.ndarray      # index of the offset market of each province
     market_names: tuple[str, ...]
+    grid_start: np.ndarray         # tCO2/MWh per province in the start year (decompositions)
+    eu_price: np.ndarray           # CNY per unit of EU-bound output, per industry (EU import unit
+                                   # value where known, else the domestic price)
 
     @property
     def n_ind(self) -> int:
@@ -85,9 +88,13 @@ def make_setting(cfg: ScenarioModel, data: DefaultData) -> Setting:
     for name, y in cfg.certification.eligible_year.items():
         eligible[data.industry_ids.index(name)] = y
     market, names = offset_markets(cfg, data)
+    unit_value = data.eu_unit_value_eur() * cfg.prices.eur_cny
+    price = data.products["price_cny_per_unit"].to_numpy(float)
     return Setting(cfg, data, options, np.ascontiguousarray(bench), eligible,
                    data.provinces["solar_yield_kwh_per_kw_yr"].to_numpy(float) / 1000.0,
-                   data.western_base().astype(float), market, names)
+                   data.western_base().astype(float), market, names,
+                   grid_factors(cfg, data, cfg.time.start_year)[0],
+                   np.where(np.isfinite(unit_value), unit_value, price))
 
 
 def ets_benchmarks(data: DefaultData, options: OptionTable) -> np.ndarray:
@@ -177,10 +184,14 @@ class Carry:
 
     offset_price_cny_per_tco2: float | None = None    # last finite national clearing price
     contracted_twh: float = 0.0                       # green power contracted by modelled firms
-    direct_open: np.ndarray | None = None             # 1 where new direct supply can be contracted
     subsidy_fill_frac: float = 1.0                    # last year's subsidy budget fill ratio
     expected: dict = field(default_factory=dict)      # adaptive expectations by price
     used: dict = field(default_factory=dict)          # shared limits used last year (as limits)
+    contract_premium_cny_per_mwh: float | None = None # last green-power trading clearing premium
+    direct_new_fill: np.ndarray | None = None         # share of new direct supply delivered, per province
+    ccer_power_mwh: float = 0.0                       # MWh credited as CCERs (their GECs cancelled)
+    admit: tuple = (1.0, 1.0, 1.0)                    # expected admission rate of a candidate, per tier
+    submit: tuple = (1.0, 1.0, 1.0)                   # expected rate of being put forward, per tier
 
 
 @dataclass
@@ -225,6 +236,13 @@ class YearParams:
                                  if n is None else rows(table, prefix, n))
         return self._packed[key]
 
+    def set_scalars(self, **changes) -> None:
+        """Replace scalars of the year once a market has cleared (the green-power premium paid at
+        the close); the packed and named copies are rebuilt when next asked for."""
+        self.scalars.update(changes)
+        self._packed.pop("sc", None)
+        self._packed.pop("named_sc", None)
+
     def province_table(self, **changes) -> np.ndarray:
         """The packed province table with some columns replaced (direct-supply fill, offset
         market prices ...)."""
@@ -262,12 +280,17 @@ def first_of_kind(opts: OptionTable, kind: str, column: str, default: float = 0.
     return float(opts.column(column)[k[0]]) if len(k) else default
 
 
-def green_power_premium(st: Setting, year: int, contracted_twh: float) -> float:
-    """Green-power trading premium (CNY/MWh): the contract option's premium + span x contracted
-    by modelled firms / national market volume."""
+def contract_premium(st: Setting, requested_mwh: float, available_mwh: float) -> float:
+    """Green-power trading premium (CNY/MWh) at which ``requested_mwh`` clears against the volume
+    open to the modelled firms: the contract option's premium + span x requested / available up to
+    the available volume; beyond it the premium rises in proportion to the excess demand (a
+    scarcity rent; requests are then rationed pro rata, ``zcf.sim.markets.GreenPower.trade``)."""
     base = first_of_kind(st.options, "green_contract", "opex_cny_per_unit_yr")
-    market = path_value(st.cfg.green_power.market_twh, year, 1.0)
-    return base + premium_span(st) * contracted_twh / market
+    top = base + premium_span(st)
+    if available_mwh <= 0.0:
+        return top                  # nothing to deliver: the top of the curve, nothing paid
+    use = requested_mwh / available_mwh
+    return base + premium_span(st) * use if use <= 1.0 else top * use
 
 
 def premium_span(st: Setting) -> float:
@@ -331,11 +354,18 @@ def surcharge_tiers(st: Setting, year: int) -> dict[str, np.ndarray]:
             cols["surcharge_metered_frac"][k] = t.metered_frac
             cols["surcharge_green_relief"][k] = float(t.green_relief)
     return cols
+def anticipated_cut(st: Setting, year: int) -> float:
+    """The near-zero threshold a deciding firm plans for: the highest of the announced path over
+    the next ``certification.anticipation_yr`` years (its next re-assessment), so firms invest
+    ahead of a rise."""
+    c = st.cfg.certification
+    return max(path_value(c.near_zero_cut_frac, y) for y in range(year, year + c.anticipation_yr + 1))
 
 
 def _industry(st: Setting, year: int, pol: PolicyYear, cbam_coverage: np.ndarray,
-              buyer_year: int, eligible_year: int) -> dict:
+              buyer_year: int, eligible_year: int, cut: float) -> dict:
     f, p = pol.factors, st.data.products
+    r = st.data.certification_rewards
     thr, pen = buyer_requirements(st, buyer_year)
     ind = st.data.industries
     column = lambda name: ind[name].fillna(0).to_numpy(float) if name in ind else np.zeros(st.n_ind)
@@ -353,7 +383,32 @@ def _industry(st: Setting, year: int, pol: PolicyYear, cbam_coverage: np.ndarray
             "debt_capacity_frac": p["debt_capacity_frac_of_revenue"].to_numpy(float),
             "buyer_threshold_tco2_per_unit": thr, "buyer_penalty_frac": pen,
             "cert_eligible": (st.eligible_year <= eligible_year).astype(float),
-            "near_zero_cut_frac": np.full(st.n_ind, path_value(st.cfg.certification.near_zero_cut_frac, year))}
+            "near_zero_cut_frac": np.full(st.n_ind, cut),
+            "eu_price_cny_per_unit": st.eu_price,
+            "rewarded_revenue_frac": r["rewarded_revenue_frac"].to_numpy(float),
+            "reward_near_frac": r["reward_near_zero_frac"].to_numpy(float),
+            "reward_zero_frac": r["reward_zero_carbon_frac"].to_numpy(float),
+            "cert_cost_mult": r["application_cost_mult"].to_numpy(float)}
+
+
+def certification_scalars(st: Setting, year: int, carry: Carry) -> dict:
+    """The programme's scalars of the year: criteria, rewards, costs and expected admission rates
+    (per-tier values in tier order)."""
+    c, prog = st.cfg.certification, st.data.certification_programme
+    out = {"year": float(year), "green_share_min_frac": c.zero_carbon_green_power_min_frac,
+           "cert_green_share_frac": c.certificate_green_share_frac,
+           "requires_green_title": float(c.requires_green_title),
+           "buyer_reward_mult": c.buyer_reward_mult,
+           "procurement_premium_frac": c.procurement_premium_frac,
+           "cert_horizon_yr": float(c.anticipation_yr)}
+    for tier, short, admit, submit in zip(CERT_TIERS, ("green", "near", "zero"), carry.admit,
+                                          carry.submit):
+        out[f"award_{short}_cny"] = c.award_cny.get(tier, 0.0) * c.award_region_share_frac
+        out[f"app_cost_{short}_cny"] = float(prog.loc[tier, "application_cost_cny"])
+        out[f"upkeep_{short}_cny"] = float(prog.loc[tier, "upkeep_cny_per_yr"])
+        out[f"admit_{short}_frac"] = float(admit)
+        out[f"submit_{short}_frac"] = float(submit)
+    return out
 
 
 def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry]:
@@ -372,7 +427,8 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
                for s, n in zip(("coal", "gas", "diesel", "heat"), CARRIERS)})
     sc.update(
         p_elec=cfg.prices.electricity_cny_per_mwh,
-        p_contract=green_power_premium(st, year, carry.contracted_twh),
+        p_contract=(carry.contract_premium_cny_per_mwh if carry.contract_premium_cny_per_mwh is not None
+                    else contract_premium(st, 0.0, 1.0)),
         p_direct=first_of_kind(opts, "direct_supply", "opex_cny_per_unit_yr"),
         p_cert=first_of_kind(opts, "certificate", "opex_cny_per_unit_yr"),
         eur_cny=pol.eur_cny, cbam_markup_frac=f.cbam_markup_frac, cbam_free_share=f.cbam_free_share,
@@ -395,6 +451,7 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
         review_frac=b.review_frac_per_yr, subsidy_fill_frac=carry.subsidy_fill_frac,
         loan_share_frac=cfg.green_credit.loan_share_frac, bid_cap_cny_per_tco2=BID_CAP_CNY_PER_TCO2,
         **_prices(st, year))
+    sc.update(certification_scalars(st, year, carry))
 
     exp, expected = expectations(st, year, pol, carry)
     capex = np.ascontiguousarray(opts.capex_per_unit(year), dtype=float)
@@ -431,16 +488,19 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
         "incumbent_only": opts.flag("incumbent_only").astype(float)}
 
     cbam_ahead = cbam_coverage_by_industry(cfg, data, max(year, cfg.cbam.start_year))
-    open_ = np.ones(st.n_prov) if carry.direct_open is None else carry.direct_open
+    # no open/closed gate: where direct supply is allowed a firm may always contract it, expecting
+    # the share of new contracts delivered last year (the queue of ``GreenPower.ration``)
+    expected_fill = np.ones(st.n_prov) if carry.direct_new_fill is None else carry.direct_new_fill
     prov = {"solar_yield_mwh_per_kw": st.solar_yield,
             "grid_ef_tco2_per_mwh": f.grid_tco2_per_mwh_by_prov,
             "residual_ef_tco2_per_mwh": f.residual_mix_tco2_per_mwh_by_prov,
             "western_base": st.western,
-            "direct_supply_open": open_ if transmission else open_ * st.western,
-            "direct_supply_fill_frac": np.ones(st.n_prov),
+            "direct_supply_open": np.ones(st.n_prov) if transmission else st.western,
+            "direct_supply_fill_frac": expected_fill,
             "offset_market": st.offset_market.astype(float), "offset_price_cny_per_tco2": np.zeros(st.n_prov),
             "storage_open": (np.asarray(used.get("storage", np.zeros(st.n_prov)))
-                             < limits["storage"]).astype(float)}
+                             < limits["storage"]).astype(float),
+            "grid_ef_start_tco2_per_mwh": st.grid_start}
 
     sub = cfg.subsidy
     base = np.array([sub.capex_share.get(k, 0.0) for k in opts.ids])
@@ -450,8 +510,9 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
 
     params = YearParams(
         year=year, policy=pol, growth=growth, scalars=sc, options=options, limits=limits,
-        ind_now=_industry(st, year, pol, f.cbam_coverage_by_ind, year, year),
-        ind_ahead=_industry(st, year, pol, cbam_ahead, year + 1, year + 1),
+        ind_now=_industry(st, year, pol, f.cbam_coverage_by_ind, year, year,
+                          path_value(c.near_zero_cut_frac, year)),
+        ind_ahead=_industry(st, year, pol, cbam_ahead, year + 1, year + 1, anticipated_cut(st, year)),
         prov=prov, applic=opts.applic, sub_rate=np.ascontiguousarray(sub_rate),
         credit_frac=np.ascontiguousarray(credit_frac, dtype=float), n_ind=st.n_ind, n_prov=st.n_prov,
         option_ids=list(opts.ids))

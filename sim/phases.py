@@ -7,12 +7,15 @@
 3. ``decide``: options at the end of their life replaced, awareness and reviews, valuation and
    choice (the decision kernel, then researchers' own ``FirmAgent.decide`` rules);
 4. ``install``: new options, subsidies rationed to the budget, green-credit support, payment;
-5. ``energy_and_accounting``: quantities and emissions of every firm;
-6. ``green_power``: direct supply rationed to capacity (the firms cut back are recomputed);
-7. ``offset_market``: bids, clearing, registry;
-8. ``close_year``: offsets per firm, net emissions, tiers, cash flows, counterfactual;
-9. ``collect`` (``ZeroCarbonModel``): tables of the year; ``next_carry`` hands the markets'
-   results to the next year as data.
+5. ``energy_and_accounting``: quantities and emissions of every firm (green power requested in full);
+6. ``green_power``: green-power trading cleared against the volume open to the modelled firms, and
+   direct supply rationed to the bases' capacity by a queue (the firms cut back are recomputed);
+7. ``offset_market``: bids, registration and issuance, clearing, registry;
+8. ``close_year``: offsets per firm, net emissions, the certification assessment and applications,
+   cash flows, counterfactual and decomposition;
+9. ``certify`` (``zcf.sim.programme``): dynamic management, re-assessment and the year's batches;
+10. ``collect`` (``ZeroCarbonModel``): tables of the year; ``next_carry`` hands the markets' and
+   the programme's results to the next year as data.
 
 The per-firm work of every phase goes through an engine (``zcf.sim.kernels``); the firm state is
 the only thing phases change in place.
@@ -26,8 +29,9 @@ import numpy as np
 from zcf.ext import rules
 from zcf.ext.layouts import EFFECT_KINDS
 from zcf.sim.kernels import Bids, Choices
-from zcf.sim.markets import GreenPower, OffsetMarket, OffsetResult, Rationing
+from zcf.sim.markets import GreenPower, OffsetMarket, OffsetResult, Rationing, Trade
 from zcf.sim.params import Carry, YearParams
+from zcf.sim.programme import Round
 from zcf.sim.state import FirmState
 
 
@@ -41,6 +45,7 @@ class Books:
     counts: np.ndarray               # weighted firms per present cell
     option_sums: np.ndarray          # (2 n_opt + 1, all cells): firms with k, their capacity, any
     last_spenders: np.ndarray        # firms that paid capex last year
+    position: np.ndarray             # present-cell position of every firm
 
 
 @dataclass
@@ -65,10 +70,15 @@ class DecisionInputs:
     peer: np.ndarray                 # (all cells, n_opt) adoption share by weight
 
 
-def demand(s: FirmState, p: YearParams, price_by_ind: np.ndarray) -> None:
-    """Output of the year (data-year output x industry growth) and revenue."""
+def demand(s: FirmState, p: YearParams, price_by_ind: np.ndarray, eu_firms: np.ndarray,
+           eu_extra_by_ind: np.ndarray) -> None:
+    """Output of the year (data-year output x industry growth) and revenue: EU-bound output at EU
+    import unit values where known (``eu_extra_by_ind``: EU unit value less the domestic price;
+    ``eu_firms``: the exporters of those industries), the rest at the domestic price."""
     np.multiply(s.base_output, p.growth[s.industry], out=s.output)
     np.multiply(s.output, price_by_ind[s.industry], out=s.revenue_cny)
+    i = eu_firms
+    s.revenue_cny[i] += s.output[i] * s.eu_share[i] * eu_extra_by_ind[s.industry[i]]
 
 
 def peer_shares(books: Books, n_opt: int, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
@@ -289,8 +299,8 @@ def install(engine, s: FirmState, p: YearParams, books: Books, d: Decided,
 
 
 def energy_and_accounting(engine, s: FirmState, p: YearParams) -> None:
-    """Quantities and emissions of every firm, direct supply requested in full."""
-    engine.energy_account(s, p, province_table(engine, p))
+    """Quantities and emissions of every firm, green power requested in full."""
+    engine.energy_account(s, p, province_table(engine, p, direct_supply_fill_frac=np.ones(p.n_prov)))
 
 
 def province_table(engine, p: YearParams, **changes):
@@ -298,33 +308,91 @@ def province_table(engine, p: YearParams, **changes):
     return p.province_table(**changes) if engine.name == "compiled" else p.province_rows(**changes)
 
 
-def green_power(engine, s: FirmState, p: YearParams, gp: GreenPower, requested_mwh: np.ndarray) -> Rationing:
-    """Direct supply rationed to capacity; the firms cut back get their green power again."""
-    r = gp.ration(p.year, requested_mwh)
-    if (r.fill < 1.0).any():
-        cut = np.flatnonzero((s.direct_supply_frac > 0) & (r.fill < 1.0)[s.province])
-        engine.recut_green_power(s, p, province_table(engine, p, direct_supply_fill_frac=r.fill), cut)
-    return r
+@dataclass
+class GreenPowerYear:
+    """The year's green-power markets."""
+
+    rationing: Rationing
+    trade: Trade
+    contract_mwh: np.ndarray         # green-power trading MWh delivered, per province
+    direct_mwh: np.ndarray           # direct supply delivered, per province
 
 
-def offset_market(engine, s: FirmState, p: YearParams, market: OffsetMarket, bids: Bids) -> OffsetResult:
-    """Every firm's bids, then clearing and retirement."""
+def green_power(engine, s: FirmState, p: YearParams, gp: GreenPower, direct_options: np.ndarray,
+                displaced_mwh: float, contract_options: np.ndarray) -> GreenPowerYear:
+    """Green-power trading cleared against the volume open to the modelled firms, and direct
+    supply rationed by the queue of ``GreenPower.ration``; the firms whose green power was cut get
+    their green-power MWh and market-based scope 2 again; the year's premium becomes the price
+    firms pay at the close."""
+    w, prov = s.weight, s.province
+    direct = np.flatnonzero(s.direct_supply_mwh > 0)
+    built = s.built[direct_options][:, direct] if len(direct_options) else np.zeros((0, len(direct)))
+    lead = np.asarray(p.options["lead_time_yr"])[direct_options].astype(int)
+    new = ((built + lead[:, None]) == p.year).any(axis=0)      # first year of delivery
+    dw = s.direct_supply_mwh[direct] * w[direct]
+    old_mwh = np.bincount(prov[direct], weights=dw * ~new, minlength=p.n_prov)
+    new_mwh = np.bincount(prov[direct], weights=dw * new, minlength=p.n_prov)
+    r = gp.ration(p.year, old_mwh, new_mwh)
+    contract = np.flatnonzero(s.green_contract_frac > 0)
+    traded = (s.green_contract_mwh[contract] - s.direct_supply_mwh[contract]) * w[contract]
+    cbuilt = (s.built[contract_options][:, contract] if len(contract_options)
+              else np.zeros((0, len(contract))))
+    clead = np.asarray(p.options["lead_time_yr"])[contract_options].astype(int)
+    new_trade = ((cbuilt + clead[:, None]) == p.year).any(axis=0)   # first year of delivery
+    t = gp.trade(p.year, float(traded[~new_trade].sum()), displaced_mwh,
+                 float(traded[new_trade].sum()))
+    direct_fill = np.where(new, r.new_fill[prov[direct]], r.fill[prov[direct]])
+    contract_fill = np.where(new_trade, t.new_fill, t.fill)
+    cut = np.union1d(direct[direct_fill < 1.0], contract[contract_fill < 1.0])
+    if len(cut):
+        fill_of, cfill_of = np.ones(s.n), np.ones(s.n)
+        fill_of[direct] = direct_fill
+        cfill_of[contract] = contract_fill
+        engine.recut_green_power(s, p, province_table(engine, p), cut, fill_of[cut], cfill_of[cut])
+    p.set_scalars(p_contract=t.premium_cny_per_mwh)
+    delivered_direct = np.bincount(prov[direct], weights=s.direct_supply_mwh[direct] * w[direct],
+                                   minlength=p.n_prov)
+    delivered_contract = np.bincount(prov[contract], weights=(s.green_contract_mwh[contract]
+                                     - s.direct_supply_mwh[contract]) * w[contract], minlength=p.n_prov)
+    return GreenPowerYear(r, t, delivered_contract, delivered_direct)
+
+
+def offset_market(engine, s: FirmState, p: YearParams, market: OffsetMarket, bids: Bids,
+                  carry: Carry) -> OffsetResult:
+    """Every firm's bids, then registration and issuance (registrants expect last year's price, or
+    the allowance price before any trade), clearing and retirement."""
     engine.offset_bids(s, p, province_table(engine, p), bids)
-    return market.clear_year(p.year, bids.demand)
+    expected = (carry.offset_price_cny_per_tco2 if carry.offset_price_cny_per_tco2 is not None
+                else p.scalars["ets_price_cny_per_tco2"])
+    result = market.clear_year(p.year, bids.demand, expected, p.prov["grid_ef_start_tco2_per_mwh"])
+    mkt = market.st.offset_market[s.province]
+    n_mkt = len(market.st.market_names)
+    result.rows["demand_zero_tco2"] = np.bincount(mkt, weights=bids.z_units * s.weight, minlength=n_mkt)
+    result.rows["demand_ets_tco2"] = np.bincount(mkt, weights=bids.e_units * s.weight, minlength=n_mkt)
+    return result
 
 
 def close_year(engine, s: FirmState, p: YearParams, books: Books, bids: Bids,
                offsets: OffsetResult, fill: np.ndarray, market_of_prov: np.ndarray) -> np.ndarray:
-    """Offsets per firm, net emissions, tiers, cash flows, counterfactual; returns the weighted
-    sums per present cell of what the tables collect (``zcf.sim.kernels.SUM_NAMES``)."""
+    """Offsets per firm, net emissions, assessment and applications, cash flows, counterfactual
+    and decomposition; returns the weighted sums per present cell of what the tables collect
+    (``zcf.sim.kernels.SUM_NAMES``)."""
     price = np.where(np.isfinite(offsets.price), offsets.price, 0.0)[market_of_prov]
     pp = province_table(engine, p, direct_supply_fill_frac=fill, offset_price_cny_per_tco2=price)
     return engine.close(s, p, bids, offsets.share, pp, books.starts)
 
 
-def next_carry(carry: Carry, offsets: OffsetResult, r: Rationing, contracted_twh: float,
-               fill_ratio: float) -> Carry:
-    """What this year's markets hand to the next year."""
+def next_carry(carry: Carry, offsets: OffsetResult, g: GreenPowerYear, fill_ratio: float,
+               cert: Round, adapt: float) -> Carry:
+    """What this year's markets and programme hand to the next year: prices, the green power
+    contracted, the share of new direct supply delivered, the MWh credited as CCERs, and the
+    candidates' expected rates of being put forward and admitted (adaptive, weight ``adapt`` on
+    this year's rates)."""
     price = offsets.national_price if np.isfinite(offsets.national_price) else carry.offset_price_cny_per_tco2
-    return replace(carry, offset_price_cny_per_tco2=price, contracted_twh=contracted_twh,
-                   direct_open=r.open, subsidy_fill_frac=fill_ratio)
+    admit = tuple(a + adapt * (r - a) for a, r in zip(carry.admit, cert.rates(cert.admitted)))
+    submit = tuple(a + adapt * (r - a) for a, r in zip(carry.submit, cert.rates(cert.submitted)))
+    return replace(carry, offset_price_cny_per_tco2=price,
+                   contracted_twh=float(g.contract_mwh.sum() / 1e6),
+                   contract_premium_cny_per_mwh=g.trade.premium_cny_per_mwh,
+                   direct_new_fill=g.rationing.new_fill, ccer_power_mwh=offsets.displaced_mwh,
+                   subsidy_fill_frac=fill_ratio, admit=admit, submit=submit)

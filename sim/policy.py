@@ -94,7 +94,7 @@ def policy_for_year(cfg: ScenarioModel, data: DefaultData, year: int) -> PolicyY
         grid_tco2_per_mwh_by_prov=grid, residual_mix_tco2_per_mwh_by_prov=residual,
         cbam_coverage_by_ind=cbam_coverage_by_industry(cfg, data, year),
         cbam_benchmark_tco2_per_unit_by_ind=ind["cbam_benchmark_tco2_per_unit"].fillna(0).to_numpy(float),
-        cbam_default_tco2_per_unit_by_ind=ind["cbam_default_tco2_per_unit"].fillna(0).to_numpy(float),
+        cbam_default_tco2_per_unit_by_ind=data.cbam_defaults(),
         cbam_markup_frac=path_value(cfg.cbam.markup_frac, year, 0.0),
         cbam_free_share=path_value(cfg.cbam.free_share, year, 1.0),
         cbam_de_minimis_units_by_ind=np.ascontiguousarray(de_minimis, dtype=float),

@@ -37,7 +37,17 @@ EMISSIONS = TableSpec(
      "offsets_retired_tco2": "offsets_retired_tco2", "net_tco2": "net_tco2",
      "cbam_embedded_tco2": "cbam_embedded_tco2", "cbam_certificates": "cbam_certificates",
      "eu_output": "eu_output", "grid_mwh": "grid_mwh", "onsite_pv_mwh": "pv_self_mwh",
-     "no_retrofit_tco2": "no_retrofit_tco2"},
+     "no_retrofit_tco2": "no_retrofit_tco2",
+     # offsets by use: net_tco2 subtracts only those retired for certification claims
+     "offsets_zero_tco2": "offsets_zero_tco2", "offsets_ets_tco2": "offsets_ets_tco2",
+     # emissions avoided against the no-retrofit reference at start-year grid factors:
+     # reference - (scope 1 + scope 2 market) = grid + physical + contractual
+     "reference_tco2": "reference_tco2", "avoided_grid_tco2": "avoided_grid_tco2",
+     "avoided_physical_tco2": "avoided_physical_tco2",
+     "avoided_contract_tco2": "avoided_contract_tco2",
+     "green_contract_mwh": lambda f: f.green_contract_mwh - f.direct_supply_mwh,
+     "direct_supply_mwh": "direct_supply_mwh", "green_certificate_mwh": "green_certificate_mwh",
+     "eu_output_verified": lambda f: f.eu_output * f.verified},
     derived={"footprint_tco2_per_unit":
              lambda d: (d.scope1_tco2 + d.scope2_location_tco2) / d.output.where(d.output > 0)},
 )
@@ -45,7 +55,10 @@ EMISSIONS = TableSpec(
 
 CERTIFICATION = TableSpec(
     "certification",
-    {"green": "tier==1", "near_zero": "tier==2", "zero_carbon": "tier==3"},
+    {"green": "tier==1", "near_zero": "tier==2", "zero_carbon": "tier==3",   # titles held
+     "candidates_green": "applied1", "candidates_near_zero": "applied2",     # candidates
+     "candidates_zero_carbon": "applied3",
+     "new_green": "new1", "new_near_zero": "new2", "new_zero_carbon": "new3"},  # titles granted
 )
 
 FINANCE = TableSpec(
@@ -56,7 +69,8 @@ FINANCE = TableSpec(
      "cert_premium_cny": "cert_premium_cny", "energy_cost_cny": "energy_cost_cny",
      "green_power_cost_cny": "green_power_cost_cny", "offset_cost_cny": "offset_cost_cny",
      "power_surcharge_cny": "power_surcharge_cny", "revenue_cny": "revenue_cny",
-     "buyer_premium_cny": "buyer_premium_cny", "stranded_asset_cny": "stranded_cny"},
+     "buyer_premium_cny": "buyer_premium_cny", "stranded_asset_cny": "stranded_cny",
+     "cert_cost_cny": "cert_cost_cny", "cert_award_cny": "cert_award_cny"},
 )
 
 
@@ -83,6 +97,11 @@ class Collector:
         self.rows: dict[str, list[tuple[int, np.ndarray]]] = {sp.name: [] for sp in specs}
         self.extra: dict[str, list[pd.DataFrame]] = {}
         self.unit_maps = unit_maps(data)             # output_unit, capacity_unit per row key
+        self.derived: dict[str, Callable[[Collector], pd.DataFrame]] = {}
+
+    def add_derived(self, name: str, make: Callable[["Collector"], pd.DataFrame]) -> None:
+        """A table built on demand from the collected ones (``make(collector)``)."""
+        self.derived[name] = make
 
     def cell_sums(self, values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         """Weighted (by firm weight unless given) sum of ``values`` per present cell."""
@@ -158,13 +177,18 @@ class Collector:
     def table(self, name: str) -> pd.DataFrame:
         """The tidy table ``name`` over all collected years, with the unit column of any
         quantity whose unit changes from row to row (``sim.units``)."""
+        if name in self.derived:
+            return add_unit_columns(self.derived[name](self), self.unit_maps)
         return add_unit_columns(self._table(name), self.unit_maps)
 
     def _table(self, name: str) -> pd.DataFrame:
         if name in self.extra:
             frames = self.extra[name]
             if frames and all(isinstance(f, dict) for f in frames):
-                return pd.DataFrame({k: np.concatenate([f[k] for f in frames]) for k in frames[0]})
+                out = pd.DataFrame({k: np.concatenate([f[k] for f in frames]) for k in frames[0]})
+                if out.empty:      # text columns as text even without rows (as when there are rows)
+                    out = out.astype({c: "str" for c in out.columns if out[c].dtype == object})
+                return out
             frames = [pd.DataFrame(f) if isinstance(f, dict) else f for f in frames]
             return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         spec = self.specs[name]
@@ -206,7 +230,8 @@ class Collector:
 
     @property
     def names(self) -> list[str]:
-        return list(self.specs) + [n for n in self.extra if n not in self.specs]
+        return (list(self.specs) + [n for n in self.extra if n not in self.specs]
+                + [n for n in self.derived if n not in self.specs and n not in self.extra])
 
 
 class Results:
@@ -226,7 +251,10 @@ class Results:
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table by name."""
-        return {n: self._c.table(n) for n in self._c.names}
+        out = {n: self._c.table(n) for n in self._c.names if n not in self._c.derived}
+        for n, make in self._c.derived.items():      # from the tables just built
+            out[n] = make(_Built(out, self._c))
+        return out
 
     def summary(self, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
         """Headline figures (one row per metric, with unit); pass ``tables()`` if already built."""
@@ -306,3 +334,59 @@ def route_rows(year: int, firms, options, collector, data, applic: np.ndarray) -
             "route": np.concatenate([label, inc.reindex(ind[light]).to_numpy(dtype=object)]),
             "firms": np.concatenate([firms_w, collector.counts[light]]),
             **{col: np.concatenate([sums[col], cs[j]]) for j, col in enumerate(ROUTE_SUMS)}}
+class _Built:
+    """The tables already built, in the place of a collector (for derived tables)."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], collector: Collector):
+        self._t, self._c = tables, collector
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self._t[name] if name in self._t else self._c.table(name)
+
+
+def cbam_table(emissions: pd.DataFrame, finance: pd.DataFrame, setting) -> pd.DataFrame:
+    """CBAM per year and industry (industries with EU-bound output under CBAM): EU-bound output
+    and the share of it declared with verified actual emissions, its value at EU import unit values
+    (EUR; the domestic price where none is known), embedded emissions, certificates, cost (EUR),
+    cost per unit exported and as a share of the export value."""
+    cols = ["year", "industry", "eu_output", "eu_output_verified", "cbam_embedded_tco2",
+            "cbam_certificates"]
+    if emissions.empty:
+        return pd.DataFrame(columns=cols + ["cbam_cost_eur"])
+    e = emissions.groupby(["year", "industry"])[cols[2:]].sum()
+    e["cbam_cost_eur"] = finance.groupby(["year", "industry"]).cbam_cost_eur.sum()
+    e = e[(e.cbam_embedded_tco2 > 0) | (e.cbam_cost_eur > 0)].reset_index()
+    eu_cny = pd.Series(setting.eu_price, index=setting.data.industry_ids)
+    unit_value = eu_cny.reindex(e.industry.to_numpy()).to_numpy(float)
+    e["export_value_eur"] = e.eu_output.to_numpy(float) * unit_value / setting.cfg.prices.eur_cny
+    out = e.eu_output.where(e.eu_output > 0)
+    e["verified_share_frac"] = e.eu_output_verified / out
+    e["cost_eur_per_unit"] = e.cbam_cost_eur / out
+    e["cost_share_of_export_value_frac"] = e.cbam_cost_eur / e.export_value_eur.where(e.export_value_eur > 0)
+    return e
+
+
+def cbam_vs_published(cbam: pd.DataFrame, estimates: pd.DataFrame,
+                      years: tuple[int, ...] = (2026, 2030)) -> pd.DataFrame:
+    """The model's CBAM cost per sector in ``years`` beside the published estimates used to
+    calibrate it (``cbam_estimates.csv``): one row per estimate, with the model's value of the same
+    metric (EUR per tonne exported, share of the export value, or the total in EUR)."""
+    rows = []
+    for r in estimates.itertuples(index=False):
+        if r.year not in years:
+            continue
+        c = cbam[cbam.year == r.year]
+        if r.industry != "all":
+            c = c[c.industry == r.industry]
+        if c.empty:
+            model = float("nan")
+        elif r.metric == "cost_eur_per_t":
+            model = float(c.cbam_cost_eur.sum() / c.eu_output.sum())
+        elif r.metric == "cost_share_of_export_value_frac":
+            model = float(c.cbam_cost_eur.sum() / c.export_value_eur.sum())
+        else:
+            model = float(c.cbam_cost_eur.sum())
+        rows.append({"year": int(r.year), "industry": r.industry, "metric": r.metric,
+                     "model": model, "published_low": float(r.low), "published_high": float(r.high),
+                     "source": r.source})
+    return pd.DataFrame(rows)

@@ -18,6 +18,7 @@ NonNeg = Annotated[float, Field(ge=0.0)]
 Year = Annotated[int, Field(ge=2000, le=2100)]
 Path = dict[Year, NonNeg]
 FracPath = dict[Year, Frac]
+Tier = Literal["green", "near_zero", "zero_carbon"]
 
 
 
@@ -158,8 +159,13 @@ class Cbam(Section):
     extra_coverage: Literal["direct", "direct_indirect"] = "direct_indirect"
     verified_share_leaders: Frac = 1.0
     verified_share_others: Frac = 0.2
+    verified_tonnage_share: dict[str, Frac] = Field(
+        default_factory=dict, description="industry -> share of its EU-bound tonnage reported with "
+                                          "verified actual emissions, largest exporters first; "
+                                          "industries absent use the leader/other shares")
 
     _i = field_validator("extra_industries")(check_industries)
+    _v = field_validator("verified_tonnage_share")(keys_in(check_industries))
 
 
 class Ets(Section):
@@ -254,22 +260,60 @@ class GreenCredit(Section):
 
 
 class Certification(Section):
+    """The green, near-zero and zero-carbon factory titles: criteria, the programme's batches,
+    validity and re-assessment, rewards (``sim/programme.py``, rules in ``ext/_rules.pxd``)."""
+
     eligible_year: dict[str, Year] = Field(default_factory=dict, description="overrides data")
     near_zero_cut_frac: FracPath = Field(default_factory=lambda: {2025: 0.5})
     zero_carbon_residual_frac: Frac = Field(0.0, description="net/base emissions allowed")
+    zero_carbon_green_power_min_frac: Frac = Field(
+        0.5, description="zero-carbon: minimum share of electricity from physical green power "
+                         "(on-site PV, direct supply, green-power trading)")
     certificate_credit_frac: Frac = Field(1.0, description="share of unbundled certificate MWh "
-                                                           "that counts for certification")
+                                                           "that counts for the emissions cut")
+    certificate_green_share_frac: Frac = Field(
+        0.0, description="share of unbundled certificate MWh that counts as physical green power")
     green_score_threshold: Frac = 0.6
     green_energy_target_frac: Annotated[float, Field(gt=0.0, le=1.0)] = 0.15
     green_carbon_target_frac: Annotated[float, Field(gt=0.0, le=1.0)] = 0.3
     resource_score_low: Frac = 0.3
     resource_score_high: Frac = 0.9
-    green_premium_frac: Frac = 0.0
-    near_zero_premium_frac: Frac = 0.01
-    zero_carbon_premium_frac: Frac = 0.02
+    green_premium_frac: Frac = Field(0.0, description="what-if: premium on all sales of a green title")
+    near_zero_premium_frac: Frac = Field(0.0, description="what-if: premium on all sales of a "
+                                                          "near-zero title")
+    zero_carbon_premium_frac: Frac = Field(0.0, description="what-if: premium on all sales of a "
+                                                            "zero-carbon title")
     certified_exempt_from_buyer_penalty: bool = True
+    buyer_reward_mult: Annotated[float, Field(ge=0.0, le=10.0)] = Field(
+        1.0, description="multiplier on the buyers' rewards of certification_rewards.csv")
+    procurement_premium_frac: Frac = Field(0.0, description="premium on all sales of any title "
+                                                            "from priority in public procurement")
+    award_cny: dict[Tier, NonNeg] = Field(default_factory=dict,
+                                          description="one-off public award per title granted")
+    award_region_share_frac: Frac = Field(1.0, description="share of regions paying the award")
+    validity_yr: dict[Tier, Annotated[int, Field(ge=0, le=50)]] = Field(
+        default_factory=dict, description="years a title holds before re-assessment; 0 or "
+                                          "absent = no fixed validity (dynamic management)")
+    removal_frac_per_yr: Frac = Field(0.0, description="titles removed each year by dynamic "
+                                                       "management (hazard)")
+    anticipation_yr: Annotated[int, Field(ge=1, le=30)] = Field(
+        3, description="years ahead firms read the announced threshold path, and over which they "
+                       "spread one-off awards and application costs")
+    requires_green_title: bool = Field(True, description="near-zero and zero-carbon titles only "
+                                                         "for holders of a green title")
+    batch_cap_per_yr: dict[Tier, dict[Year, NonNeg]] = Field(
+        default_factory=dict, description="factories admitted per year (a year path), by tier; "
+                                          "absent tier = no cap")
+    province_cap_frac: Frac = Field(1.0, description="share of a tier's yearly cap one province "
+                                                     "may take")
+    submission_multiple: Annotated[float, Field(ge=1.0, le=100.0)] = Field(
+        1.0, description="candidates put forward (paying the evaluation) per title of a capped "
+                         "batch; the rest wait, free, for a later round")
+    industry_cap_per_yr: dict[str, NonNeg] = Field(
+        default_factory=dict, description="industry -> factories admitted per year and tier")
 
     _eligible_year = field_validator("eligible_year")(keys_in(check_industries))
+    _industry_cap = field_validator("industry_cap_per_yr")(keys_in(check_industries))
 
 
 class Behaviour(Section):
@@ -308,11 +352,15 @@ class Offsets(Section):
     scope: Literal["national", "own_region", "own_province"] = Field(
         "national", description="where a firm may buy: anywhere, its grid region, its province")
     supply_mult: Annotated[float, Field(ge=0.0, le=100.0)] = 1.0
-    supply_growth_until_year: Year = Field(2035, description="issuance flat after this year")
+    supply_growth_until_year: Year = Field(2035, description="new project registrations stop "
+                                                             "growing after this year")
     quality_discount_frac: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     zero_carbon_limit_frac: Frac = Field(0.25, description="offsets may cover at most this share of "
                                                            "2025-intensity emissions (zero-carbon)")
     supply_steps: Annotated[int, Field(ge=1, le=100)] = 10
+    include_future_methodologies: bool = Field(
+        False, description="let project types of a possible future methodology issue "
+                           "(offset_supply.csv methodology = future)")
 
 
 class GreenPower(Section):
@@ -326,6 +374,9 @@ class GreenPower(Section):
         default_factory=lambda: {2025: 330.0}, description="national green-power trading volume")
     premium_span_cny_per_mwh: NonNeg | None = Field(
         None, description="premium rise when contracts equal the market; absent = from data")
+    available_share_frac: Frac = Field(
+        1.0, description="share of the national green-power trading volume the modelled "
+                         "industries may contract")
 
 
 class DataFiles(Section):
@@ -349,6 +400,10 @@ class DataFiles(Section):
     co2_storage: str | None = None
     starting_routes: str | None = None
     starting_state: str | None = None
+    certification_programme: str | None = None
+    certification_rewards: str | None = None
+    cbam_goods: str | None = None
+    cbam_estimates: str | None = None
 
     def files(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}

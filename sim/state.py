@@ -9,6 +9,9 @@ row is an attribute (``state.coal_t`` is a view of row ``coal_t`` of ``state.qty
 - ``effects`` (``EFFECTS``): retrofit effects, derived from the installed options
 - ``qty`` (``QTY``): annual quantities; ``acc`` (``ACC``): accounting results
 - ``fin`` (``FIN``): finance, certification yardsticks and year-end results
+- ``tier`` (the title a firm holds), ``assessed``, ``applied``, ``granted``, ``submitted``,
+  ``assess_year``:
+  the certification programme's per-firm record (``zcf.sim.programme``)
 - ``installed`` (n, words) uint64: bit k of firm i set where option k is installed; ``cap`` and
   ``built`` (options x firms): its capacity and the year it was decided; ``next_event``: the first
   year something happens to the firm's options (activation or end of life).
@@ -42,7 +45,12 @@ class FirmState:
         self.leader = drawn.leader.astype(np.uint8)
         self.exporter = drawn.exporter.astype(np.uint8)
         self.verified = np.zeros(n, dtype=np.uint8)
-        self.tier = np.zeros(n, dtype=np.int8)        # 0 none, 1 green, 2 near-zero, 3 zero-carbon
+        self.tier = np.zeros(n, dtype=np.int8)        # title held: 0 none, 1 green, 2 near-zero, 3 zero-carbon
+        self.assessed = np.zeros(n, dtype=np.int8)    # tier this year's performance passes
+        self.applied = np.zeros(n, dtype=np.int8)     # tier applied for this year (0 none)
+        self.granted = np.zeros(n, dtype=np.int8)     # tier granted at the last programme round
+        self.submitted = np.zeros(n, dtype=np.int8)   # candidacy put forward at the last round
+        self.assess_year = np.full(n, -1, dtype=np.int32)   # year the title was granted or renewed
         self.per_unit = self._block(PER_UNIT)
         self.eu_share[:] = drawn.eu_share
         self.effects = self._block(EFFECTS)

@@ -87,22 +87,31 @@ def test_cheap_western_green_power_makes_western_firms_certify_earlier():
 
 
 def test_first_wave_certifies_before_heavy_industry():
+    """Near-zero and zero-carbon titles come in yearly batches of hundreds (the programme), so the
+    waves are compared by the first year each holds any."""
     m = runs(small(firms=3000, end=2045), seeds=(5,))[0]
     c = m.results.certification
     c = c.assign(cert=c.near_zero + c.zero_carbon, wave=np.where(c.industry.isin(HEAVY + ["textiles"]),
                                                                   "later", "first"))
-    share = c.groupby(["wave", "year"]).cert.sum() / m.results.emissions.groupby(
-        [np.where(m.results.emissions.industry.isin(HEAVY + ["textiles"]), "later", "first"),
-         "year"]).firms.sum().rename_axis(["wave", "year"])
-    first_year = lambda w: share[w][share[w] > 0.05].index.min()
+    held = c.groupby(["wave", "year"]).cert.sum()
+    first_year = lambda w: held[w][held[w] > 0].index.min() if (held[w] > 0).any() else np.inf
     assert first_year("first") < first_year("later")
+    assert first_year("first") == 2026
 
 
 def test_without_any_incentive_almost_nothing_happens():
+    """Without carbon prices, CBAM, buyers' rewards, public awards or green credit, no firm buys
+    green power or seeks a near-zero or zero-carbon title, and physical cuts and retrofit capex
+    are smaller. (Most physical cuts in this model are no-regret efficiency and rooftop PV, which
+    pay for themselves: they happen either way, so the incentives' share of emissions avoided is
+    mostly contractual and certification-driven.)"""
     base = runs(small(end=2035), seeds=(1, 2))
     none = runs(small(end=2035, **{
         "cbam.enabled": False, "ets.price_cny_per_tco2": {2025: 0.0}, "green_credit.rate_discount_frac": 0.0,
         "certification.near_zero_premium_frac": 0.0, "certification.zero_carbon_premium_frac": 0.0,
+        "certification.buyer_reward_mult": 0.0,
+        "certification.award_cny": {"green": 0.0, "near_zero": 0.0, "zero_carbon": 0.0},
+        "certification.procurement_premium_frac": 0.0, "green_credit.certified_discount_frac": 0.0,
         "buyers.requirements": []}), seeds=(1, 2))
     green_power = lambda m: m.results.adoption.query(
         "option in ['green_contract', 'green_certificate']").firms.sum()
@@ -123,6 +132,13 @@ def test_without_any_incentive_almost_nothing_happens():
                   "coal + CCS", "green hydrogen", "inert anode"]
     assert mean_over(none, lambda m: switched(m).reindex(low_carbon).fillna(0).sum()) == 0.0
     assert mean_over(none, lambda m: m.results.routes.captured_tco2.sum()) == 0.0
+    sought = lambda m: m.results.certification[["candidates_near_zero", "candidates_zero_carbon",
+                                                "near_zero", "zero_carbon"]].sum().sum()
+    assert mean_over(none, sought) == 0.0 and mean_over(base, sought) > 0
+    physical = lambda m: m.results.emissions.avoided_physical_tco2.sum()
+    assert mean_over(none, physical) < mean_over(base, physical)
+    capex = lambda m: m.results.finance.capex_cny.sum()
+    assert mean_over(none, capex) < mean_over(base, capex)
 
 
 def test_money_adds_up_over_firms():
@@ -146,7 +162,7 @@ def test_tables_have_the_documented_columns(small_run):
     assert set(t.adoption.option) == set(defaults().option_ids)      # every option of retrofits.csv
     assert {"year", "industry", "province", "route", "output", "scope1_tco2", "net_tco2"} <= set(t.routes.columns)
     s = t.summary().set_index("metric")
-    assert "abatement cost (retrofit capex / emissions avoided)" in s.index
+    assert "abatement cost (retrofit capex / physical cuts)" in s.index
 
 
 def test_python_engine_matches_compiled_with_decisions():
@@ -183,8 +199,10 @@ def test_tiered_power_price_is_paid_and_answered_by_green_power_and_efficiency()
                                            "time.end_year": 2030})
         runs[name] = ZeroCarbonModel(scn, rng=3).run()
     f = {k: m.results.finance.groupby("year").power_surcharge_cny.sum() for k, m in runs.items()}
-    assert (f["baseline"] == 0).all() and (f["aluminium-tiered-power"] > 0).all()
-    assert f["aluminium-tiered-power"].loc[2030] < f["aluminium-tiered-power"].loc[2025]
+    # smelters above the standard pay from the first year; green contracts (full relief at 100%
+    # green power) and efficiency then remove most of it
+    assert (f["baseline"] == 0).all() and (f["aluminium-tiered-power"].loc[2025:2027] > 0).all()
+    assert f["aluminium-tiered-power"].loc[2030] < 0.1 * f["aluminium-tiered-power"].loc[2025]
     green = {k: m.results.adoption.query("year == 2030 and option == 'green_contract'").firms.sum()
              for k, m in runs.items()}
     assert green["aluminium-tiered-power"] > green["baseline"] + 5

@@ -104,3 +104,25 @@ def test_python_engine_gives_the_same_tables(jiangsu):
 def test_bad_engine_fails_at_once():
     with pytest.raises(ValueError, match="engine"):
         ZeroCarbonModel("jiangsu", rng=1, firms=10, engine="gpu")
+
+
+def test_summary_decompositions_add_up(small_run):
+    """Emissions avoided against the no-retrofit reference at start-year grid factors = physical
+    cuts + contractual instruments + grid decarbonisation; net emissions = gross - offsets retired
+    for certification claims (ETS-compliance offsets apart); in the table and in the summary."""
+    e = small_run.results.emissions
+    gross = e.scope1_tco2 + e.scope2_market_tco2
+    parts = e.avoided_physical_tco2 + e.avoided_contract_tco2 + e.avoided_grid_tco2
+    np.testing.assert_allclose(e.reference_tco2 - gross, parts, rtol=1e-9, atol=1e-3)
+    np.testing.assert_allclose(e.net_tco2, gross - e.offsets_zero_tco2, rtol=1e-9, atol=1e-3)
+    s = small_run.results.summary().set_index("metric").value
+    total = s.filter(like="emissions avoided vs").iloc[0]
+    of = s[s.index.str.strip().str.startswith("of which")]
+    assert len(of) == 3 and of.sum() == pytest.approx(total, rel=1e-9)
+    last = e.year.max()
+    assert s[f"net emissions {last}"] == pytest.approx(
+        s.filter(like=f"gross emissions {last}").iloc[0]
+        - e[e.year == last].offsets_zero_tco2.sum() / 1e6, rel=1e-9)
+    capex = small_run.results.finance.capex_cny.sum()
+    assert s["abatement cost (retrofit capex / physical cuts)"] == pytest.approx(
+        capex / e.avoided_physical_tco2.sum(), rel=1e-9)

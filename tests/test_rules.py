@@ -43,7 +43,11 @@ def scalars(rng) -> np.ndarray:
                  green_energy_target_frac=rng.uniform(0.05, 1), green_carbon_target_frac=rng.uniform(0.05, 1),
                  logit_beta=rng.uniform(0, 10), lost_sales=float(rng.integers(0, 2)),
                  cert_exempt=float(rng.integers(0, 2)), near_zero_cut_frac=rng.uniform(0, 1),
-                 bid_cap_cny_per_tco2=20000.0)
+                 bid_cap_cny_per_tco2=20000.0, year=float(rng.integers(2025, 2061)),
+                 requires_green_title=float(rng.integers(0, 2)), cert_horizon_yr=float(rng.integers(0, 6)),
+                 green_share_min_frac=rng.uniform(0, 1), green_threshold=rng.uniform(0, 1),
+                 **{f"{w}_{t}_frac": rng.uniform(0, 1) for w in ("admit", "submit")
+                    for t in ("green", "near", "zero")})
 
 
 def industry(rng) -> np.ndarray:
@@ -58,7 +62,8 @@ def industry(rng) -> np.ndarray:
 def province(rng) -> np.ndarray:
     return table(rng, "PP", western_base=float(rng.integers(0, 2)),
                  direct_supply_open=float(rng.integers(0, 2)), direct_supply_fill_frac=rng.uniform(0, 1),
-                 solar_yield_mwh_per_kw=rng.uniform(0.8, 1.8),
+                 solar_yield_mwh_per_kw=rng.uniform(0.8, 1.8), grid_ef_tco2_per_mwh=rng.uniform(0, 1),
+                 grid_ef_start_tco2_per_mwh=rng.uniform(0, 1),
                  storage_open=float(rng.integers(0, 2)))
 
 
@@ -151,6 +156,13 @@ def test_energy_and_accounting(seed):
          rules.firm_account(q, out, verified, c, ip_r, pp_r, sc_r))
     same(_twins.firm_energy_bill(q.as_dict(), e.capture_opex, sc), rules.firm_energy_bill(q, e.capture_opex, sc_r))
     same(_twins.firm_scopes(q.as_dict(), out, pp, sc), rules.firm_scopes(q, out, pp_r, sc_r))
+    g = [rng.uniform(0, 1e5), *rng.uniform(0, 1, 5)]
+    same(_twins.firm_green_delivered(*g), rules.firm_green_delivered(*g))
+    full = rules.firm_green_delivered(g[0], g[1], g[2], g[3], 1.0, 1.0)
+    same(full.as_dict(), rules.firm_green_power(g[0], g[1], g[2], g[3]), rel=1e-9)
+    cut = rules.firm_green_delivered(g[0], g[1], g[2], g[3], 1.0, g[5])   # traded part x its fill
+    assert cut.contract - cut.direct == pytest.approx((full.contract - full.direct) * g[5], abs=1e-6)
+    assert cut.cert <= g[0] - cut.contract + 1e-6
 
 
 @seeds
@@ -210,12 +222,26 @@ def test_costs_and_certification(seed):
     z = near(rng)
     gs = [rng.uniform(0, 1e6), rng.uniform(0, 1e5), rng.uniform(0, 50), rng.uniform(-1, 1), rng.uniform(0, 1)]
     same(_twins.firm_green_score(*gs, sc), rules.firm_green_score(*gs, sc_r))
-    kept, score = rng.uniform(0, 1e5), rng.uniform(0, 1)
-    assert _twins.firm_tier(z.as_dict(), kept, score, sc) == rules.firm_tier(z, kept, score, sc_r)
+    kept, score, share = rng.uniform(0, 1e5), rng.uniform(0, 1), rng.choice([0.0, rng.uniform(0, 1), 1.0])
+    assert _twins.firm_tier(z.as_dict(), share, kept, score, sc) == rules.firm_tier(z, share, kept, score, sc_r)
+    assert _twins.firm_zero_ready(z.as_dict(), share, sc) == rules.firm_zero_ready(z, share, sc_r)
     rev, price = rng.uniform(0, 1e9), rng.choice([np.inf, rng.uniform(0, 300)])
-    same(_twins.firm_cert_reward(z.as_dict(), rev, price, sc), rules.firm_cert_reward(z, rev, price, sc_r))
-    b = [rng.uniform(-1e4, 1e5), rng.uniform(0, 1e9), float(rng.integers(0, 2))]
-    same(_twins.firm_offset_bids(z.as_dict(), *b, sc), rules.firm_offset_bids(z, *b, sc_r))
+    q, title = quant(rng), int(rng.integers(0, 4))
+    same(_twins.firm_green_share(q.as_dict(), share), rules.firm_green_share(q, share))
+    same(_twins.firm_cert_reward(z.as_dict(), q.as_dict(), rev, title, price, ip, sc),
+         rules.firm_cert_reward(z, q, rev, title, price, ip_r, sc_r), rel=1e-9)
+    rewarded = rules.firm_rewarded_revenue(q, rev, ip_r)
+    same(_twins.firm_rewarded_revenue(q.as_dict(), rev, ip), rewarded)
+    for k in range(4):
+        same(_twins.firm_title_reward(k, rewarded, rev, ip, sc),
+             rules.firm_title_reward(k, rewarded, rev, ip_r, sc_r))
+        same(_twins.firm_title_gain(k, title, rewarded, rev, ip, sc),
+             rules.firm_title_gain(k, title, rewarded, rev, ip_r, sc_r))
+        assert _twins.firm_apply(k, title, score, rewarded, rev, ip, sc) == \
+            rules.firm_apply(k, title, score, rewarded, rev, ip_r, sc_r)
+    b = [share, rng.uniform(-1e4, 1e5), rng.uniform(0, 1e6), rev, rewarded,
+         rng.choice([0.0, rng.uniform(-1e6, 1e9)]), title]
+    same(_twins.firm_offset_bids(z.as_dict(), *b, ip, sc), rules.firm_offset_bids(z, *b, ip_r, sc_r))
     fp, out = rng.uniform(0, 3), rng.choice([0.0, rng.uniform(1, 1e6)])
     same(_twins.firm_buyer_premium(fp, out, ip), rules.firm_buyer_premium(fp, out, ip_r))
 
@@ -267,7 +293,8 @@ def test_close_of_year_and_bookkeeping(seed):
     out, pu, q, e = rng.choice([0.0, rng.uniform(1, 1e6)]), per_unit(rng), quant(rng), effects(rng)
     a = record(rng, rules.Acc, 1e5)
     vals = [rng.uniform(0, 5), rng.uniform(0, 50), rng.uniform(0, 1), rng.uniform(0, 1e9),
-            rng.uniform(-1e8, 1e8), rng.uniform(0, 1e8), rng.uniform(0, 1e4), rng.uniform(0, 1e4)]
+            rng.uniform(-1e8, 1e8), rng.uniform(0, 1e8), rng.uniform(0, 1e4), rng.uniform(0, 1e4),
+            int(rng.integers(0, 4)), int(rng.integers(0, 4)), int(rng.integers(0, 4))]
     same(_twins.firm_close(out, pu.as_dict(), q.as_dict(), a.as_dict(), e.capture_opex, *vals, ip, pp, sc),
          rules.firm_close(out, pu, q, a, e.capture_opex, *vals, ip_r, pp_r, sc_r), rel=1e-12)
     pay = [rng.uniform(0, 1e7), rng.uniform(-1e7, 1e7), rng.uniform(0, 1e7)]
@@ -307,3 +334,48 @@ def test_power_surcharge_by_hand():
         10 * 10.0 * 0.8 * 14.0 * 0.964 * 1000)
     assert _twins.firm_power_surcharge(q.as_dict(), 1000.0, ip) == pytest.approx(
         10 * 10.0 * 0.8 * 14.0 * 0.964 * 1000)
+
+
+@seeds
+@given(seed=st.integers(0, 2**32 - 1))
+def test_close_decomposes_emissions_avoided_into_parts_that_add_up(seed):
+    """Reference (no retrofit, start-year grid) - (scope 1 + market scope 2) = grid
+    decarbonisation + physical cuts + contractual instruments, for any firm; net emissions
+    subtract only the offsets retired for certification claims."""
+    rng = np.random.default_rng(seed)
+    sc, ip, pp = rules.row("SC", scalars(rng)), rules.row("IP", industry(rng)), rules.row("PP", province(rng))
+    out, pu, e = rng.uniform(1, 1e6), per_unit(rng), effects(rng)
+    q = rules.firm_energy(out, pu, e, pp.solar_yield_mwh_per_kw, pp.direct_supply_fill_frac, sc)
+    a = rules.firm_account(q, out, False, rules.carbon_now(sc), ip, pp, sc)
+    oz, oe = rng.uniform(0, 1e4), rng.uniform(0, 1e4)
+    c = rules.firm_close(out, pu, q, a, e.capture_opex, 1.0, 10.0, 0.5, 1e7, 0.0, 0.0, oz, oe, 0, 0, 0, ip, pp, sc)
+    assert c.reference - (a.scope1 + a.s2_mkt) == pytest.approx(
+        c.avoided_grid + c.avoided_physical + c.avoided_contract, rel=1e-9, abs=1e-6)
+    assert c.net == pytest.approx(a.scope1 + a.s2_mkt - oz * sc.offset_keep_frac, rel=1e-12, abs=1e-9)
+    if pp.grid_ef_start_tco2_per_mwh == pp.grid_ef_tco2_per_mwh:
+        assert c.avoided_grid == 0.0
+
+
+def test_title_rules_by_hand():
+    """Closed-form cases: the value of a title, who applies, and the zero-carbon criteria."""
+    sc = rules.row("SC", np.zeros(len(LAYOUTS["SC"])))
+    for name, v in dict(cert_horizon_yr=3.0, buyer_reward_mult=1.0, award_zero_cny=300_000.0,
+                        app_cost_zero_cny=120_000.0, upkeep_zero_cny=15_000.0, admit_zero_frac=0.5,
+                        submit_zero_frac=1.0, upkeep_near_cny=10_000.0, green_threshold=0.6,
+                        requires_green_title=1.0, green_share_min_frac=0.5, zero_limit_frac=0.25,
+                        zero_residual_frac=0.03).items():
+        setattr(sc, name, v)
+    ip = rules.row("IP", np.zeros(len(LAYOUTS["IP"])))
+    ip.reward_zero_frac, ip.reward_near_frac, ip.cert_cost_mult = 0.05, 0.025, 1.0
+    # held: reward - upkeep; not held: admit x (reward - upkeep + award / 3) - submit x cost / 3
+    assert rules.firm_title_gain(3, 3, 1e7, 5e7, ip, sc) == pytest.approx(0.05 * 1e7 - 15_000)
+    assert rules.firm_title_gain(3, 1, 1e7, 5e7, ip, sc) == pytest.approx(
+        0.5 * (0.05 * 1e7 - 15_000 + 100_000) - 40_000)
+    # without a green title only the green title may be applied for
+    assert rules.firm_apply(3, 0, 0.7, 1e7, 5e7, ip, sc) in (0, 1)
+    assert rules.firm_apply(3, 1, 0.7, 1e7, 5e7, ip, sc) == 3
+    assert rules.firm_apply(3, 3, 0.7, 1e7, 5e7, ip, sc) == 0
+    near = rules.NearZero(near=True, gross=25.0, base=100.0, cut=0.75)     # residual 22 <= 25
+    assert rules.firm_zero_ready(near, 0.6, sc)
+    assert not rules.firm_zero_ready(near, 0.4, sc)               # too little physical green power
+    assert not rules.firm_zero_ready(rules.NearZero(True, 40.0, 100.0, 0.6), 0.6, sc)  # residual > limit

@@ -253,7 +253,7 @@ class Results:
         """Every table by name."""
         out = {n: self._c.table(n) for n in self._c.names if n not in self._c.derived}
         for n, make in self._c.derived.items():      # from the tables just built
-            out[n] = make(_Built(out, self._c))
+            out[n] = add_unit_columns(make(_Built(out, self._c)), self._c.unit_maps)
         return out
 
     def summary(self, tables: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:

@@ -56,6 +56,7 @@ ctypedef struct PerUnit:
     double start_elec
     double start_process
     double start_route      # 1: the start_* multipliers differ from 1
+    double upstream         # purchased inputs' emissions per unit of output (tCO2; footprints)
 
 ctypedef struct Effects:
     double eff_save
@@ -135,6 +136,7 @@ cdef inline PerUnit load_per_unit(const double* pu, Py_ssize_t n, Py_ssize_t i) 
     p.process = pu[PU_PROCESS_PU * n + i]
     p.eu_share = pu[PU_EU_SHARE * n + i]
     p.start_route = pu[PU_START_ROUTE * n + i]
+    p.upstream = pu[PU_UPSTREAM_PU * n + i]
     if p.start_route != 0.0:        # most plants start on the incumbent: five rows not read
         p.start_coal = pu[PU_START_COAL_MULT * n + i]
         p.start_gas = pu[PU_START_GAS_MULT * n + i]
@@ -686,6 +688,16 @@ cdef inline double firm_buyer_penalty(double footprint, double eu_output, bint e
     return lost
 
 
+cdef inline double firm_requirement_footprint(double footprint, double upstream,
+                                             const double* ip) noexcept nogil:
+    """The footprint a buyers' requirement is tested on (tCO2 per unit): the factory's own scope
+    1 + location-based scope 2 per unit, plus the purchased inputs' emissions per unit where the
+    requirement is cradle to gate."""
+    if ip[IP_BUYER_BASIS_C2G] > 0.0:
+        return footprint + upstream
+    return footprint
+
+
 cdef inline double firm_power_surcharge(Quant q, double output, const double* ip) noexcept nogil:
     """Tiered electricity price (CNY): where the metered electricity per unit of product is above
     the threshold, each step above it (a part step counts whole) adds the surcharge per MWh on the
@@ -791,6 +803,7 @@ ctypedef struct FirmView:   # what the decision rule reads of one firm
     signed char tier
     double draw
     double asset_age        # years since the main process asset was built or relined
+    double upstream         # purchased inputs' emissions per unit of output (tCO2)
 
 
 cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, const double* ip,
@@ -809,8 +822,8 @@ cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, co
     cost += a.cost_eur * sc[SC_EUR_CNY]
     cost += firm_power_surcharge(q, f.output, ip)
     cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
-    cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc[SC_CERT_EXEMPT] > 0.0,
-                               ip, sc)
+    cost += firm_buyer_penalty(firm_requirement_footprint(a.footprint, f.upstream, ip),
+                               q.eu_output, z.near and sc[SC_CERT_EXEMPT] > 0.0, ip, sc)
     cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
     return cost
 
@@ -1000,7 +1013,8 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double c
                                sc[SC_ETS_FREE_SHARE], ip[IP_ETS_BENCHMARK_TCO2_PER_UNIT],
                                offsets_ets * keep)
     c.cbam_cny = a.cost_eur * sc[SC_EUR_CNY]
-    c.buyer_penalty = firm_buyer_penalty(a.footprint, q.eu_output,
+    c.buyer_penalty = firm_buyer_penalty(firm_requirement_footprint(a.footprint, pu.upstream, ip),
+                                         q.eu_output,
                                          sc[SC_CERT_EXEMPT] > 0.0 and c.tier >= 2, ip, sc)
     if c.tier == 3:
         c.cert_premium = sc[SC_PREM_ZERO] * revenue

@@ -46,6 +46,7 @@ class PerUnit(_Record):
     start_elec: float = 1.0
     start_process: float = 1.0
     start_route: float = 0.0
+    upstream: float = 0.0
 
 
 @dataclass(slots=True)
@@ -144,6 +145,7 @@ class FirmView(_Record):
     tier: int
     draw: float
     asset_age: float = 0.0
+    upstream: float = 0.0
 
 
 @dataclass(slots=True)
@@ -463,6 +465,11 @@ def firm_buyer_penalty(footprint, eu_output, exempt, ip, sc) -> float:
     return lost * ip.margin_frac if sc.lost_sales > 0 else lost
 
 
+def firm_requirement_footprint(footprint, upstream, ip) -> float:
+    """The footprint a buyers' requirement is tested on: own, or own + upstream (cradle to gate)."""
+    return footprint + upstream if ip.buyer_basis_c2g > 0 else footprint
+
+
 def firm_power_surcharge(q: Quant, output: float, ip) -> float:
     """Tiered electricity price (CNY) above the metered-intensity threshold, in steps."""
     if output <= 0 or ip.surcharge_step_mwh_per_unit <= 0:
@@ -540,7 +547,8 @@ def firm_annual_cost(q: Quant, e: Effects, f: FirmView, c: Carbon, ip, pp, sc) -
     cost += a.cost_eur * sc.eur_cny
     cost += firm_power_surcharge(q, f.output, ip)
     cost -= firm_cert_reward(z, f.revenue, c.offset_cny, sc)
-    cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc.cert_exempt > 0, ip, sc)
+    cost += firm_buyer_penalty(firm_requirement_footprint(a.footprint, f.upstream, ip),
+                               q.eu_output, z.near and sc.cert_exempt > 0, ip, sc)
     cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
     return cost
 
@@ -676,7 +684,8 @@ def firm_close(output, pu: PerUnit, q: Quant, a: Acc, capture_opex, base_int, ba
     ets_cost = firm_ets_cost(a.scope1, output, ip.ets_covered, sc.ets_price_cny_per_tco2,
                              sc.ets_free_share, ip.ets_benchmark_tco2_per_unit, offsets_ets * keep)
     cbam_cny = a.cost_eur * sc.eur_cny
-    penalty = firm_buyer_penalty(a.footprint, q.eu_output, sc.cert_exempt > 0 and tier >= 2, ip, sc)
+    penalty = firm_buyer_penalty(firm_requirement_footprint(a.footprint, pu.upstream, ip),
+                                 q.eu_output, sc.cert_exempt > 0 and tier >= 2, ip, sc)
     premium = (0.0, sc.prem_green, sc.prem_near, sc.prem_zero)[tier] * revenue
     surcharge = firm_power_surcharge(q, output, ip)
     buyer_premium = firm_buyer_premium(firm_footprint_market(a, output), output, ip)

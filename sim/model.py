@@ -20,6 +20,7 @@ from zcf.agents.firm import FirmAgent
 from zcf.ext import rules
 from zcf.sim import phases, start
 from zcf.sim.datasets import DefaultData, load_data
+from zcf.sim.footprints import Footprints
 from zcf.sim.kernels import ENGINES, SUM_NAMES, Bids, PerAgent
 from zcf.sim.markets import GreenPower, OffsetMarket
 from zcf.sim.params import BID_CAP_CNY_PER_TCO2, Carry, Setting, make_setting, year_params
@@ -68,6 +69,7 @@ class ZeroCarbonModel(mesa.Model):
         self._set_behaviour()
         self.collector = Collector(self.firms, self.data, [EMISSIONS, CERTIFICATION, FINANCE])
         self.carry = Carry()
+        self.footprints = Footprints(self.firms, self.data, self.cfg)
         self._set_start()
         self.books = self._books()
         self.offset_market = OffsetMarket(self.setting)
@@ -125,6 +127,8 @@ class ZeroCarbonModel(mesa.Model):
                   + s.purchased_heat_gj * gj[3] + s.electricity_mwh * 3.6)
         s.base_intensity_tco2_per_unit[:] = (s.scope1_tco2 + s.scope2_market_tco2) / out
         s.base_energy_gj_per_unit[:] = energy / out
+        self.footprints.account(s, p)         # cradle-to-gate footprints of the start year
+        self.carry = replace(self.carry, green_materials=self.footprints.carry(s))
 
     @property
     def price_by_ind(self) -> np.ndarray:
@@ -164,6 +168,7 @@ class ZeroCarbonModel(mesa.Model):
         p, self.carry = year_params(self.setting, self.year, self.carry)
         self.params = p
         phases.demand(s, p, self.price_by_ind)
+        self.footprints.choose_green(s, p, self.carry.green_materials)
         decided = phases.decide(k, s, p, books, self.rng, self.custom,
                                 keep_npv=bool(self.custom) or k.name != "compiled")
         phases.admit(s, p, decided, self.collector, self.rng)
@@ -172,12 +177,15 @@ class ZeroCarbonModel(mesa.Model):
         phases.energy_and_accounting(k, s, p)
         rationing = phases.green_power(k, s, p, self.green_power,
                                        self.collector.province_sums([s.direct_supply_mwh])[0])
+        self.footprints.account(s, p)
         offsets = phases.offset_market(k, s, p, self.offset_market, self.bids)
         sums = phases.close_year(k, s, p, books, self.bids, offsets, rationing.fill,
                                  self.setting.offset_market)
+        self.footprints.pay(s, p)
         contracted = self._collect(p, decided, rationing, offsets, sums)
         self.carry = phases.next_carry(self.carry, offsets, rationing, contracted, fill_ratio)
-        self.carry = replace(self.carry, used=phases.limits_used(s, p, self.collector))
+        self.carry = replace(self.carry, used=phases.limits_used(s, p, self.collector),
+                             green_materials=self.footprints.carry(s))
         self.decided = decided
         self.datacollector.collect(self)
         self.year += 1
@@ -210,6 +218,9 @@ class ZeroCarbonModel(mesa.Model):
         c.add_rows("routes", route_rows(p.year, s, self.setting.options, c, self.data, p.applic))
         c.add_rows("offsets", offsets.rows)
         c.add_rows("offset_flows", offsets.flows)
+        table, inputs = self.footprints.rows(p.year, s, c)
+        c.add_rows("footprints", table)
+        c.add_rows("footprint_inputs", inputs)
         return float(contracted.sum() / 1e6)
 
     def run(self) -> ZeroCarbonModel:

@@ -49,6 +49,18 @@ def test_the_waterfall_adds_up_to_the_reported_footprint(base):
     assert (both.cradle_to_gate_tco2_per_unit > both.footprint_tco2_per_unit).all()
 
 
+def test_province_averages_follow_the_buyer_province():
+    m = run(Scenario.load("baseline").replace({"footprints.supplier_average": "province"}), 1)
+    f, i = m.results.footprints, m.results.footprint_inputs
+    fp, ids = m.footprints, m.data.industry_ids
+    steel = fp.avg[ids.index("steel")]
+    assert steel.min() < steel.max()                     # provinces' steel differs
+    for prov in f[(f.industry == "automobiles") & (f.output > 0)].province.unique()[:3]:
+        row = f[(f.industry == "automobiles") & (f.province == prov)]
+        assert waterfall(f, i, "automobiles", 2025, prov).sum() == pytest.approx(
+            float(row.cradle_to_gate_tco2_per_unit.iloc[0]), rel=1e-9)
+
+
 def test_cleaner_upstream_steel_lowers_car_footprints_in_the_same_year():
     m = run(Scenario.load("baseline"), 1)
     fp, s, ids = m.footprints, m.firms, m.data.industry_ids
@@ -81,6 +93,11 @@ def test_a_battery_threshold_moves_firms_to_green_materials_and_onsite_measures(
     assert adopted(within) > adopted(without)
     penalty = lambda m: float(m.results.finance.query("industry == 'lithium_batteries'").buyer_penalty_cny.sum())
     assert penalty(without) == 0.0 < penalty(within)
+    # the demand reaches the aluminium smelters as a premium for low-carbon output
+    al = within.data.industry_ids.index("aluminium")
+    share = lambda m: m.params.ind_now["premium_share_frac"][al]
+    assert share(without) == 0.0 < share(within)
+    assert within.params.ind_now["premium_cny_per_unit"][al] > 0.0
 
 
 # published Chinese cradle-to-gate figures (README, "Product footprints"), tCO2 per unit

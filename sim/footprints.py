@@ -101,31 +101,38 @@ def supply_order(modelled: np.ndarray) -> tuple[int, ...]:
 
 
 class Footprints:
-    """Per-firm cradle-to-gate footprints of one run, kept between years; every array has one
-    value per firm (firms sorted by industry, then province)."""
+    """Cradle-to-gate footprints of one run, kept between years. The industry averages and the
+    results come from weighted sums per industry x province cell (one threaded kernel call a
+    year, ``Collector.sums``); per firm, only ``s.upstream_pu`` (what a cradle-to-gate buyer
+    requirement adds to the factory figure) is written, and the green-materials decision reads
+    the firms of the industries that buy them."""
 
-    def __init__(self, s, data: DefaultData, cfg):
-        self.bom = Bom.from_data(data)
+    def __init__(self, s, data: DefaultData, cfg, collector):
+        self.bom = bom = Bom.from_data(data)
         self.n_ind, self.n_prov = len(data.industry_ids), len(data.province_names)
         self.by_province = cfg.footprints.supplier_average == "province"
         self.green_on = cfg.footprints.green_materials
+        self.collector = collector
         bounds = np.searchsorted(s.industry, np.arange(self.n_ind + 1))
         self.slices = [slice(int(bounds[k]), int(bounds[k + 1])) for k in range(self.n_ind)]
-        self.wants = self.bom.modelled[:, self.bom.green].sum(axis=1) > 0   # buyers of green
-        n = s.n
-        self.c2g = np.zeros(n)          # cradle-to-gate footprint, tCO2 per unit
-        self.fuel = np.zeros(n)         # fuel upstream per unit
-        self.inputs = np.zeros(n)       # bill of materials x footprints per unit (less green)
-        self.saved = np.zeros(n)        # green materials' saving per unit
-        self.green = np.zeros(n)        # 1: buys green materials this year
-        self.cost = np.zeros(n)         # green materials' premium paid, CNY
+        self.cell_ind = collector.present // self.n_prov          # per present cell
+        self.cell_prov = collector.present % self.n_prov
+        self.cells_of = [np.flatnonzero(self.cell_ind == k) for k in range(self.n_ind)]
+        self.firm_cell = np.searchsorted(collector.present, collector.cell)   # per firm
+        self.wants = bom.modelled[:, bom.green].sum(axis=1) > 0   # industries that buy green
+        n_cells = len(collector.present)
+        self.green = np.zeros(s.n)      # 1: the firm buys green materials this year
+        self.value = np.zeros(n_cells)  # per cell: bill of materials x footprints, per unit
+        self.save = np.zeros(n_cells)   # per cell: what green materials save per unit
+        self.sums: dict[str, np.ndarray] = {}           # per cell: this year's weighted sums
         self.avg = np.zeros((self.n_ind, self.n_prov))      # supplier averages (buyer province)
         self.saving = np.zeros((self.n_ind, self.n_prov))   # green gap per supplier unit
         self.ratio = np.ones(self.n_ind)        # share of green demand met, per material
-        self.premium = self.bom.premium.copy()  # CNY per unit of green material this year
+        self.premium = bom.premium.copy()       # CNY per unit of green material this year
         self.low_output = np.zeros(self.n_ind)  # low-carbon output of the year (units)
         self.inputs_avg = np.zeros(self.n_ind)  # bill of materials x footprints, per unit
         self.demand = np.zeros(self.n_ind)      # green material asked for this year (units)
+        self.f_now = bom.factor.copy()
         self.grid_weights: np.ndarray | None = None
         self.grid_start = 1.0
 
@@ -136,105 +143,139 @@ class Footprints:
         if self.grid_weights is None:
             w = np.bincount(s.province, weights=s.weight * s.grid_mwh, minlength=self.n_prov)
             self.grid_weights = w / w.sum() if w.sum() > 0 else np.full(self.n_prov, 1 / self.n_prov)
-            self.grid_start = float(self.grid_weights @ grid_ef) or 1.0
-        return float(self.grid_weights @ grid_ef) / self.grid_start
+            self.grid_start = float((self.grid_weights * grid_ef).sum()) or 1.0
+        return float((self.grid_weights * grid_ef).sum()) / self.grid_start
 
     def account(self, s, p) -> None:
-        """Every firm's cradle-to-gate footprint this year (after energy and accounting); sets
-        ``s.upstream_pu`` (what a cradle-to-gate buyer requirement adds to the factory figure)."""
-        bom, out = self.bom, s.output
-        safe = np.where(out > 0, out, 1.0)
-        f = bom.factors(self.grid_ratio(s, np.asarray(p.prov["grid_ef_tco2_per_mwh"])))
-        own = np.where(out > 0, (s.scope1_tco2 + s.scope2_location_tco2) / safe, 0.0)
-        # green power counts for a plant's low-carbon claim (market-based scope 2, as the
-        # certifications and the buyer-premium rule read it)
-        market = np.where(out > 0, (s.scope2_market_tco2 - s.scope2_location_tco2) / safe, 0.0)
-        fuel = sum(getattr(s, q) * f[m] for q, m in bom.fuel.items()) / safe
-        self.fuel[:] = np.where(out > 0, fuel, 0.0)
-        self.f_now = f
+        """Every firm's cradle-to-gate footprint this year (after energy and accounting), in
+        supply order; sets ``s.upstream_pu``."""
+        bom = self.bom
+        f = self.f_now = bom.factors(self.grid_ratio(s, np.asarray(p.prov["grid_ef_tco2_per_mwh"])))
+        fuel = np.zeros(s.n)
+        for q, m in bom.fuel.items():
+            fuel += getattr(s, q) * f[m]
+        arrays = [s.output, s.scope1_tco2, s.scope2_location_tco2, fuel]
+        if self.green.any():
+            arrays.append(self.green * s.output)
+        names = ("output", "scope1_tco2", "scope2_location_tco2", "fuel_upstream_tco2",
+                 "green_material_output")
+        self.sums = dict(zip(names, self.collector.sums(arrays)))
+        out = self.sums["output"]
+        go = self.sums.setdefault("green_material_output", np.zeros(len(out)))
+        own = self.sums["scope1_tco2"] + self.sums["scope2_location_tco2"] + self.sums["fuel_upstream_tco2"]
         outside = bom.outside_per_unit(f, self.n_ind)
-        w = s.weight * out
-        low = np.zeros(self.n_ind)
+        total = np.zeros(len(out))
         for k in bom.order:
-            sl = self.slices[k]
-            prov = s.province[sl]
-            m = bom.modelled[k]
-            per_prov = outside[k] + m @ self.avg                          # (n_prov,)
-            self.saved[sl] = self.green[sl] * ((m * self.ratio) @ self.saving)[prov]
-            self.inputs[sl] = per_prov[prov] - self.saved[sl]
-            self.c2g[sl] = own[sl] + self.fuel[sl] + self.inputs[sl]
-            self._supplier_average(k, sl, prov, w[sl])
-            self.inputs_avg[k] = per_prov.mean() if not self.by_province else (
-                (w[sl] @ per_prov[prov]) / w[sl].sum() if w[sl].sum() > 0 else per_prov.mean())
-            claim = self.c2g[sl] + market[sl]
-            qual = claim <= bom.qualifying[k]
-            low[k] = w[sl][qual].sum()
-            # the green grade: its plants' average claim; none made yet: the qualifying limit
-            green_avg = (w[sl][qual] @ claim[qual]) / low[k] if low[k] > 0 else bom.qualifying[k]
-            self.saving[k] = np.maximum(self.avg[k] - green_avg, 0.0) if bom.green[k] else 0.0
-        self.low_output = low
-        s.upstream_pu[:] = self.fuel + self.inputs
-        self.cost[:] = self.green * self.premium_per_unit()[s.industry] * out
+            cells = self.cells_of[k]
+            prov = self.cell_prov[cells]
+            m = bom.modelled[k][:, None]
+            self.value[cells] = outside[k] + (m * self.avg).sum(axis=0)[prov]
+            self.save[cells] = (m * self.ratio[:, None] * self.saving).sum(axis=0)[prov]
+            total[cells] = own[cells] + out[cells] * self.value[cells] - go[cells] * self.save[cells]
+            made = out[cells].sum()
+            self.inputs_avg[k] = (out[cells] * self.value[cells]).sum() / made if made > 0 else 0.0
+            self.avg[k] = total[cells].sum() / made if made > 0 else 0.0
+            if self.by_province:
+                by = np.bincount(prov, weights=total[cells], minlength=self.n_prov)
+                w = np.bincount(prov, weights=out[cells], minlength=self.n_prov)
+                self.avg[k] = np.where(w > 0, by / np.where(w > 0, w, 1.0), self.avg[k])
+            if bom.green[k]:
+                self._low_carbon(k, s, fuel)
+        self.sums["cradle_to_gate_tco2"] = total
+        self.sums["inputs_tco2"] = out * self.value - go * self.save
+        self.sums["green_material_cost_cny"] = go * self.premium_per_unit()[self.cell_ind]
+        np.divide(fuel, np.where(s.output > 0, s.output, 1.0), out=s.upstream_pu)
+        s.upstream_pu += self.value[self.firm_cell]
+        self._green_upstream(s)
 
-    def _supplier_average(self, k: int, sl: slice, prov: np.ndarray, w: np.ndarray) -> None:
-        """Industry k's output-weighted average footprint, by province where asked (national
-        where it has no plant) else national in every province."""
-        total = w.sum()
-        national = (w @ self.c2g[sl]) / total if total > 0 else 0.0
-        self.avg[k] = national
-        if self.by_province:
-            wp = np.bincount(prov, weights=w, minlength=self.n_prov)
-            cp = np.bincount(prov, weights=w * self.c2g[sl], minlength=self.n_prov)
-            self.avg[k] = np.where(wp > 0, cp / np.where(wp > 0, wp, 1.0), national)
+    def _low_carbon(self, k: int, s, fuel: np.ndarray) -> None:
+        """Industry k's plants at or below the qualifying footprint (green power counts: own
+        scope 1 + market-based scope 2), their output and what their product saves a buyer."""
+        sl = self.slices[k]
+        out = s.output[sl]
+        cell = self.firm_cell[sl]
+        claim = ((s.scope1_tco2[sl] + s.scope2_market_tco2[sl] + fuel[sl])
+                 / np.where(out > 0, out, 1.0) + self.value[cell] - self.green[sl] * self.save[cell])
+        qual = (claim <= self.bom.qualifying[k]) & (out > 0)
+        w = (s.weight[sl] * out)[qual]
+        self.low_output[k] = w.sum()
+        # the green grade: its plants' average claim; none made yet: the qualifying limit
+        grade = (w * claim[qual]).sum() / w.sum() if w.sum() > 0 else self.bom.qualifying[k]
+        self.saving[k] = np.maximum(self.avg[k] - grade, 0.0)
+
+    def _green_upstream(self, s) -> None:
+        """Less the green materials' saving in the industries that buy them."""
+        for k in np.flatnonzero(self.wants):
+            sl = self.slices[k]
+            if self.green[sl].any():
+                s.upstream_pu[sl] -= self.green[sl] * self.save[self.firm_cell[sl]]
+
+    def cradle_to_gate(self, s, k: int) -> np.ndarray:
+        """Cradle-to-gate footprint per unit of the firms of industry k (0 without output)."""
+        sl = self.slices[k]
+        out = s.output[sl]
+        own = (s.scope1_tco2[sl] + s.scope2_location_tco2[sl]) / np.where(out > 0, out, 1.0)
+        return np.where(out > 0, own + s.upstream_pu[sl], 0.0)
 
     def premium_per_unit(self) -> np.ndarray:
         """Per industry: premium for green materials per unit of product if all its green-able
-        inputs are bought green (CNY)."""
-        return self.bom.modelled @ (self.premium * self.ratio)
+        inputs are bought green (CNY), at this year's premium and share of demand met."""
+        return (self.bom.modelled * (self.premium * self.ratio)).sum(axis=1)
 
     # -- the green materials decision ------------------------------------------------------------
     def choose_green(self, s, p, supply: dict | None) -> None:
         """Which firms buy green materials this year (before the retrofit decisions): those
         facing a cradle-to-gate requirement whose green saving alone brings them within it, for
         less than the penalty avoided; rationed to last year's low-carbon output ``supply``."""
-        ip, sc = p.ind_now, p.scalars
-        before = self.saved.copy()
-        self.green[:] = 0.0
+        ip, sc, bom = p.ind_now, p.scalars, self.bom
         supply = supply or {}
-        self.premium = self.bom.premium * np.clip(
-            np.asarray(supply.get("demand", np.zeros(self.n_ind)))
-            / np.maximum(np.asarray(supply.get("available", np.ones(self.n_ind))), 1e-9),
-            1.0, self.bom.scarcity_max)
-        full = self.bom.modelled @ self.premium
+        available = np.asarray(supply.get("available", np.zeros(self.n_ind)), dtype=float)
+        demand_last = np.asarray(supply.get("demand", np.zeros(self.n_ind)), dtype=float)
+        self.premium = bom.premium * np.clip(demand_last / np.maximum(available, 1e-9),
+                                             1.0, bom.scarcity_max)
+        full = (bom.modelled * self.premium).sum(axis=1)
         thr = np.asarray(ip["buyer_threshold_tco2_per_unit"])
-        basis = np.asarray(ip["buyer_basis_c2g"])
+        buying = self.wants & (np.asarray(ip["buyer_basis_c2g"]) > 0) & np.isfinite(thr)
         lost = np.asarray(ip["buyer_penalty_frac"]) * np.asarray(ip["price_cny_per_unit"]) * np.where(
             sc["lost_sales"] > 0, np.asarray(ip["margin_frac"]), 1.0)
-        for k in np.flatnonzero(self.wants & (basis > 0) & np.isfinite(thr)) if self.green_on else []:
+        before = self.green.copy() if self.green.any() else None
+        self.green[:] = 0.0
+        demand = np.zeros(self.n_ind)
+        for k in np.flatnonzero(buying) if self.green_on else []:
             sl = self.slices[k]
-            prov, out = s.province[sl], s.output[sl]
-            save = (self.bom.modelled[k] @ self.saving)[prov]
-            plain = self.c2g[sl] + self.saved[sl]
+            cell = self.firm_cell[sl]
+            full_save = ((bom.modelled[k][:, None] * self.saving).sum(axis=0))[self.cell_prov[cell]]
+            plain = self.cradle_to_gate(s, k) + (0.0 if before is None else before[sl] * self.save[cell])
             exempt = (sc["cert_exempt"] > 0) & (s.tier[sl] >= 2)
-            self.green[sl] = ((plain > thr[k]) & (plain - save <= thr[k]) & ~exempt
-                              & (full[k] * out < lost[k] * out * s.eu_share[sl])).astype(float)
-        demand = np.bincount(s.industry, weights=self.green * s.weight * s.output,
-                             minlength=self.n_ind) @ self.bom.modelled
-        available = np.asarray(supply.get("available", np.zeros(self.n_ind)), dtype=float)
+            self.green[sl] = ((plain > thr[k]) & (plain - full_save <= thr[k]) & ~exempt
+                              & (full[k] < lost[k] * s.eu_share[sl])).astype(float)
+            demand += (self.green[sl] * s.weight[sl] * s.output[sl]).sum() * bom.modelled[k]
         self.ratio = np.where(demand > 0, np.minimum(1.0, available / np.where(demand > 0, demand, 1.0)), 1.0)
-        self.ratio[~self.bom.green] = 0.0
+        self.ratio[~bom.green] = 0.0
         self.demand = demand
-        per_cell = (self.bom.modelled * self.ratio) @ self.saving        # (n_ind, n_prov)
-        self.saved[:] = self.green * per_cell[s.industry, s.province]
-        s.upstream_pu[:] += before - self.saved
+        for k in np.flatnonzero(self.wants):       # upstream with this year's green purchases
+            sl = self.slices[k]
+            if before is None and not self.green[sl].any():
+                continue
+            cell = self.firm_cell[sl]
+            if before is not None:
+                s.upstream_pu[sl] += before[sl] * self.save[cell]
+            prov = self.cell_prov[self.cells_of[k]]
+            self.save[self.cells_of[k]] = (bom.modelled[k][:, None] * self.ratio[:, None]
+                                           * self.saving).sum(axis=0)[prov]
+            s.upstream_pu[sl] -= self.green[sl] * self.save[cell]
 
     def pay(self, s, p) -> None:
         """The green materials' premium leaves the firms' retained cash (after the close)."""
-        s.cash_cny[:] -= p.scalars["retained_frac"] * self.cost
+        per_unit = self.premium_per_unit()
+        for k in np.flatnonzero(self.wants):
+            sl = self.slices[k]
+            if self.green[sl].any():
+                s.cash_cny[sl] -= p.scalars["retained_frac"] * self.green[sl] * per_unit[k] * s.output[sl]
 
     def carry(self, s) -> dict:
         """What next year's green materials market starts from."""
-        output = np.bincount(s.industry, weights=s.weight * s.output, minlength=self.n_ind)
+        output = np.bincount(self.cell_ind, weights=self.sums["output"], minlength=self.n_ind)
         return {"available": self.low_output.copy(), "demand": self.demand.copy(),
                 "output": output, "upstream": self.inputs_avg.copy(),
                 "premium": self.premium.copy(), "green": self.bom.green,
@@ -242,37 +283,36 @@ class Footprints:
 
     # -- results ---------------------------------------------------------------------------------
     def rows(self, year: int, s, collector) -> tuple[dict, dict]:
-        """Rows of the ``footprints`` table (per industry x province cell, weighted sums) and of
-        ``footprint_inputs`` (per cell and bill-of-materials row: tCO2 per unit of output)."""
-        out = s.output
-        sums = collector.sums([out, s.scope1_tco2, s.scope2_location_tco2, self.fuel * out,
-                               self.inputs * out, self.c2g * out, self.green * out, self.cost])
-        keys = collector.keys
+        """Rows of the ``footprints`` table (per industry x province cell, weighted sums of this
+        year's ``account``) and of ``footprint_inputs`` (per cell and bill-of-materials row: tCO2
+        per unit of output)."""
+        keys, sums = collector.keys, self.sums
         table = {"year": np.full(len(keys), year, dtype=np.int64),
                  "industry": keys.industry.to_numpy(dtype=object),
                  "province": keys.province.to_numpy(dtype=object), "firms": collector.counts,
-                 **dict(zip(FOOTPRINT_SUMS, sums))}
-        per = np.where(sums[0] > 0, 1.0 / np.where(sums[0] > 0, sums[0], 1.0), np.nan)
-        table["footprint_tco2_per_unit"] = (sums[1] + sums[2]) * per
-        table["upstream_tco2_per_unit"] = (sums[3] + sums[4]) * per
-        table["cradle_to_gate_tco2_per_unit"] = sums[5] * per
-        return table, self._input_rows(year, collector, sums[0], sums[6])
+                 **{name: sums[name] for name in FOOTPRINT_SUMS}}
+        out = sums["output"]
+        per = np.where(out > 0, 1.0 / np.where(out > 0, out, 1.0), np.nan)
+        table["footprint_tco2_per_unit"] = (sums["scope1_tco2"] + sums["scope2_location_tco2"]) * per
+        table["upstream_tco2_per_unit"] = (sums["fuel_upstream_tco2"] + sums["inputs_tco2"]) * per
+        table["cradle_to_gate_tco2_per_unit"] = sums["cradle_to_gate_tco2"] * per
+        return table, self._input_rows(year, collector)
 
-    def _input_rows(self, year: int, collector, output: np.ndarray, green_out: np.ndarray) -> dict:
-        bom = self.bom
-        cell_ind = collector.present // collector.n_prov
-        cell_prov = collector.present % collector.n_prov
-        f = self.f_now
-        green_share = np.where(output > 0, green_out / np.where(output > 0, output, 1.0), 0.0)
-        rows_of = [np.flatnonzero(bom.row_industry == k) for k in range(self.n_ind)]
-        c = np.concatenate([np.full(len(rows_of[k]), j) for j, k in enumerate(cell_ind)]).astype(np.int64)
-        r = np.concatenate([rows_of[k] for k in cell_ind]).astype(np.int64)
-        sup, mat, prov = bom.row_supplier[r], bom.row_material[r], cell_prov[c]
-        value = np.where(sup >= 0, self.avg[np.maximum(sup, 0), prov], f[np.maximum(mat, 0)])
-        value = value - np.where(sup >= 0, green_share[c] * self.ratio[np.maximum(sup, 0)]
-                                 * self.saving[np.maximum(sup, 0), prov], 0.0)
-        ids = np.array(collector.keys.industry.to_numpy(dtype=object))
-        return {"year": np.full(len(r), year, dtype=np.int64), "industry": ids[c],
+    def _input_rows(self, year: int, collector) -> dict:
+        bom, out = self.bom, self.sums["output"]
+        if "c" not in self.__dict__:          # cell x BOM row pairs (fixed in a run)
+            rows_of = [np.flatnonzero(bom.row_industry == k) for k in range(self.n_ind)]
+            self.c = np.repeat(np.arange(len(self.cell_ind)),
+                               [len(rows_of[k]) for k in self.cell_ind]).astype(np.int64)
+            self.r = np.concatenate([rows_of[k] for k in self.cell_ind]).astype(np.int64)
+        c, r = self.c, self.r
+        green_share = np.where(out > 0, self.sums["green_material_output"] / np.where(out > 0, out, 1.0), 0.0)
+        sup, mat, prov = bom.row_supplier[r], bom.row_material[r], self.cell_prov[c]
+        j = np.maximum(sup, 0)
+        value = np.where(sup >= 0, self.avg[j, prov] - green_share[c] * self.ratio[j] * self.saving[j, prov],
+                         self.f_now[np.maximum(mat, 0)])
+        return {"year": np.full(len(r), year, dtype=np.int64),
+                "industry": collector.keys.industry.to_numpy(dtype=object)[c],
                 "province": collector.keys.province.to_numpy(dtype=object)[c],
                 "input": bom.row_label[r], "supplied_by": np.where(sup >= 0, "model", "factor"),
                 "tco2_per_unit": bom.row_qty[r] * value}
@@ -303,7 +343,8 @@ def firm_footprints(model, industry: str) -> pd.DataFrame:
     (factories represented), output, the factory footprint, cradle to gate, green materials."""
     ids = model.data.industry_ids
     fp, s = model.footprints, model.firms
-    sl = fp.slices[ids.index(industry)]
+    k = ids.index(industry)
+    sl = fp.slices[k]
     out = s.output[sl]
     own = np.where(out > 0, (s.scope1_tco2[sl] + s.scope2_location_tco2[sl])
                    / np.where(out > 0, out, 1.0), np.nan)
@@ -312,7 +353,7 @@ def firm_footprints(model, industry: str) -> pd.DataFrame:
         "industry": industry, "output_unit": model.data.industries.loc[industry, "product_unit"],
         "province": np.array(model.data.province_names, dtype=object)[s.province[sl]],
         "weight": s.weight[sl], "output": out, "footprint_tco2_per_unit": own,
-        "cradle_to_gate_tco2_per_unit": np.where(out > 0, fp.c2g[sl], np.nan),
+        "cradle_to_gate_tco2_per_unit": np.where(out > 0, fp.cradle_to_gate(s, k), np.nan),
         "green_materials": fp.green[sl].astype(bool)})
 
 

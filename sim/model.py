@@ -69,7 +69,7 @@ class ZeroCarbonModel(mesa.Model):
         self._set_behaviour()
         self.collector = Collector(self.firms, self.data, [EMISSIONS, CERTIFICATION, FINANCE])
         self.carry = Carry()
-        self.footprints = Footprints(self.firms, self.data, self.cfg)
+        self.footprints = Footprints(self.firms, self.data, self.cfg, self.collector)
         self._set_start()
         self.books = self._books()
         self.offset_market = OffsetMarket(self.setting)

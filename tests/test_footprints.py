@@ -65,14 +65,15 @@ def test_cleaner_upstream_steel_lowers_car_footprints_in_the_same_year():
     m = run(Scenario.load("baseline"), 1)
     fp, s, ids = m.footprints, m.firms, m.data.industry_ids
     cars, steel = fp.slices[ids.index("automobiles")], fp.slices[ids.index("steel")]
-    before, own = fp.c2g[cars].copy(), s.scope1_tco2[cars].copy()
+    before, own = fp.cradle_to_gate(s, ids.index("automobiles")), s.scope1_tco2[cars].copy()
     steel_before = fp.avg[ids.index("steel")].copy()
     s.scope1_tco2[steel] *= 0.5                  # the steel mills of the year halve their scope 1
     fp.account(s, m.params)                      # the same year's footprints again
     drop = steel_before - fp.avg[ids.index("steel")]
     assert (drop > 0.5).all()
     # every car maker's footprint falls by its steel per vehicle x the steel saving (1.05 t/vehicle)
-    assert np.allclose(before - fp.c2g[cars], 1.05 * drop[s.province[cars]], rtol=0.05)
+    after = fp.cradle_to_gate(s, ids.index("automobiles"))
+    assert np.allclose(before - after, 1.05 * drop[s.province[cars]], rtol=0.05)
     assert np.array_equal(s.scope1_tco2[cars], own)
 
 

@@ -19,10 +19,13 @@ supplying industry (rationed pro rata when asked for more); the premium rises wi
 supply up to a limit; the demand reaches the suppliers as a buyer premium for low-carbon output
 the next year (``green_demand_premiums``, the ``[[buyers.premiums]]`` columns).
 
-Everything is vectorised over firms (numpy; a loop over the ten industries in supply order).
-Objects: ``Bom`` (the bill of materials as arrays), ``Footprints`` (per-firm footprints of the
-run), ``green_demand_premiums`` (the signal to suppliers), ``waterfall`` (a product footprint by
-input from the results tables).
+Everything is vectorised: weighted sums per industry x province cell (one threaded kernel call a
+year) give the industry averages, in a loop over the ten industries in supply order; per firm,
+only the upstream per unit the decision and close kernels read is written.
+Objects: ``Bom`` (the bill of materials as arrays), ``Footprints`` (the footprints of a run),
+``green_demand_premiums`` (the signal to suppliers), ``firm_footprints`` (one industry's firms in
+the current year), ``FOOTPRINT_SUMS`` (the summed columns of the ``footprints`` table),
+``waterfall`` (a product's footprint by input from the results tables).
 """
 from __future__ import annotations
 

@@ -92,6 +92,7 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
     f.draw = c.draw[i]
     f.asset_age = c.asset_age[i]
     pu = load_per_unit(c.per_unit, n, i)
+    f.upstream = pu.upstream
     e0 = load_effects(c.effects, n, i)
     q0 = firm_energy(f.output, pu, e0, ppi[PP_SOLAR_YIELD_MWH_PER_KW],
                      ppi[PP_DIRECT_SUPPLY_FILL_FRAC], c.sc)

@@ -56,6 +56,7 @@ ctypedef struct PerUnit:
     double start_elec
     double start_process
     double start_route      # 1: the start_* multipliers differ from 1
+    double upstream         # purchased inputs' emissions per unit of output (tCO2; footprints)
 
 ctypedef struct Effects:
     double eff_save
@@ -135,6 +136,7 @@ cdef inline PerUnit load_per_unit(const double* pu, Py_ssize_t n, Py_ssize_t i) 
     p.process = pu[PU_PROCESS_PU * n + i]
     p.eu_share = pu[PU_EU_SHARE * n + i]
     p.start_route = pu[PU_START_ROUTE * n + i]
+    p.upstream = pu[PU_UPSTREAM_PU * n + i]
     if p.start_route != 0.0:        # most plants start on the incumbent: five rows not read
         p.start_coal = pu[PU_START_COAL_MULT * n + i]
         p.start_gas = pu[PU_START_GAS_MULT * n + i]
@@ -699,6 +701,16 @@ cdef inline double firm_buyer_penalty(double footprint, double eu_output, bint e
     return lost
 
 
+cdef inline double firm_requirement_footprint(double footprint, double upstream,
+                                             const double* ip) noexcept nogil:
+    """The footprint a buyers' requirement is tested on (tCO2 per unit): the factory's own scope
+    1 + location-based scope 2 per unit, plus the purchased inputs' emissions per unit where the
+    requirement is cradle to gate."""
+    if ip[IP_BUYER_BASIS_C2G] > 0.0:
+        return footprint + upstream
+    return footprint
+
+
 cdef inline double firm_power_surcharge(Quant q, double output, const double* ip) noexcept nogil:
     """Tiered electricity price (CNY): where the metered electricity per unit of product is above
     the threshold, each step above it (a part step counts whole) adds the surcharge per MWh on the
@@ -715,17 +727,21 @@ cdef inline double firm_power_surcharge(Quant q, double output, const double* ip
     if ip[IP_SURCHARGE_GREEN_RELIEF] > 0.0 and q.electricity_mwh > 0.0:
         relief = floor(10.0 * fmin(1.0, (q.pv_self_mwh + q.green_contract_mwh) / q.electricity_mwh)) / 10.0
     return steps * ip[IP_SURCHARGE_CNY_PER_MWH_PER_STEP] * (1.0 - relief) * metered
-cdef inline double firm_footprint_market(Acc a, double output) noexcept nogil:
-    """Scope 1 + market-based scope 2 per unit of output (tCO2; 0 without output)."""
-    return (a.scope1 + a.s2_mkt) / output if output > 0.0 else 0.0
+cdef inline double firm_footprint_market(Acc a, Quant q, double resid_ef,
+                                         double output) noexcept nogil:
+    """Scope 1 + market-based scope 2 per unit of output, unbundled certificates not counted
+    (tCO2; 0 without output): the footprint a low-carbon metal claim rests on."""
+    if output <= 0.0:
+        return 0.0
+    return (a.scope1 + a.s2_mkt + fmin(q.green_certificate_mwh, q.grid_mwh) * resid_ef) / output
 
 
 cdef inline double firm_buyer_premium(double footprint, double output,
                                       const double* ip) noexcept nogil:
     """Green-product premium (CNY): buyers pay ``premium_cny_per_unit`` for the share of output
     they take (``premium_share_frac``) when the product's footprint (``firm_footprint_market``:
-    green-power contracts and certificates count, as in low-carbon metal premiums) is at or
-    below their threshold."""
+    green-power contracts and direct supply count, unbundled certificates do not, as for the
+    physical green power of zero-carbon factories) is at or below their threshold."""
     if output <= 0.0 or ip[IP_PREMIUM_CNY_PER_UNIT] <= 0.0 \
             or footprint > ip[IP_PREMIUM_THRESHOLD_TCO2_PER_UNIT]:
         return 0.0
@@ -886,6 +902,7 @@ ctypedef struct FirmView:   # what the decision rule reads of one firm
     signed char tier
     double draw
     double asset_age        # years since the main process asset was built or relined
+    double upstream         # purchased inputs' emissions per unit of output (tCO2)
 
 
 cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, const double* ip,
@@ -904,9 +921,10 @@ cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, co
     cost += a.cost_eur * sc[SC_EUR_CNY]
     cost += firm_power_surcharge(q, f.output, ip)
     cost -= firm_cert_reward(z, q, f.revenue, f.tier, c.offset_cny, ip, sc)
-    cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc[SC_CERT_EXEMPT] > 0.0,
-                               ip, sc)
-    cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
+    cost += firm_buyer_penalty(firm_requirement_footprint(a.footprint, f.upstream, ip),
+                               q.eu_output, z.near and sc[SC_CERT_EXEMPT] > 0.0, ip, sc)
+    cost -= firm_buyer_premium(firm_footprint_market(a, q, pp[PP_RESIDUAL_EF_TCO2_PER_MWH], f.output),
+                               f.output, ip)
     return cost
 
 
@@ -1134,11 +1152,13 @@ cdef inline Close firm_close(double output, PerUnit pu, Quant q, Acc a, double c
                                sc[SC_ETS_FREE_SHARE], ip[IP_ETS_BENCHMARK_TCO2_PER_UNIT],
                                offsets_ets * keep)
     c.cbam_cny = a.cost_eur * sc[SC_EUR_CNY]
-    c.buyer_penalty = firm_buyer_penalty(a.footprint, q.eu_output,
+    c.buyer_penalty = firm_buyer_penalty(firm_requirement_footprint(a.footprint, pu.upstream, ip),
+                                         q.eu_output,
                                          sc[SC_CERT_EXEMPT] > 0.0 and title >= 2, ip, sc)
     c.cert_premium = firm_title_reward(title, rewarded, revenue, ip, sc)
     c.power_surcharge = firm_power_surcharge(q, output, ip)
-    c.buyer_premium = firm_buyer_premium(firm_footprint_market(a, output), output, ip)
+    c.buyer_premium = firm_buyer_premium(
+        firm_footprint_market(a, q, pp[PP_RESIDUAL_EF_TCO2_PER_MWH], output), output, ip)
     profit = (ip[IP_MARGIN_FRAC] * revenue - c.ets_cost - c.cbam_cny - c.buyer_penalty
               + c.cert_premium - c.offset_cost - c.cert_cost + c.cert_award
               - c.power_surcharge + c.buyer_premium)

@@ -87,6 +87,10 @@ def firm_buyer_penalty(double footprint, double eu_output, bint exempt, const do
     return R.firm_buyer_penalty(footprint, eu_output, exempt, &ip[0], &sc[0])
 
 
+def firm_requirement_footprint(double footprint, double upstream, const double[::1] ip):
+    return R.firm_requirement_footprint(footprint, upstream, &ip[0])
+
+
 def firm_power_surcharge(R.Quant q, double output, const double[::1] ip):
     return R.firm_power_surcharge(q, output, &ip[0])
 

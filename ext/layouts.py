@@ -20,7 +20,10 @@ PER_UNIT = (            # intensities per product unit (x the firm's own multipl
     # no-retrofit counterfactual
     "start_coal_mult", "start_gas_mult", "start_heat_mult", "start_elec_mult",
     "start_process_mult",
-    "start_route")          # 1 where the plant started on a route (the rows above are read)
+    "start_route",          # 1 where the plant started on a route (the rows above are read)
+    # product footprints (sim/footprints.py): purchased inputs' cradle-to-gate emissions per unit
+    # this year (bill of materials x input footprints, fuel upstream, less green materials)
+    "upstream_pu")
 EFFECTS = (             # retrofit effects, derived from the installed options (``firm_effects``)
     "eff_save_frac", "pi_save_frac", "elec_frac", "elec_cop", "pv_kw", "pv_self_frac",
     "green_contract_frac", "green_cert_frac", "direct_supply_frac", "capture_frac",
@@ -96,7 +99,8 @@ INDUSTRY = (
     # EU import unit value, revenue whose buyers reward certification, the buyers' reward
     # per title on it (near-zero, zero-carbon), the multiplier on the application cost
     "eu_price_cny_per_unit", "rewarded_revenue_frac", "reward_near_frac", "reward_zero_frac",
-    "cert_cost_mult")
+    "cert_cost_mult",
+    "buyer_basis_c2g")                  # 1: the buyers' threshold applies cradle to gate
 PROVINCE = (
     "solar_yield_mwh_per_kw", "grid_ef_tco2_per_mwh", "residual_ef_tco2_per_mwh",
     "western_base", "direct_supply_open",

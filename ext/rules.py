@@ -46,6 +46,7 @@ class PerUnit(_Record):
     start_elec: float = 1.0
     start_process: float = 1.0
     start_route: float = 0.0
+    upstream: float = 0.0
 
 
 @dataclass(slots=True)
@@ -144,6 +145,7 @@ class FirmView(_Record):
     tier: int
     draw: float
     asset_age: float = 0.0
+    upstream: float = 0.0
 
 
 @dataclass(slots=True)
@@ -482,6 +484,11 @@ def firm_buyer_penalty(footprint, eu_output, exempt, ip, sc) -> float:
     return lost * ip.margin_frac if sc.lost_sales > 0 else lost
 
 
+def firm_requirement_footprint(footprint, upstream, ip) -> float:
+    """The footprint a buyers' requirement is tested on: own, or own + upstream (cradle to gate)."""
+    return footprint + upstream if ip.buyer_basis_c2g > 0 else footprint
+
+
 def firm_power_surcharge(q: Quant, output: float, ip) -> float:
     """Tiered electricity price (CNY) above the metered-intensity threshold, in steps."""
     if output <= 0 or ip.surcharge_step_mwh_per_unit <= 0:
@@ -496,9 +503,11 @@ def firm_power_surcharge(q: Quant, output: float, ip) -> float:
         green_share = min(1.0, (q.pv_self_mwh + q.green_contract_mwh) / q.electricity_mwh)
         relief = math.floor(10.0 * green_share) / 10.0
     return steps * ip.surcharge_cny_per_mwh_per_step * (1.0 - relief) * metered
-def firm_footprint_market(a: Acc, output) -> float:
-    """Scope 1 + market-based scope 2 per unit of output."""
-    return (a.scope1 + a.s2_mkt) / output if output > 0 else 0.0
+def firm_footprint_market(a: Acc, q: Quant, resid_ef, output) -> float:
+    """Scope 1 + market-based scope 2 per unit of output, unbundled certificates not counted."""
+    if output <= 0:
+        return 0.0
+    return (a.scope1 + a.s2_mkt + min(q.green_certificate_mwh, q.grid_mwh) * resid_ef) / output
 
 
 def firm_buyer_premium(footprint, output, ip) -> float:
@@ -626,8 +635,10 @@ def firm_annual_cost(q: Quant, e: Effects, f: FirmView, c: Carbon, ip, pp, sc) -
     cost += a.cost_eur * sc.eur_cny
     cost += firm_power_surcharge(q, f.output, ip)
     cost -= firm_cert_reward(z, q, f.revenue, f.tier, c.offset_cny, ip, sc)
-    cost += firm_buyer_penalty(a.footprint, q.eu_output, z.near and sc.cert_exempt > 0, ip, sc)
-    cost -= firm_buyer_premium(firm_footprint_market(a, f.output), f.output, ip)
+    cost += firm_buyer_penalty(firm_requirement_footprint(a.footprint, f.upstream, ip),
+                               q.eu_output, z.near and sc.cert_exempt > 0, ip, sc)
+    cost -= firm_buyer_premium(firm_footprint_market(a, q, pp.residual_ef_tco2_per_mwh, f.output),
+                               f.output, ip)
     return cost
 
 
@@ -782,10 +793,12 @@ def firm_close(output, pu: PerUnit, q: Quant, a: Acc, capture_opex, base_int, ba
     ets_cost = firm_ets_cost(a.scope1, output, ip.ets_covered, sc.ets_price_cny_per_tco2,
                              sc.ets_free_share, ip.ets_benchmark_tco2_per_unit, offsets_ets * keep)
     cbam_cny = a.cost_eur * sc.eur_cny
-    penalty = firm_buyer_penalty(a.footprint, q.eu_output, sc.cert_exempt > 0 and title >= 2, ip, sc)
+    penalty = firm_buyer_penalty(firm_requirement_footprint(a.footprint, pu.upstream, ip),
+                                 q.eu_output, sc.cert_exempt > 0 and title >= 2, ip, sc)
     premium = firm_title_reward(title, rewarded, revenue, ip, sc)
     surcharge = firm_power_surcharge(q, output, ip)
-    buyer_premium = firm_buyer_premium(firm_footprint_market(a, output), output, ip)
+    buyer_premium = firm_buyer_premium(
+        firm_footprint_market(a, q, pp.residual_ef_tco2_per_mwh, output), output, ip)
     profit = (ip.margin_frac * revenue - ets_cost - cbam_cny - penalty + premium - offset_cost
               - cert_cost + award - surcharge + buyer_premium)
     start = Effects(coal_mult=pu.start_coal, gas_mult=pu.start_gas, heat_mult=pu.start_heat,

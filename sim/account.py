@@ -2,7 +2,11 @@
 
 The file holds the factory's industry, province, year, output and annual quantities; missing
 factors and prices come from the packaged data and the baseline scenario for that province,
-industry and year. The factory's own data count as verified actual emissions for CBAM.
+industry and year. The factory's own data count as verified actual emissions for CBAM. An
+optional ``[materials]`` table (annual purchased inputs) adds their upstream emissions and the
+cradle-to-gate footprint to the output: ``NAME = quantity`` for a material of
+``material_factors.csv`` (its packaged factor, in its unit), or ``NAME = {quantity = ...,
+tco2_per_unit = ...}`` for any input with the supplier's own figure.
 """
 from __future__ import annotations
 
@@ -63,6 +67,12 @@ class PriceOverrides(_Strict):
     eur_cny: float | None = Field(None, gt=0.0)
 
 
+class Material(_Strict):
+    quantity: NonNeg = Field(description="annual quantity in the input's unit")
+    tco2_per_unit: NonNeg | None = Field(
+        None, description="cradle-to-gate factor of the input (absent: material_factors.csv)")
+
+
 class FactoryFile(_Strict):
     """Schema of a factory file."""
 
@@ -76,6 +86,19 @@ class FactoryFile(_Strict):
     exports: Exports = Field(default_factory=Exports)
     factors: FactorOverrides = Field(default_factory=FactorOverrides)
     prices: PriceOverrides = Field(default_factory=PriceOverrides)
+    materials: dict[str, NonNeg | Material] = Field(
+        default_factory=dict, description="purchased inputs: upstream emissions (optional)")
+
+    @field_validator("materials")
+    @classmethod
+    def _materials(cls, v):
+        known = list(defaults().material_factors.index)
+        for name, m in v.items():
+            if name not in known and (isinstance(m, float) or m.tco2_per_unit is None):
+                raise ValueError(f"{name!r} is not in material_factors.csv; give "
+                                 f"{{quantity = ..., tco2_per_unit = ...}} or one of: "
+                                 f"{', '.join(known)}")
+        return v
 
     @field_validator("industry")
     @classmethod
@@ -151,4 +174,20 @@ def account_factory(f: FactoryFile, scenario: Scenario | None = None) -> dict[st
         output=_one(f.output), eu_output=_one(f.exports.eu_output),
         verified=np.ones(1, np.uint8), industry=np.zeros(1, np.int32), province=np.zeros(1, np.int32))
     out = account(q, fac)
-    return {name: float(out[name][0]) for name in RESULT_FIELDS}
+    res = {name: float(out[name][0]) for name in RESULT_FIELDS}
+    if f.materials:
+        res.update(upstream(f, res))
+    return res
+
+
+def upstream(f: FactoryFile, res: dict[str, float]) -> dict[str, float]:
+    """Upstream emissions of the ``[materials]`` table and the cradle-to-gate footprint (own
+    scope 1 + location-based scope 2 + upstream, per unit of output)."""
+    factors = defaults().material_factors["factor_tco2e_per_input_unit"]
+    tco2 = 0.0
+    for name, m in f.materials.items():
+        qty, factor = (m, None) if isinstance(m, float) else (m.quantity, m.tco2_per_unit)
+        tco2 += qty * (float(factors[name]) if factor is None else factor)
+    total = res["scope1_tco2"] + res["scope2_location_tco2"] + tco2
+    return {"upstream_tco2": tco2, "cradle_to_gate_tco2": total,
+            "cradle_to_gate_tco2_per_unit": total / f.output}

@@ -166,6 +166,11 @@ def _extensions():
     except ImportError:
         pass
     try:
+        from zcf.sim.footprints_cli import register as reg_footprints
+        regs.append(reg_footprints)
+    except ImportError:
+        pass
+    try:
         from zcf.experiments.cli import register as reg_experiments
         regs.append(reg_experiments)
     except ImportError:

@@ -40,11 +40,13 @@ TABLES = ("provinces", "industries", "carriers", "grid_path", "industry_province
           "retrofits", "retrofit_applicability", "offset_supply", "products", "green_power_bases",
           "observations", "calibration_priors", "price_paths", "shared_limits", "co2_storage",
           "starting_routes", "starting_state",
-          "certification_programme", "certification_rewards", "cbam_goods", "cbam_estimates")
+          "certification_programme", "certification_rewards", "cbam_goods", "cbam_estimates",
+          "material_factors", "bill_of_materials", "green_materials")
 CERT_TIERS = ("green", "near_zero", "zero_carbon")     # tiers 1, 2, 3
 REQUIRED_CARRIERS = CARRIERS + ("electricity",)
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
-SINGULAR = {"provinces": "province", "industries": "industry", "retrofits": "option"}
+SINGULAR = {"provinces": "province", "industries": "industry", "retrofits": "option",
+            "material_factors": "material"}
 # metric filter keys whose values must name rows of a data table
 FILTER_IDS = {"industry": "industries", "province": "provinces", "option": "retrofits"}
 
@@ -185,6 +187,9 @@ class DefaultData:
     co2_storage: pd.DataFrame | None = None      # index: province (every province)
     starting_routes: pd.DataFrame | None = None  # industry, option, output_share_frac
     starting_state: pd.Series | None = None      # quantity -> value (names carry units)
+    material_factors: pd.DataFrame | None = None  # index: material (inputs made outside the model)
+    bill_of_materials: pd.DataFrame | None = None  # industry, input, supplied_by | material, quantity
+    green_materials: pd.DataFrame | None = None   # index: material (a modelled industry)
 
     def path(self, table: str, key: str, item: str) -> dict[int, float]:
         """The year path ``item`` of ``price_paths`` (key ``item``) or ``shared_limits`` (key
@@ -345,6 +350,9 @@ def _load(stamp: tuple) -> DefaultData:
     if len(off):
         raise DataError(f"{where('cbam_goods')}: the eu_tonnage_share_frac of industry "
                         f"{off.index[0]!r} add up to {off.iloc[0]:g}; allowed: 1 per industry")
+    factors = t["material_factors"].set_index("material")
+    check_bill_of_materials(t["bill_of_materials"], where("bill_of_materials"), industries, factors)
+    green = t["green_materials"].set_index("material")
     return DefaultData(provinces, industries, carriers, affinity, grid, retrofits, applic,
                        offsets, products, bases, t["observations"],
                        t["calibration_priors"].set_index("key"),
@@ -352,7 +360,34 @@ def _load(stamp: tuple) -> DefaultData:
                        t["cbam_estimates"], tuple(sorted(files.items())),
                        price_paths=t["price_paths"], shared_limits=t["shared_limits"],
                        co2_storage=storage.loc[provinces.index], starting_routes=start,
-                       starting_state=state)
+                       starting_state=state, material_factors=factors,
+                       bill_of_materials=t["bill_of_materials"], green_materials=green)
+
+
+def check_bill_of_materials(bom: pd.DataFrame, where: str, industries: pd.DataFrame,
+                            factors: pd.DataFrame) -> None:
+    """Each row names either the modelled industry that supplies it or a material factor, in that
+    industry's product unit or the factor's unit; the modelled inputs form no cycle."""
+    for i, r in bom.iterrows():
+        at = f"{where}: row {i + 2}"
+        if bool(r.supplied_by) == bool(r.material):
+            raise DataError(f"{at}: give exactly one of 'supplied_by' (a modelled industry) and "
+                            f"'material' (a factor of material_factors.csv)")
+        unit = (industries.loc[r.supplied_by, "product_unit"] if r.supplied_by
+                else factors.loc[r.material, "input_unit"])
+        if r.input_unit != unit:
+            raise DataError(f"{at}, column 'input_unit': {r.input_unit!r}; allowed: {unit!r} "
+                            f"(the unit of {r.supplied_by or r.material})")
+        if r.supplied_by == r.industry:
+            raise DataError(f"{at}, column 'supplied_by': {r.industry!r} cannot supply itself")
+    edges = {(r.industry, r.supplied_by) for r in bom.itertuples() if r.supplied_by}
+    todo = set(industries.index)
+    while todo:
+        ready = {k for k in todo if not any(a == k and b in todo for a, b in edges)}
+        if not ready:
+            raise DataError(f"{where}: the modelled inputs of {', '.join(sorted(todo))} form a "
+                            "cycle; allowed: an order in which every supplier comes first")
+        todo -= ready
 
 
 def check_observations(obs: pd.DataFrame, where: str, ids: dict[str, list[str]]) -> None:

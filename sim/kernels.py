@@ -20,7 +20,7 @@ from zcf.sim.state import NEVER, FirmState
 
 _PU = dict(zip(PER_UNIT, ("coal", "gas", "diesel", "heat", "elec", "process", "eu_share",
                          "start_coal", "start_gas", "start_heat", "start_elec", "start_process",
-                         "start_route")))
+                         "start_route", "upstream")))
 _EF = dict(zip(EFFECTS, ("eff_save", "pi_save", "elec_frac", "elec_cop", "pv_kw", "pv_self",
                          "contract", "cert", "direct", "capture", "capture_opex",
                          "coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult",
@@ -253,7 +253,8 @@ class PerAgent:
                                base_int=float(s.base_intensity_tco2_per_unit[i]),
                                hurdle=float(s.hurdle_rate_frac[i]), budget=float(inputs.budget[i]),
                                tier=int(s.tier[i]), draw=float(inputs.draw[i]),
-                               asset_age=float(s.asset_age_yr[i]))
+                               asset_age=float(s.asset_age_yr[i]),
+                               upstream=float(s.upstream_pu[i]))
             ind, prv = int(s.industry[i]), int(s.province[i])
             ch = rules.firm_decide(f, self.per_unit(s, i), self.effects_of(s, i),
                                    s.installed_flags(i), list(p.applic[ind]), op,

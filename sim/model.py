@@ -21,6 +21,7 @@ from zcf.agents.firm import FirmAgent
 from zcf.ext import rules
 from zcf.sim import phases, start
 from zcf.sim.datasets import DefaultData, load_data
+from zcf.sim.footprints import Footprints
 from zcf.sim.kernels import ENGINES, SUM_NAMES, Bids, PerAgent
 from zcf.sim.markets import GreenPower, OffsetMarket
 from zcf.sim.params import BID_CAP_CNY_PER_TCO2, Carry, Setting, make_setting, year_params
@@ -73,6 +74,7 @@ class ZeroCarbonModel(mesa.Model):
         self.collector.add_derived("cbam", lambda c: cbam_table(c.table("emissions"),
                                                                  c.table("finance"), self.setting))
         self.carry = Carry()
+        self.footprints = Footprints(self.firms, self.data, self.cfg, self.collector)
         self._set_start()
         self.books = self._books()
         self.offset_market = OffsetMarket(self.setting)
@@ -151,6 +153,8 @@ class ZeroCarbonModel(mesa.Model):
                   + s.purchased_heat_gj * gj[3] + s.electricity_mwh * 3.6)
         s.base_intensity_tco2_per_unit[:] = (s.scope1_tco2 + s.scope2_market_tco2) / out
         s.base_energy_gj_per_unit[:] = energy / out
+        self.footprints.account(s, p)         # cradle-to-gate footprints of the start year
+        self.carry = replace(self.carry, green_materials=self.footprints.carry(s))
 
     @property
     def price_by_ind(self) -> np.ndarray:
@@ -191,6 +195,7 @@ class ZeroCarbonModel(mesa.Model):
         p, self.carry = year_params(self.setting, self.year, self.carry)
         self.params = p
         phases.demand(s, p, self.price_by_ind, *self._eu_sales)
+        self.footprints.choose_green(s, p, self.carry.green_materials)
         decided = phases.decide(k, s, p, books, self.rng, self.custom,
                                 keep_npv=bool(self.custom) or k.name != "compiled")
         phases.admit(s, p, decided, self.collector, self.rng)
@@ -199,14 +204,17 @@ class ZeroCarbonModel(mesa.Model):
         phases.energy_and_accounting(k, s, p)
         power = phases.green_power(k, s, p, self.green_power, self._direct_options,
                                    self.carry.ccer_power_mwh, self._contract_options)
+        self.footprints.account(s, p)
         offsets = phases.offset_market(k, s, p, self.offset_market, self.bids, self.carry)
         sums = phases.close_year(k, s, p, books, self.bids, offsets, power.rationing.fill,
                                  self.setting.offset_market)
+        self.footprints.pay(s, p)
         cert = self.programme.round(p.year, s, self.rng)
         self._collect(p, decided, power, offsets, sums, cert)
         self.carry = phases.next_carry(self.carry, offsets, power, fill_ratio, cert,
                                        self.cfg.expectations.adaptive_weight_frac)
-        self.carry = replace(self.carry, used=phases.limits_used(s, p, self.collector))
+        self.carry = replace(self.carry, used=phases.limits_used(s, p, self.collector),
+                             green_materials=self.footprints.carry(s))
         self.decided, self.certified = decided, cert
         self.datacollector.collect(self)
         self.year += 1
@@ -271,6 +279,9 @@ class ZeroCarbonModel(mesa.Model):
                                           minlength=3),
             "expected_admission_frac": np.array(self.carry.admit),
             "expected_submission_frac": np.array(self.carry.submit)})
+        table, inputs = self.footprints.rows(p.year, s, c)
+        c.add_rows("footprints", table)
+        c.add_rows("footprint_inputs", inputs)
 
     def run(self) -> ZeroCarbonModel:
         """Run to ``time.end_year``."""

@@ -19,6 +19,7 @@ import numpy as np
 
 from zcf.ext.layouts import INDUSTRY, LAYOUTS, OPTION, PROVINCE, SCALAR
 from zcf.sim.datasets import CARRIERS, CERT_TIERS, DefaultData
+from zcf.sim.footprints import green_demand_premiums
 from zcf.sim.options import ROUTE_MULTIPLIERS, OptionTable
 from zcf.sim.policy import (PolicyYear, cbam_coverage_by_industry, grid_factors, path_value,
                             policy_for_year)
@@ -192,6 +193,7 @@ class Carry:
     ccer_power_mwh: float = 0.0                       # MWh credited as CCERs (their GECs cancelled)
     admit: tuple = (1.0, 1.0, 1.0)                    # expected admission rate of a candidate, per tier
     submit: tuple = (1.0, 1.0, 1.0)                   # expected rate of being put forward, per tier
+    green_materials: dict = field(default_factory=dict)  # low-carbon supply and demand (footprints)
 
 
 @dataclass
@@ -272,6 +274,15 @@ def buyer_requirements(st: Setting, year: int) -> tuple[np.ndarray, np.ndarray]:
             k = st.data.industry_ids.index(r.industry)
             thr[k], pen[k] = r.max_footprint_tco2_per_unit, r.penalty_frac
     return thr, pen
+
+
+def buyer_basis(st: Setting, year: int) -> np.ndarray:
+    """1 per industry whose buyers' requirement in ``year`` is on the cradle-to-gate footprint."""
+    c2g = np.zeros(st.n_ind)
+    for r in sorted(st.cfg.buyers.requirements, key=lambda r: r.from_year):
+        if r.from_year <= year:
+            c2g[st.data.industry_ids.index(r.industry)] = float(r.basis == "cradle_to_gate")
+    return c2g
 
 
 def first_of_kind(opts: OptionTable, kind: str, column: str, default: float = 0.0) -> float:
@@ -382,6 +393,7 @@ def _industry(st: Setting, year: int, pol: PolicyYear, cbam_coverage: np.ndarray
             "margin_frac": p["operating_margin_frac"].to_numpy(float),
             "debt_capacity_frac": p["debt_capacity_frac_of_revenue"].to_numpy(float),
             "buyer_threshold_tco2_per_unit": thr, "buyer_penalty_frac": pen,
+            "buyer_basis_c2g": buyer_basis(st, buyer_year),
             "cert_eligible": (st.eligible_year <= eligible_year).astype(float),
             "near_zero_cut_frac": np.full(st.n_ind, cut),
             "eu_price_cny_per_unit": st.eu_price,
@@ -508,11 +520,14 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
     sub_rate = np.minimum(1.0, base[:, None] + addon[None, :] * (base > 0)[:, None]) * carry.subsidy_fill_frac
     credit_frac = credit * opts.life() / 2.0 * gc.loan_share_frac
 
+    ind_now = _industry(st, year, pol, f.cbam_coverage_by_ind, year, year,
+                        path_value(c.near_zero_cut_frac, year))
+    ind_ahead = _industry(st, year, pol, cbam_ahead, year + 1, year + 1, anticipated_cut(st, year))
+    for ind in (ind_now, ind_ahead):      # buyers' demand for green materials (sim/footprints.py)
+        green_demand_premiums(ind, carry.green_materials)
     params = YearParams(
         year=year, policy=pol, growth=growth, scalars=sc, options=options, limits=limits,
-        ind_now=_industry(st, year, pol, f.cbam_coverage_by_ind, year, year,
-                          path_value(c.near_zero_cut_frac, year)),
-        ind_ahead=_industry(st, year, pol, cbam_ahead, year + 1, year + 1, anticipated_cut(st, year)),
+        ind_now=ind_now, ind_ahead=ind_ahead,
         prov=prov, applic=opts.applic, sub_rate=np.ascontiguousarray(sub_rate),
         credit_frac=np.ascontiguousarray(credit_frac, dtype=float), n_ind=st.n_ind, n_prov=st.n_prov,
         option_ids=list(opts.ids))

@@ -19,6 +19,9 @@ Objects here:
 - many runs: ``fan_chart`` (median, 50 % and 90 % bands), ``sensitivity_bars`` (Sobol S1/ST or
   Morris mu* with confidence intervals) and ``validation_panels`` (model trajectories against
   published statistics, ``zcf validate``).
+- product footprints: ``footprint_waterfall`` (a product's cradle-to-gate footprint by input,
+  fuel upstream, own scope 1 and scope 2) and ``footprint_distribution`` (firms' footprints of an
+  industry against a buyer threshold); ``zcf footprints`` draws both.
 - ``save_run_figures(results, folder)``: the main figures of a run as PNG (``zcf run --out``).
 """
 from __future__ import annotations
@@ -1080,6 +1083,83 @@ def sensitivity_bars(indices: pd.DataFrame, *, kinds: Sequence[str] | None = Non
     _record(ax, t.rename(columns={"parameter": "x", "index": "series"})[
         ["x", "series", "value", "low", "high"]].assign(unit="index" if sobol else unit))
     fig.tight_layout()
+    return fig
+
+
+# -- product footprints ----------------------------------------------------------------------------
+FOOTPRINT_COLOURS = {"input": "#9ecae1", "fuel upstream (coal, gas)": "#756bb1",
+                     "own scope 1": "#e6550d", "own scope 2 (location)": "#fdae6b",
+                     "cradle to gate": "#3182bd"}
+
+
+def footprint_waterfall(footprints: pd.DataFrame, footprint_inputs: pd.DataFrame, industry: str,
+                        year: int, province: str | None = None, *, top: int = 8,
+                        threshold: float | None = None, ax=None, title: str | None = None) -> Figure:
+    """A product's cradle-to-gate footprint as a waterfall: the ``top`` largest purchased inputs
+    (the rest as "other inputs"), fuel upstream, own scope 1, own scope 2, then the total; an
+    optional buyer ``threshold`` (same unit) as a line. ``province`` None: national."""
+    from zcf.sim.footprints import waterfall
+    steps = waterfall(footprints, footprint_inputs, industry, year, province)
+    own = ["fuel upstream (coal, gas)", "own scope 1", "own scope 2 (location)"]
+    inputs = steps.drop(own).sort_values(ascending=False)
+    if len(inputs) > top:
+        inputs = pd.concat([inputs.iloc[:top], pd.Series({"other inputs": inputs.iloc[top:].sum()})])
+    steps = pd.concat([inputs, steps[own]])
+    unit = one_unit(footprints[footprints.industry == industry], "cradle_to_gate_tco2_per_unit")
+    fig, ax = _new(ax, figsize=(10, 5))
+    start = np.concatenate([[0.0], np.cumsum(steps.to_numpy())[:-1]])
+    colours = [FOOTPRINT_COLOURS.get(k, FOOTPRINT_COLOURS["input"]) for k in steps.index]
+    x = np.arange(len(steps) + 1)
+    ax.bar(x[:-1], steps.to_numpy(), bottom=start, color=colours, edgecolor="0.3", linewidth=0.5)
+    total = float(steps.sum())
+    ax.bar(x[-1], total, color=FOOTPRINT_COLOURS["cradle to gate"], edgecolor="0.3", linewidth=0.5)
+    names = [textwrap.shorten(k, 28, placeholder="...") for k in steps.index] + ["cradle to gate"]
+    ax.set_xticks(x, names, rotation=35, ha="right", fontsize=SMALL_PT)
+    if threshold is not None and np.isfinite(threshold):
+        ax.axhline(threshold, color="crimson", ls="--", lw=1.2, label=f"buyer threshold {threshold:g}")
+        _legend(ax, loc="upper left")
+    ax.set_ylabel(_axis_label("footprint", unit))
+    where = province or "China"
+    ax.set_title(f"{label(industry)}: cradle-to-gate footprint, {where} {year}")
+    _record(ax, pd.DataFrame({"x": names, "series": "tco2_per_unit",
+                              "value": np.append(steps.to_numpy(), total), "unit": unit}))
+    _suptitle(fig, title)
+    return fig
+
+
+def footprint_distribution(firms: pd.DataFrame, threshold: float | None = None, *,
+                           basis: str = "cradle_to_gate", bins: int = 30, ax=None,
+                           title: str | None = None) -> Figure:
+    """Factories of one industry by footprint (``firms``: one row per firm agent with ``weight``
+    (factories represented), ``footprint_tco2_per_unit`` and ``cradle_to_gate_tco2_per_unit``,
+    ``industry``, ``year``, ``output_unit``): weighted histograms of both, and the buyers'
+    threshold on its ``basis`` with the share of factories above it."""
+    fig, ax = _new(ax, figsize=(9, 5))
+    cols = {"footprint_tco2_per_unit": ("factory (own scope 1 + 2)", "#fdae6b"),
+            "cradle_to_gate_tco2_per_unit": ("cradle to gate", "#3182bd")}
+    values = np.concatenate([firms[c].to_numpy(float) for c in cols])
+    edges = np.histogram_bin_edges(values[np.isfinite(values)], bins=bins)
+    rows = []
+    for col, (name, colour) in cols.items():
+        h, _ = np.histogram(firms[col], bins=edges, weights=firms.weight)
+        ax.stairs(h, edges, fill=True, alpha=0.55, color=colour, label=name)
+        rows.append(pd.DataFrame({"x": 0.5 * (edges[1:] + edges[:-1]), "series": name,
+                                  "value": h, "unit": "factories"}))
+    unit = f"tCO2/{firms.output_unit.iloc[0]}" if "output_unit" in firms and len(firms) else "tCO2/unit"
+    if threshold is not None and np.isfinite(threshold):
+        col = "cradle_to_gate_tco2_per_unit" if basis == "cradle_to_gate" else "footprint_tco2_per_unit"
+        above = float(firms.weight[firms[col] > threshold].sum() / firms.weight.sum())
+        ax.axvline(threshold, color="crimson", ls="--", lw=1.2,
+                   label=f"buyer threshold {threshold:g} ({basis.replace('_', ' ')}): "
+                         f"{100 * above:.0f}% of factories above")
+    ax.set_xlabel(_axis_label("footprint", unit))
+    ax.set_ylabel("factories")
+    ind = firms.industry.iloc[0] if len(firms) else ""
+    yr = int(firms.year.iloc[0]) if len(firms) else ""
+    ax.set_title(f"{label(ind)}: footprints across factories, {yr}")
+    _legend(ax, loc="upper right")
+    _record(ax, pd.concat(rows, ignore_index=True))
+    _suptitle(fig, title)
     return fig
 
 

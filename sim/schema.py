@@ -190,6 +190,10 @@ class BuyerRequirement(Section):
     from_year: Year
     max_footprint_tco2_per_unit: NonNeg
     penalty_frac: Frac = Field(description="share of EU sales lost or discounted above threshold")
+    basis: Literal["factory", "cradle_to_gate"] = Field(
+        "factory", description="footprint the threshold applies to: the factory's own scope 1 + 2 "
+                               "per unit, or cradle to gate (bill of materials x input footprints "
+                               "+ own scope 1 + 2; sim/footprints.py)")
 
     _i = field_validator("industry")(lambda v, info: check_industries([v], info)[0])
 
@@ -379,6 +383,18 @@ class GreenPower(Section):
                          "industries may contract")
 
 
+class Footprints(Section):
+    """Product footprints along the supply chain (sim/footprints.py)."""
+
+    supplier_average: Literal["national", "province"] = Field(
+        "national", description="a modelled input's footprint: the supplying industry's national "
+                                "average that year, or its average in the buyer's province "
+                                "(national where it has no plant there)")
+    green_materials: bool = Field(
+        True, description="downstream firms facing a cradle-to-gate requirement may buy "
+                          "low-carbon steel and aluminium (green_materials.csv) at a premium")
+
+
 class DataFiles(Section):
     """A user's own copy of any packaged data table (CSV path, relative to the scenario file
     that names it); absent = the packaged table (``sim/data/NAME.csv``)."""
@@ -404,6 +420,9 @@ class DataFiles(Section):
     certification_rewards: str | None = None
     cbam_goods: str | None = None
     cbam_estimates: str | None = None
+    material_factors: str | None = None
+    bill_of_materials: str | None = None
+    green_materials: str | None = None
 
     def files(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -432,6 +451,7 @@ class ScenarioModel(Section):
     offsets: Offsets = Field(default_factory=Offsets)
     green_power: GreenPower = Field(default_factory=GreenPower)
     limits: Limits = Field(default_factory=Limits)
+    footprints: Footprints = Field(default_factory=Footprints)
     data: DataFiles = Field(default_factory=DataFiles)
     options: dict[str, OptionOverride] = Field(default_factory=dict,
                                                description="option id -> parameter overrides")

@@ -37,7 +37,12 @@ NAMED_UNITS = {"firms": "factories", "green": "factories", "near_zero": "factori
 # column -> (unit column, format of its unit from the unit column's value)
 ROW_UNITS = {"output": ("output_unit", "{}"), "eu_output": ("output_unit", "{}"),
              "footprint_tco2_per_unit": ("output_unit", "tCO2/{}"),
-             "capacity": ("capacity_unit", "{}")}
+             "capacity": ("capacity_unit", "{}"),
+             # product footprints (sim/footprints.py)
+             "green_material_output": ("output_unit", "{}"),
+             "upstream_tco2_per_unit": ("output_unit", "tCO2/{}"),
+             "cradle_to_gate_tco2_per_unit": ("output_unit", "tCO2/{}"),
+             "tco2_per_unit": ("output_unit", "tCO2/{}")}
 # unit column -> (key column, data file, its column)
 UNIT_COLUMNS = {"output_unit": ("industry", "industries.csv", "product_unit"),
                 "capacity_unit": ("option", "retrofits.csv", "capacity_unit")}

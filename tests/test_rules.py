@@ -56,6 +56,7 @@ def industry(rng) -> np.ndarray:
                  buyer_threshold_tco2_per_unit=rng.choice([np.inf, rng.uniform(0, 2)]),
                  premium_threshold_tco2_per_unit=rng.choice([np.inf, rng.uniform(0, 2)]),
                  premium_share_frac=rng.uniform(0, 1),
+                 buyer_basis_c2g=float(rng.integers(0, 2)),
                  reinvest_cycle_yr=float(rng.choice([0, rng.integers(1, 30)])))
 
 
@@ -111,7 +112,7 @@ def view(rng):
     return rules.FirmView(output=rng.choice([0.0, rng.uniform(1, 1e6)]), verified=int(rng.integers(0, 2)),
                           revenue=rng.uniform(0, 1e9), base_int=rng.uniform(0, 5), hurdle=rng.uniform(0, 0.2),
                           budget=rng.uniform(0, 1e9), tier=int(rng.integers(0, 4)), draw=rng.random(),
-                          asset_age=float(rng.integers(0, 30)))
+                          asset_age=float(rng.integers(0, 30)), upstream=rng.uniform(0, 1))
 
 
 def carbon(rng):
@@ -215,6 +216,8 @@ def test_costs_and_certification(seed):
     same(_twins.firm_ets_cost(*args), rules.firm_ets_cost(*args))
     fp, eu, ex = rng.uniform(0, 3), rng.uniform(0, 1e5), bool(rng.integers(0, 2))
     same(_twins.firm_buyer_penalty(fp, eu, ex, ip, sc), rules.firm_buyer_penalty(fp, eu, ex, ip_r, sc_r))
+    up = rng.uniform(0, 3)
+    same(_twins.firm_requirement_footprint(fp, up, ip), rules.firm_requirement_footprint(fp, up, ip_r))
     nz = [rng.choice([0.0, rng.uniform(1, 1e6)]), rng.uniform(0, 1e5), rng.uniform(0, 1e5),
           rng.uniform(0, 1e5), rng.uniform(0, 1e5), rng.uniform(0, 1), rng.uniform(0, 3),
           float(rng.integers(0, 2)), rng.uniform(0, 1), rng.uniform(0, 1)]

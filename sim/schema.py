@@ -1,30 +1,72 @@
 """The scenario schema: every key a scenario file may hold, its type, unit and allowed range.
 
-Pydantic models with ``extra="forbid"``: an unknown key, a wrong type or a value out of range is
-rejected at load, and ``sim.scenario`` turns the error into one message that names the file, the key
-and what is allowed. Year paths (``{2025 = 90.0, 2030 = 130.0}``) are anchor points, linearly
-interpolated between anchors and held flat beyond them (``sim.policy.path_value``).
+Pydantic models in strict mode with ``extra="forbid"`` and ``allow_inf_nan=False``: an unknown
+key, a wrong type (``true``, ``"820000"`` or ``2030.0`` where a whole number belongs, a TOML date
+where a number belongs), a value that is not finite or out of range is rejected at load, and
+``sim.validation`` turns the error into one message that names the file, the key and what is
+allowed. Quantities and prices without a natural upper bound have the ceilings of
+``data/input_limits.csv`` (each with its source), so no accepted value can overflow the model's
+arithmetic. Rules that tie several keys together are in ``cross_field_problems``. Year paths
+(``{2025 = 90.0, 2030 = 130.0}``) are anchor points, linearly interpolated between anchors and
+held flat beyond them (``sim.policy.path_value``); their keys are years (TOML writes them as
+strings).
 """
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from zcf.sim.datasets import defaults
+from zcf.sim.datasets import defaults, read_csv
+
+
+@cache
+def input_limits() -> dict[str, float]:
+    """Ceilings and floors of inputs without a natural bound (``data/input_limits.csv``)."""
+    table = read_csv("input_limits.csv")
+    return dict(zip(table["limit"], table["value"].astype(float)))
+
+
+LIMIT = input_limits()
+YEAR_MIN, YEAR_MAX = 2000, 2100
+FIRMS_MAX = 5_000_000         # firm agents in one model (a national run uses 500,000)
+
+
+def _year_key(value: Any) -> Any:
+    """A year used as a table key: an int, or the digits TOML gives for ``2030 = ...``."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}", value):
+        return int(value)
+    return value
+
 
 Frac = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
-Year = Annotated[int, Field(ge=2000, le=2100)]
-Path = dict[Year, NonNeg]
-FracPath = dict[Year, Frac]
+Year = Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX)]
+YearKey = Annotated[int, BeforeValidator(_year_key), Field(ge=YEAR_MIN, le=YEAR_MAX)]
+
+
+def upto(limit: str, low: float = 0.0, low_open: bool = False):
+    """A finite number from ``low`` up to the ceiling ``limit`` of ``data/input_limits.csv``."""
+    return Annotated[float, Field(gt=low, le=LIMIT[limit]) if low_open else
+                     Field(ge=low, le=LIMIT[limit])]
+
+
+CnyPerT = upto("carbon_price_cny_per_tco2_max")
+EurPerT = upto("carbon_price_eur_per_tco2_max")
+CnyPerMwh = upto("electricity_price_cny_per_mwh_max")
+Mult = upto("mult_max")
+MultPath = dict[YearKey, Mult]
+FracPath = dict[YearKey, Frac]
 
 OPTIONS = ("rooftop_pv", "battery_storage", "green_contract", "green_certificate", "direct_supply",
            "electrification", "efficiency", "process_innovation", "ccus")
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, strict=True,
+                              allow_inf_nan=False)
 
 
 def _check_names(kind: str, allowed, values):
@@ -55,7 +97,7 @@ def keys_in(check):
 
 
 class Population(Section):
-    firms: int = Field(500_000, ge=1, le=5_000_000, description="firm agents drawn")
+    firms: int = Field(500_000, ge=1, le=FIRMS_MAX, description="firm agents drawn")
     provinces: list[str] = Field(default_factory=list, description="empty = all 31")
     industries: list[str] = Field(default_factory=list, description="empty = all")
     size_draw_sd_frac: float = Field(0.15, ge=0.0, le=1.0,
@@ -77,7 +119,7 @@ class Time(Section):
 
 
 class Grid(Section):
-    ef_mult_of_2022: Path = Field(default_factory=dict,
+    ef_mult_of_2022: dict[YearKey, Mult] = Field(default_factory=dict,
                                   description="multiplier on 2022 provincial grid factors; "
                                               "empty = packaged grid_path.csv")
     residual_mix_follows_grid: bool = True
@@ -94,9 +136,9 @@ class Growth(Section):
 
 class Prices(Section):
     eur_cny: float = Field(7.8, gt=1.0, le=20.0, description="CNY per EUR")
-    eu_ets_eur_per_tco2: Path = Field(default_factory=lambda: {2025: 75.0})
-    electricity_cny_per_mwh: NonNeg = 650.0
-    fuel_price_mult: dict[Year, NonNeg] = Field(default_factory=lambda: {2025: 1.0})
+    eu_ets_eur_per_tco2: dict[YearKey, EurPerT] = Field(default_factory=lambda: {2025: 75.0})
+    electricity_cny_per_mwh: CnyPerMwh = 650.0
+    fuel_price_mult: dict[YearKey, Mult] = Field(default_factory=lambda: {2025: 1.0})
 
 
 class Cbam(Section):
@@ -104,7 +146,7 @@ class Cbam(Section):
     start_year: int = Field(2026, ge=2023, le=2100)
     free_share: FracPath = Field(default_factory=dict, description="CBAM factor by year")
     markup_frac: FracPath = Field(default_factory=dict, description="mark-up on default values")
-    de_minimis_t: NonNeg = 50.0
+    de_minimis_t: upto("goods_t_max") = 50.0
     extra_industries: list[str] = Field(default_factory=list,
                                         description="downstream goods added for what-ifs")
     extra_coverage: Literal["direct", "direct_indirect"] = "direct_indirect"
@@ -115,7 +157,7 @@ class Cbam(Section):
 
 
 class Ets(Section):
-    price_cny_per_tco2: Path = Field(default_factory=lambda: {2025: 90.0})
+    price_cny_per_tco2: dict[YearKey, CnyPerT] = Field(default_factory=lambda: {2025: 90.0})
     free_share: FracPath = Field(default_factory=lambda: {2025: 1.0})
     coverage_start: dict[str, Year] = Field(default_factory=dict,
                                             description="industry -> first year; overrides data")
@@ -134,7 +176,7 @@ class Expectations(Section):
 class BuyerRequirement(Section):
     industry: str
     from_year: Year
-    max_footprint_tco2_per_unit: NonNeg
+    max_footprint_tco2_per_unit: upto("footprint_tco2_per_unit_max")
     penalty_frac: Frac = Field(description="share of EU sales lost or discounted above threshold")
 
     _i = field_validator("industry")(lambda v: check_industries([v])[0])
@@ -148,7 +190,8 @@ class Buyers(Section):
 class Subsidy(Section):
     capex_share: dict[str, Frac] = Field(default_factory=dict, description="option -> share")
     province_addon_frac: dict[str, Frac] = Field(default_factory=dict)
-    budget_cny_per_yr: NonNeg | None = Field(None, description="absent = unlimited")
+    budget_cny_per_yr: upto("budget_cny_per_yr_max") | None = Field(
+        None, description="absent = unlimited")
 
     _capex_share = field_validator("capex_share")(keys_in(check_options))
 
@@ -201,9 +244,10 @@ class Behaviour(Section):
 class OptionOverride(Section):
     """Scenario overrides of one retrofit option's packaged parameters (retrofits.csv)."""
 
-    capex_cny_per_unit: NonNeg | None = None
+    capex_cny_per_unit: upto("capex_cny_per_unit_max") | None = None
     capex_decline_frac_per_yr: Annotated[float, Field(ge=-0.5, le=0.5)] | None = None
-    opex_cny_per_unit_yr: float | None = None
+    opex_cny_per_unit_yr: Annotated[float, Field(ge=-LIMIT["opex_cny_per_unit_yr_max"],
+                                                 le=LIMIT["opex_cny_per_unit_yr_max"])] | None = None
     lifetime_yr: Annotated[int, Field(ge=1, le=60)] | None = None
     lead_time_yr: Annotated[int, Field(ge=0, le=10)] | None = None
     available_from_year: Year | None = None
@@ -230,12 +274,12 @@ class GreenPower(Section):
     """Green-power trading premium and direct supply from the western bases."""
 
     transmission: bool = Field(True, description="direct supply reaches other provinces over UHV lines")
-    transmission_mult: Path = Field(default_factory=lambda: {2025: 1.0},
+    transmission_mult: MultPath = Field(default_factory=lambda: {2025: 1.0},
                                     description="multiplier on the bases' export capacity path")
-    local_capacity_mult: Path = Field(default_factory=lambda: {2025: 1.0})
-    market_twh: dict[Year, Annotated[float, Field(gt=0.0)]] = Field(
+    local_capacity_mult: MultPath = Field(default_factory=lambda: {2025: 1.0})
+    market_twh: dict[YearKey, upto("green_power_market_twh_max", low_open=True)] = Field(
         default_factory=lambda: {2025: 330.0}, description="national green-power trading volume")
-    premium_span_cny_per_mwh: NonNeg | None = Field(
+    premium_span_cny_per_mwh: CnyPerMwh | None = Field(
         None, description="premium rise when contracts equal the market; absent = from data")
 
 
@@ -266,3 +310,40 @@ class ScenarioModel(Section):
 
     uncertainty: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="key path -> distribution; checked by sim.uncertainty")
+
+
+def population_without_factories(pop: Population) -> str | None:
+    """Why ``pop`` selects no factories (``None`` when it selects some)."""
+    from zcf.sim.population import full_cell_counts
+    data = defaults()
+    cells = full_cell_counts(data, pop.provinces, pop.industries)
+    if cells.sum() > 0:
+        return None
+    provs = pop.provinces or data.province_names
+    made = full_cell_counts(data, provs, []).sum(axis=1) > 0
+    there = [ind for ind, ok in zip(data.industry_ids, made) if ok]
+    return (f"provinces {provs} x industries {pop.industries} hold no factories in the packaged "
+            f"data; allowed: a selection with factories (industries present in those provinces: "
+            f"{', '.join(there) or 'none'})")
+
+
+def cross_field_problems(cfg: ScenarioModel) -> list[tuple[str, str]]:
+    """(dotted key, what is wrong and what is allowed) for rules tying several keys together."""
+    out = []
+    t = cfg.time
+    if t.end_year < t.start_year:
+        out.append(("time.end_year", f"must be >= time.start_year ({t.start_year}); got "
+                                     f"{t.end_year}"))
+    c = cfg.certification
+    if c.resource_score_low > c.resource_score_high:
+        out.append(("certification.resource_score_low",
+                    f"must be <= certification.resource_score_high ({c.resource_score_high:g}); "
+                    f"got {c.resource_score_low:g}"))
+    why = population_without_factories(cfg.population)
+    if why:
+        out.append(("population", why))
+    return out
+
+
+# keys that cross_field_problems compares with each other (uncertainty checks their corners)
+CROSS_FIELD_KEYS = ("certification.resource_score_low", "certification.resource_score_high")

@@ -1,16 +1,25 @@
 """The ``zcf`` command line: scenarios, account, run, compare, bench (and experiments).
 
-Bad input (scenario, factory file, option) prints one clear message and exits with code 2.
+Bad input (scenario, factory file, option) prints one clear message and exits with code 2;
+arguments are checked before any work starts, and a failure while writing (a full disk) leaves
+nothing half-written under ``--out``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
+import shutil
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from zcf.sim.scenario import Scenario, ScenarioError
+
+YEARS = re.compile(r"\s*([0-9]{4})\s*(?:-\s*([0-9]{4})\s*)?")
 
 
 class UsageError(ValueError):
@@ -21,23 +30,88 @@ def parse_years(text: str | None) -> tuple[int, int] | None:
     """'2025-2060' -> (2025, 2060); '2030' -> (2030, 2030)."""
     if text is None:
         return None
-    try:
-        a, _, b = text.partition("-")
-        lo, hi = int(a), int(b or a)
-    except ValueError:
-        raise UsageError(f"--years must look like 2025-2060, not {text!r}") from None
+    m = YEARS.fullmatch(text)
+    if not m:
+        raise UsageError(f"--years must look like 2025-2060 (or one year, 2030), not {text!r}")
+    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
     if hi < lo:
-        raise UsageError(f"--years: end {hi} is before start {lo}")
+        raise UsageError(f"--years: end {hi} is before start {lo}; allowed: START-END with "
+                         "END >= START")
     return lo, hi
+
+
+def check_count(option: str, value: int | None, low: int = 1, high: int | None = None) -> None:
+    """``value`` of ``option`` is a whole number in [low, high] (``None`` = not given)."""
+    if value is None:
+        return
+    if value < low or (high is not None and value > high):
+        span = f">= {low}" if high is None else f">= {low} and <= {high:,}"
+        raise UsageError(f"{option} must be {span} (a whole number), not {value}")
+
+
+def check_out_folder(text: str | None, option: str = "--out") -> Path | None:
+    """The ``--out`` folder, checked before any work: a folder (new or existing) that can be
+    written. Nothing is created here."""
+    if text is None:
+        return None
+    if text.strip() == "":
+        raise UsageError(f"{option} must name a folder, not {text!r}")
+    out = Path(text)
+    try:
+        probe = out                  # the nearest part of the path that exists
+        while not os.path.lexists(probe) and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            what = "exists and is not a folder" if probe == out else \
+                f"{probe} is not a folder, so {out} cannot be created"
+            raise UsageError(f"{option} {text}: {what}; allowed: a new or existing folder")
+        longest = os.pathconf(probe, "PC_NAME_MAX")
+        new_parts = out.parts[len(probe.parts):] if probe != Path(".") else out.parts
+        too_long = [p for p in new_parts if len(os.fsencode(p)) > longest]
+        if too_long:
+            raise UsageError(f"{option}: folder name {too_long[0][:40]!r}... is longer than "
+                             f"{longest} bytes; allowed: shorter names")
+        fd, name = tempfile.mkstemp(prefix=".zcf-probe-", dir=probe)
+        os.close(fd)
+        os.unlink(name)
+    except UsageError:
+        raise
+    except OSError as e:
+        raise UsageError(f"{option} {text}: cannot write in {probe} ({e.strerror or e}); "
+                         "allowed: a folder you can write to") from None
+    except ValueError as e:
+        raise UsageError(f"{option} {text!r} is not a usable folder name ({e})") from None
+    return out
+
+
+def write_staged(out: Path, write) -> None:
+    """Call ``write(folder)`` on a hidden folder inside ``out``, then move what it wrote into
+    ``out``; on any error nothing new is left in ``out`` (nor ``out`` itself if it was new)."""
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".zcf-writing-", dir=out))
+    try:
+        write(stage)
+        for src in sorted(stage.rglob("*")):
+            if src.is_file():
+                dst = out / src.relative_to(stage)
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
 
 
 def scenario_from_args(name: str, firms: int | None = None, years: str | None = None) -> Scenario:
     """Load ``name`` and apply the common ``--firms`` / ``--years`` overrides."""
+    span = parse_years(years)          # a malformed --years is refused before any file is read
     scn = Scenario.load(name)
     over: dict = {}
     if firms is not None:
         over["population.firms"] = firms
-    span = parse_years(years)
     if span:
         over["time.start_year"], over["time.end_year"] = span
     return scn.replace(over) if over else scn
@@ -71,7 +145,7 @@ def cmd_account(args) -> int:
     from zcf.sim.account import account_factory, load_factory
     res = account_factory(load_factory(args.file))
     if args.json:
-        print(json.dumps(res))
+        print(json.dumps(res, allow_nan=False))      # strict JSON: the loader refuses inf/NaN
     else:
         for k, v in res.items():
             print(f"{k:26s} {v:,.6g}")
@@ -79,7 +153,9 @@ def cmd_account(args) -> int:
 
 
 def cmd_run(args) -> int:
+    check_count("--seed", args.seed, low=0)
     scn = scenario_from_args(args.scenario, args.firms, args.years)
+    out = check_out_folder(args.out)
     t0 = time.perf_counter()
     model = run_model(scn, args.seed, engine=args.engine, progress=not args.quiet)
     wall = time.perf_counter() - t0
@@ -87,18 +163,23 @@ def cmd_run(args) -> int:
     print(summary.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"({model.firms.n:,} firms, {scn.cfg.time.start_year}-{scn.cfg.time.end_year}, "
           f"seed {args.seed}, engine {args.engine}: {wall:.1f} s)")
-    if args.out:
-        out = Path(args.out)
-        model.write(out)
-        summary.to_csv(out / "summary.csv", index=False)
+    if out is not None:
         from zcf.sim.plots import save_run_figures
-        save_run_figures(model.results, out)
+
+        def write(folder: Path) -> None:
+            model.write(folder)
+            summary.to_csv(folder / "summary.csv", index=False)
+            save_run_figures(model.results, folder)
+        write_staged(out, write)
         print(f"wrote {out}/*.parquet, summary.csv and figures")
     return 0
 
 
 def cmd_bench(args) -> int:
     from zcf.sim.bench import run_benchmarks
+    from zcf.sim.schema import FIRMS_MAX
+    check_count("--firms", args.firms, high=FIRMS_MAX)
+    check_count("--python-firms", args.python_firms, high=FIRMS_MAX)
     run_benchmarks(firms=args.firms, python_firms=args.python_firms)
     return 0
 
@@ -151,12 +232,29 @@ def _extensions():
     return regs
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings of this package as one 'zcf: warning:' line (others as Python shows them)."""
+    if getattr(category, "__module__", "").startswith("zcf."):
+        print(f"zcf: warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    from zcf.sim import cli as installed    # under ``python -m`` a second copy of this module
     try:
         return args.fn(args)
-    except (ScenarioError, UsageError) as e:
+    except (ScenarioError, UsageError, installed.UsageError) as e:
         print(f"zcf: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:            # a full disk, a folder that vanished: one line, no traceback
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"zcf: error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("zcf: interrupted", file=sys.stderr)

@@ -40,21 +40,28 @@ def _usage_errors(fn):
     return wrapper
 
 
+MAX_RUNS = 1_000_000       # the manifest lists every run; a million is far beyond any study here
+
+
 def _scenario(args):
-    from zcf.sim.cli import scenario_from_args
+    """The scenario, after every option is checked (nothing has been run or written yet)."""
+    from zcf.experiments.executors import max_workers
+    from zcf.sim.cli import check_count, check_out_folder, scenario_from_args
     UsageError = usage_error()
-    if args.plot and not args.out:
+    if getattr(args, "plot", False) and not args.out:
         raise UsageError("--plot needs --out DIR (the folder for the figures)")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, not {args.seed}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, not {args.workers}")
+    check_count("--seed", args.seed, low=0)
+    check_count("--workers", args.workers, high=max_workers())
+    if args.connect_timeout is not None and not 0 < args.connect_timeout <= 3600:
+        raise UsageError(f"--connect-timeout must be a number of seconds > 0 and <= 3600, not "
+                         f"{args.connect_timeout}")
+    check_out_folder(args.out)
     return scenario_from_args(args.scenario, args.firms, args.years)
 
 
 def _exec_kw(args) -> dict:
     return {"seed": args.seed, "workers": args.workers, "scheduler": args.scheduler,
-            "out": args.out, "progress": not args.quiet}
+            "out": args.out, "progress": not args.quiet, "connect_timeout": args.connect_timeout}
 
 
 def _fmt(df: pd.DataFrame) -> str:
@@ -93,9 +100,9 @@ def _finish(result, args, t0: float) -> None:
 def cmd_mc(args) -> int:
     from zcf.experiments.montecarlo import monte_carlo
     UsageError = usage_error()
+    from zcf.sim.cli import check_count
+    check_count("--runs", args.runs, high=MAX_RUNS)
     scn = _scenario(args)
-    if args.runs < 1:
-        raise UsageError(f"--runs must be >= 1, not {args.runs}")
     t0 = time.perf_counter()
     result = monte_carlo(scn, args.runs, **_exec_kw(args))
     if "emissions" in result.tables:
@@ -108,7 +115,9 @@ def cmd_mc(args) -> int:
 @_usage_errors
 def cmd_sweep(args) -> int:
     from zcf.experiments.sweep import parse_set, sweep
+    from zcf.sim.cli import check_count
     UsageError = usage_error()
+    check_count("--runs-per-point", args.runs_per_point, high=MAX_RUNS)
     scn = _scenario(args)
     grid: dict = {}
     for text in args.set:
@@ -117,8 +126,12 @@ def cmd_sweep(args) -> int:
             raise UsageError(f"--set {key} is given twice; give all its values once: "
                              f"--set {key}=V1,V2,...")
         grid[key] = values
-    if args.runs_per_point < 1:
-        raise UsageError(f"--runs-per-point must be >= 1, not {args.runs_per_point}")
+    points = 1
+    for values in grid.values():
+        points *= len(values)
+    if points * args.runs_per_point > MAX_RUNS:
+        raise UsageError(f"the sweep has {points:,} points x {args.runs_per_point:,} runs; "
+                         f"allowed: at most {MAX_RUNS:,} runs")
     t0 = time.perf_counter()
     result = sweep(scn, grid, args.runs_per_point, **_exec_kw(args))
     if "emissions" in result.tables:
@@ -133,9 +146,18 @@ def cmd_sweep(args) -> int:
 @_usage_errors
 def cmd_sensitivity(args) -> int:
     from zcf.experiments.sensitivity import sensitivity
-    scn = _scenario(args)
+    from zcf.sim.cli import check_count
+    check_count("--samples", args.samples, low=2, high=MAX_RUNS)
+    check_count("--levels", args.levels, low=2, high=MAX_RUNS)
     if not 0.0 < args.conf_level < 1.0:
         raise usage_error()(f"--conf-level must be between 0 and 1, not {args.conf_level}")
+    scn = _scenario(args)
+    from zcf.sim.uncertainty import parameters
+    d = len(parameters(scn))
+    per = (2 * d + 2 if args.second_order else d + 2) if args.method == "sobol" else d + 1
+    if args.samples * per > MAX_RUNS:
+        raise usage_error()(f"--samples {args.samples} gives {args.samples * per:,} runs; "
+                            f"allowed: at most {MAX_RUNS:,} runs")
     t0 = time.perf_counter()
     result = sensitivity(scn, args.output, method=args.method, samples=args.samples,
                          second_order=args.second_order, num_levels=args.levels,
@@ -147,9 +169,10 @@ def cmd_sensitivity(args) -> int:
     if result.indices.attrs.get("constant_output"):
         print(f"note: {args.output} is the same in every run, so every index is 0")
     if args.out:
-        from zcf.experiments.store import write_parquet_atomic
-        write_parquet_atomic(result.indices, Path(args.out) / "indices.parquet")
-        result.indices.to_csv(Path(args.out) / "indices.csv", index=False)
+        from zcf.experiments.store import RunStore, parquet_bytes
+        RunStore(args.out).add_files({
+            "indices.parquet": parquet_bytes(result.indices),
+            "indices.csv": result.indices.to_csv(index=False).encode()})
         print(f"wrote {args.out}/indices.parquet and indices.csv")
     _finish(result, args, t0)
     return 0
@@ -158,6 +181,13 @@ def cmd_sensitivity(args) -> int:
 @_usage_errors
 def cmd_bench_mc(args) -> int:
     from zcf.experiments.bench import bench_mc
+    from zcf.experiments.executors import max_workers
+    from zcf.sim.cli import check_count, check_out_folder
+    check_count("--runs", args.runs, high=MAX_RUNS)
+    check_count("--ratio-runs", args.ratio_runs, high=MAX_RUNS)
+    check_count("--workers", args.workers, high=max_workers())
+    check_count("--seed", args.seed, low=0)
+    check_out_folder(args.out)
     bench_mc(scenario=args.scenario, runs=args.runs, ratio_runs=args.ratio_runs,
              workers=args.workers, firms=args.firms, years=args.years, seed=args.seed,
              out=args.out, progress=not args.quiet)
@@ -173,7 +203,10 @@ def _common(p, plot: bool = True) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
     where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
+                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (needs the "
+                            "[dask] extra)")
+    p.add_argument("--connect-timeout", type=float, metavar="SECONDS",
+                   help="give up on --scheduler after this long (default 5)")
     if plot:
         p.add_argument("--plot", action="store_true", help="write fan charts (PNG) under --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Mapping
@@ -23,9 +24,10 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from zcf.experiments.executors import ExecutorError, make_executor
+from zcf.experiments.executors import (DaskExecutor, ExecutorError, check_scheduler,
+                                       make_executor)
 from zcf.experiments.runner import RunOutput, RunTask, run_task
-from zcf.experiments.store import FORMAT, RunStore, StoreError
+from zcf.experiments.store import FORMAT, RunStore, StoreError, StoreWarning, jsonable
 from zcf.experiments.summary import MetricError, metric_per_run, summarise
 
 
@@ -95,6 +97,7 @@ def check_seed(seed: Any) -> int:
 
 # -- execution ------------------------------------------------------------------------------------
 def execute(plan: Plan, *, workers: int | None = None, scheduler: Any = None,
+            connect_timeout: float | None = None,
             out: str | Path | None = None, progress: bool = True,
             check_first: Callable[[dict], None] | None = None) -> ExperimentResult:
     """Run the plan's unfinished tasks and return all its results.
@@ -102,31 +105,50 @@ def execute(plan: Plan, *, workers: int | None = None, scheduler: Any = None,
     Args:
         workers: local worker processes (default: the CPU count; 1 runs in this process).
         scheduler: a ``dask.distributed`` scheduler address or ``Client`` (instead of workers).
+        connect_timeout: seconds to wait for the scheduler to answer (default 5).
         out: folder of the Parquet store; ``None`` keeps results in memory only.
         progress: show a progress bar (runs done, time left) on stderr.
         check_first: called with the tables of the first run to finish (e.g. to check that an
             output metric exists before thousands of runs are made).
     """
     store = RunStore(out) if out is not None else None
+    memory: dict[int, dict[str, pd.DataFrame]] = {}
     try:
+        first = make_executor(workers, scheduler, None, connect_timeout)  # checked before work
+        if isinstance(first, DaskExecutor) and first.address is not None:
+            check_scheduler(first.address, first.connect_timeout)
         if store is not None:
             store.open(plan.manifest(), plan.growable)
-        done = store.finished() if store is not None else set()
-        todo = [t for t in plan.tasks if t.run not in done]
-        memory: dict[int, dict[str, pd.DataFrame]] = {}
-        if todo:
-            executor = make_executor(workers, scheduler, n_tasks=len(todo))
-            _run_all(plan, todo, len(plan.tasks) - len(todo), executor, store, memory, progress,
-                     check_first)
-        if store is not None:
-            store.clean_stale_temporaries()
+        try:
+            if store is not None and store.damaged:
+                _report_damaged(store)
+            done = store.finished() if store is not None else set()
+            todo = [t for t in plan.tasks if t.run not in done]
+            if todo:
+                executor = make_executor(workers, scheduler, len(todo), connect_timeout)
+                _run_all(plan, todo, len(plan.tasks) - len(todo), executor, store, memory,
+                         progress, check_first)
+            if store is not None:
+                store.clean_stale_temporaries()
+        finally:
+            if store is not None:
+                store.close()
     except (StoreError, ExecutorError, MetricError) as e:
         raise ExperimentError(str(e)) from None
     runs = [t.run for t in plan.tasks]
     tables = _read_store(store, runs) if store is not None else _stack(memory, runs)
     result = _result_class(plan)(plan=plan, tables=tables, path=Path(out) if out else None)
     result.resumed = len(plan.tasks) - len(todo)
+    result.redone = dict(store.damaged) if store is not None else {}
     return result
+
+
+def _report_damaged(store: RunStore) -> None:
+    runs = sorted(store.damaged)
+    shown = "; ".join(f"run {r} ({store.damaged[r]})" for r in runs[:3])
+    more = f"; and {len(runs) - 3} more" if len(runs) > 3 else ""
+    warnings.warn(f"{store.folder}: running {len(runs)} finished run(s) again whose files are "
+                  f"missing or damaged: {shown}{more}", StoreWarning, stacklevel=4)
 
 
 def _run_all(plan, todo, already, executor, store, memory, progress, check_first) -> None:
@@ -212,6 +234,7 @@ class ExperimentResult:
         self.path = path
         self.runs = plan.runs_table()
         self.resumed = 0          # runs found finished in the store (not run again)
+        self.redone: dict[int, str] = {}   # finished runs whose files were damaged: run -> why
 
     kind = property(lambda self: self.plan.kind)
     scenario = property(lambda self: self.plan.scenario)
@@ -260,13 +283,20 @@ def load(folder: str | Path, output: str | None = None) -> ExperimentResult:
 
     For a sensitivity experiment, ``output`` (``TABLE.COLUMN@YEAR``) computes the indices.
     """
-    from zcf.sim.scenario import Scenario
+    from zcf.sim.scenario import Scenario, ScenarioError
     store = RunStore(folder)
-    man = store.manifest()
-    if man is None:
-        raise ExperimentError(f"{folder}: no manifest.json; not an experiment folder")
-    scn = Scenario(man["scenario"]["contents"], source=man["scenario"]["source"])
-    plan = _replan(man, scn)
+    try:
+        man = store.verify()
+        scn = Scenario(man["scenario"]["contents"], source=man["scenario"].get("source", "?"))
+        plan = _replan(man, scn)
+    except (StoreError, ScenarioError, KeyError, TypeError) as e:
+        why = f"manifest.json lacks or garbles {e}" if isinstance(e, (KeyError, TypeError)) \
+            else str(e)
+        raise ExperimentError(f"{folder}: cannot be loaded: {why}") from None
+    if jsonable(man["runs"]) != jsonable(plan.manifest()["runs"]):
+        raise ExperimentError(f"{folder}: manifest.json's runs (seeds, values) differ from what "
+                              "its kind, seed and plan give with this version of the package "
+                              f"(made by {man.get('package', {}).get('version', '?')})")
     done = store.finished()
     plan.tasks = [t for t in plan.tasks if t.run in done]
     runs = [t.run for t in plan.tasks]

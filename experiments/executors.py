@@ -111,7 +111,17 @@ class LocalExecutor:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if exc_type is None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            return
+        # stopped (Ctrl-C, an error): end the workers now rather than wait for their runs, whose
+        # results would be thrown away (workers write nothing, so nothing is left half-written)
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join()
 
     def imap_unordered(self, fn: Callable, items: Iterable) -> Iterator[Any]:
         items = iter(items)

@@ -332,18 +332,53 @@ def cross_field_problems(cfg: ScenarioModel) -> list[tuple[str, str]]:
     out = []
     t = cfg.time
     if t.end_year < t.start_year:
-        out.append(("time.end_year", f"must be >= time.start_year ({t.start_year}); got "
-                                     f"{t.end_year}"))
+        out.append(("time.end_year", f"got {t.end_year}; allowed: >= time.start_year "
+                                     f"({t.start_year})"))
     c = cfg.certification
     if c.resource_score_low > c.resource_score_high:
         out.append(("certification.resource_score_low",
-                    f"must be <= certification.resource_score_high ({c.resource_score_high:g}); "
-                    f"got {c.resource_score_low:g}"))
+                    f"got {c.resource_score_low:g}; allowed: <= "
+                    f"certification.resource_score_high ({c.resource_score_high:g})"))
     why = population_without_factories(cfg.population)
     if why:
         out.append(("population", why))
+    out += _opex_problems(cfg)
+    return out
+
+
+@cache
+def _option_opex() -> dict[str, tuple[str, float]]:
+    """Option -> (opex basis, packaged opex) from ``data/retrofits.csv``."""
+    table = read_csv("retrofits.csv")
+    return {r.option: (r.opex_basis, float(r.opex_cny_per_unit_yr))
+            for r in table.itertuples(index=False)}
+
+
+def _opex_problems(cfg: ScenarioModel) -> list[tuple[str, str]]:
+    """An operating cost is a cost (>= 0), except a price difference per MWh (green power
+    cheaper than the grid), which cannot exceed the electricity price it is a difference to."""
+    out = []
+    price = cfg.prices.electricity_cny_per_mwh
+    for opt, (basis, packaged) in _option_opex().items():
+        over = cfg.options.get(opt)
+        given = over is not None and over.opex_cny_per_unit_yr is not None
+        opex = over.opex_cny_per_unit_yr if given else packaged
+        key = f"options.{opt}.opex_cny_per_unit_yr"
+        if basis == "per_mwh" and opex < -price:
+            if given:
+                out.append((key, f"got {opex:g}; allowed: >= -prices.electricity_cny_per_mwh "
+                                 f"(-{price:g}): a saving per MWh cannot exceed the price"))
+            else:
+                out.append(("prices.electricity_cny_per_mwh",
+                            f"got {price:g}; allowed: >= {-opex:g}, the saving per MWh of "
+                            f"{opt} in retrofits.csv (or override {key})"))
+        elif basis != "per_mwh" and opex < 0:
+            out.append((key, f"got {opex:g}; allowed: >= 0 ({opt}'s opex is a cost "
+                             f"{basis.replace('_', ' ')})"))
     return out
 
 
 # keys that cross_field_problems compares with each other (uncertainty checks their corners)
-CROSS_FIELD_KEYS = ("certification.resource_score_low", "certification.resource_score_high")
+CROSS_FIELD_KEYS = ("certification.resource_score_low", "certification.resource_score_high",
+                    "prices.electricity_cny_per_mwh",
+                    *(f"options.{o}.opex_cny_per_unit_yr" for o in OPTIONS))

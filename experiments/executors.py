@@ -177,8 +177,8 @@ def check_scheduler(address: str, timeout: float) -> None:
                 pass
         except OSError as e:
             why = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e))
-            raise ExecutorError(f"{where}: cannot connect ({why}); is a Dask scheduler running "
-                                "there?") from None
+            raise ExecutorError(f"{where}: cannot connect ({why}); allowed: the address of a "
+                                "running Dask scheduler") from None
 
     async def probe() -> None:
         client = distributed.Client(address, asynchronous=True, timeout=timeout)
@@ -194,11 +194,13 @@ def check_scheduler(address: str, timeout: float) -> None:
         try:
             pool.submit(asyncio.run, probe()).result()
         except (TimeoutError, asyncio.TimeoutError):
-            raise ExecutorError(f"{where}: no Dask scheduler answered within {timeout:g} s (is "
-                                "the address that of a Dask scheduler?)") from None
+            raise ExecutorError(f"{where}: no Dask scheduler answered within {timeout:g} s; "
+                                "allowed: the address of a running Dask scheduler (or a longer "
+                                "--connect-timeout)") from None
         except Exception as e:           # bytes that are not Dask's protocol: any error at all
             raise ExecutorError(f"{where}: not a Dask scheduler ({type(e).__name__}: "
-                                f"{str(e)[:120]})") from None
+                                f"{str(e)[:120]}); allowed: the address of a running Dask "
+                                "scheduler") from None
 
 
 class DaskExecutor:

@@ -169,8 +169,8 @@ class RunStore:
             raise StoreError(f"{path}: not an experiment manifest (holds a JSON "
                              f"{type(man).__name__}, not an object){again}")
         if man.get("format") != FORMAT:
-            raise StoreError(f"{self.folder} holds {man.get('format')!r} results, not {FORMAT!r}; "
-                             "use another --out folder")
+            raise StoreError(f"{path}: holds {man.get('format')!r} results, not {FORMAT!r} (made "
+                             "by another version of the package); use another --out folder")
         bad = [k for k, t in REQUIRED.items() if not isinstance(man.get(k), t)
                or isinstance(man.get(k), bool)]
         if bad:

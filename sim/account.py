@@ -107,16 +107,17 @@ def _cross_field_problems(f: FactoryFile) -> list[tuple[str, str]]:
     national = float(data.industries.loc[f.industry, "national_output_units_2024"])
     cap = national * LIMIT["output_max_mult_of_national"]
     if f.output > cap:
-        out.append(("output", f"must be <= {cap:.6g} ({LIMIT['output_max_mult_of_national']:g} "
-                              f"x the national {f.industry} output in the data); got {f.output:g}"))
+        out.append(("output", f"got {f.output:g}; allowed: <= {cap:.6g} "
+                              f"({LIMIT['output_max_mult_of_national']:g} x the national "
+                              f"{f.industry} output in the data)"))
     if f.exports.eu_output > f.output:
-        out.append(("exports.eu_output", f"must be <= output ({f.output:g}); got "
-                                         f"{f.exports.eu_output:g}"))
+        out.append(("exports.eu_output", f"got {f.exports.eu_output:g}; allowed: <= output "
+                                         f"({f.output:g})"))
     gross = direct_emissions_tco2(f)
     if f.process.captured_tco2 > gross:
         out.append(("process.captured_tco2",
-                    f"must be <= the direct emissions it captures (fuels x factors + "
-                    f"process_tco2 = {gross:.6g} tCO2); got {f.process.captured_tco2:g}"))
+                    f"got {f.process.captured_tco2:g}; allowed: <= the direct emissions it "
+                    f"captures (fuels x factors + process_tco2 = {gross:.6g} tCO2)"))
     return out
 
 

@@ -56,6 +56,8 @@ def check_out_folder(text: str | None, option: str = "--out") -> Path | None:
         return None
     if text.strip() == "":
         raise UsageError(f"{option} must name a folder, not {text!r}")
+    if "\0" in text:
+        raise UsageError(f"{option} {text!r}: a folder name must not hold a NUL character")
     out = Path(text)
     try:
         probe = out                  # the nearest part of the path that exists
@@ -245,7 +247,7 @@ _default_showwarning = warnings.showwarning
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    warnings.showwarning = _show_warning
+    shown, warnings.showwarning = warnings.showwarning, _show_warning
     from zcf.sim import cli as installed    # under ``python -m`` a second copy of this module
     try:
         return args.fn(args)
@@ -259,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("zcf: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":

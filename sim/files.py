@@ -81,7 +81,8 @@ def read_toml(path: Path | str, named_by: tuple[Path, str] | None = None,
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{where}: not valid TOML: {e}") from None
+        raise ScenarioError(f"{where}: not valid TOML: {e}; allowed: TOML 1.0 syntax "
+                            "(https://toml.io)") from None
     except RecursionError:
         raise ScenarioError(f"{where}: arrays or tables nested too deeply; allowed: at most "
                             f"{MAX_DEPTH} levels") from None
@@ -161,8 +162,7 @@ def resolve(ref, named_by: tuple[Path, str] | None = None) -> Path:
             return packaged_path(ref)
         if _exists(p):
             return p                # a folder or special file: read_toml says what is wrong
-        raise ScenarioError(f"no scenario {ref!r}: not a file, and the packaged scenarios are "
-                            f"{', '.join(packaged)}")
+        raise ScenarioError(f"no scenario {ref!r}: not a file nor a packaged scenario; {allowed}")
     here = named_by[0].parent
     cand = here / ref                # an absolute ``ref`` stays absolute
     tries = [cand]
@@ -176,5 +176,4 @@ def resolve(ref, named_by: tuple[Path, str] | None = None) -> Path:
     if _looks_like_path(ref) or _exists(cand):
         return cand                  # read_toml names the file and key and says what is wrong
     raise ScenarioError(f"{named_by[0]}: key '{named_by[1]}': no scenario {ref!r}: no file "
-                        f"{' or '.join(str(t) for t in tries)}, and the packaged scenarios are "
-                        f"{', '.join(packaged)}")
+                        f"{' or '.join(str(t) for t in tries)} nor a packaged scenario; {allowed}")

@@ -175,7 +175,8 @@ def apply_values(scenario, values: dict[str, Any], drop_uncertainty: bool = True
     try:
         raw = apply_to_raw(scenario.raw, values, _defaults_tree(scenario), drop_uncertainty)
     except KeyError as e:
-        raise ScenarioError(f"{scenario.source}: {e.args[0]}") from None
+        raise ScenarioError(f"{scenario.source}: {e.args[0]}; allowed: a key path that follows "
+                            "the scenario's tables") from None
     return Scenario(raw, source=scenario.source)
 
 
@@ -206,14 +207,15 @@ def _check_path(scenario, key: str) -> None:
         names = [str(k) for k in value] if isinstance(value, dict) else []
         keys = ", ".join(names) if isinstance(value, dict) else "none (not a table)"
         missing = key.split(".")[len(prefix.split(".")) if prefix else 0]
-        raise _error(scenario, key, f"no such value in the scenario; keys at {where}: {keys}"
+        raise _error(scenario, key, f"no such value in the scenario; allowed keys at {where}: {keys}"
                      f"{near_keys(missing, names)}")
     if isinstance(value, dict):
         raise _error(scenario, key, f"is a table (keys {', '.join(map(str, value))}), not a "
-                     f"number; give the full path, e.g. {key}.{next(iter(value), 'KEY')}")
+                     f"number; allowed: the full path to a number, e.g. "
+                     f"{key}.{next(iter(value), 'KEY')}")
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise _error(scenario, key, f"holds {value!r}, not a number; only numeric values "
-                     "can be uncertain")
+        raise _error(scenario, key, f"holds {value!r}, not a number; allowed: numeric values "
+                     "only")
 
 
 def _domain(lo: float, hi: float, inclusive: tuple[bool, bool]) -> str:
@@ -240,8 +242,8 @@ def parameter_rules(name: str) -> str:
 def _parse_one(scenario, key: str, spec: Any) -> Parameter:
     from scipy import stats
     if not isinstance(spec, dict) or "dist" not in spec:
-        raise _error(scenario, key, "must be a table { dist = NAME, PARAMETER = NUMBER ... } "
-                     f"with NAME one of {allowed_distributions()}")
+        raise _error(scenario, key, "must be a table; allowed: { dist = NAME, PARAMETER = "
+                     f"NUMBER ... }} with NAME one of {allowed_distributions()}")
     name = ALIASES.get(str(spec["dist"]), str(spec["dist"]))
     if not isinstance(spec["dist"], str) or name not in DISTRIBUTIONS:
         raise _error(scenario, key, f"unknown distribution {spec['dist']!r}; allowed: "

@@ -28,7 +28,7 @@ def _schema(model: type[BaseModel]) -> dict:
     return model.model_json_schema()
 
 
-def _deref(node: dict, root: dict) -> dict:
+def _deref(node, root: dict):
     while isinstance(node, dict) and "$ref" in node:
         node = root["$defs"][node["$ref"].rsplit("/", 1)[-1]]
     return node
@@ -48,7 +48,7 @@ def schema_at(model: type[BaseModel], loc: tuple) -> dict | None:
     root = _schema(model)
     node: dict | None = root
     for part in loc:
-        if node is None:
+        if not isinstance(node, dict):        # None, or ``true`` for a value of any type
             return None
         nxt = None
         for opt in _options(node, root):
@@ -62,7 +62,7 @@ def schema_at(model: type[BaseModel], loc: tuple) -> dict | None:
             if nxt is not None:
                 break
         node = nxt
-    return None if node is None else _deref(node, root)
+    return _deref(node, root) if isinstance(node, dict) else None
 
 
 def _num(x: float) -> str:
@@ -78,7 +78,7 @@ def _bounds(node: dict) -> str:
 
 def describe_allowed(node: dict | None, root_model: type[BaseModel]) -> str:
     """'a whole number >= 1 and <= 5000000', 'one of "a", "b"', 'a table of ...' ..."""
-    if node is None:
+    if not isinstance(node, dict):           # None, or ``true``: any value
         return ""
     root = _schema(root_model)
     texts = []
@@ -105,7 +105,7 @@ def describe_allowed(node: dict | None, root_model: type[BaseModel]) -> str:
             if opt.get("properties"):
                 texts.append("a table with keys " + ", ".join(opt["properties"]))
             else:
-                inner = describe_allowed(_deref(opt.get("additionalProperties") or {}, root),
+                inner = describe_allowed(_deref(opt.get("additionalProperties"), root),
                                          root_model)
                 texts.append("a table" + (f" of {_plural(inner)}" if inner else ""))
     return " or ".join(t for t in texts if t)
@@ -158,8 +158,8 @@ def format_validation_error(source: str, e: ValidationError, model: type[BaseMod
         loc = tuple(err["loc"])
         if loc and loc[-1] == "[key]":
             key = _key_text(loc[:-1])
-            lines.append(f"{source}: key '{key}': {short(err.get('input'))} is not a year; "
-                         "allowed: years from 2000 to 2100 as keys")
+            lines.append(f"{source}: key '{key}': not a year; allowed: years from 2000 to 2100 "
+                         f"as keys (2030 = ...); got {short(err.get('input'))}")
             continue
         key = _key_text(loc)
         kind = err["type"]

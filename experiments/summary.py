@@ -63,7 +63,8 @@ def summarise(df: pd.DataFrame, by: Sequence[str] | None = None,
 
     Returns:
         Columns ``*groups, *by, metric, n, mean, sd, q05, q25, q50, q75, q95`` (``column``
-        instead of ``metric`` when the table has a ``metric`` key, like the per-run summary).
+        instead of ``metric`` when the table has a ``metric`` key, like the per-run summary);
+        ``sd`` is 0 when ``n`` is 1.
     """
     groups = list(groups)
     native = key_columns(df, exclude=groups)
@@ -87,7 +88,9 @@ def _stats(df: pd.DataFrame, keys: list[str], metrics: list[str]) -> pd.DataFram
     work = df[keys + metrics].copy() if keys else df[metrics].assign(_all=0)
     gkeys = keys or ["_all"]
     g = work.groupby(gkeys, sort=True, dropna=False)[metrics]
-    parts = {"n": g.count(), "mean": g.mean(), "sd": g.std(ddof=1)}
+    n = g.count()
+    # sample sd (ddof=1); one run spreads nothing: 0, not NaN (``n`` says it is one run)
+    parts = {"n": n, "mean": g.mean(), "sd": g.std(ddof=1).mask(n == 1, 0.0)}
     for q, name in zip(QUANTILES, STAT_COLUMNS[3:]):
         parts[name] = g.quantile(q)
     long = pd.concat({k: v.stack(future_stack=True) for k, v in parts.items()}, axis=1)

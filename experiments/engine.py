@@ -184,7 +184,8 @@ class StoredTables(Mapping):
     """Table name -> DataFrame of the stored runs, read on first access and then kept."""
 
     def __init__(self, store: RunStore, runs: Sequence[int]):
-        self._store, self._runs = store, list(runs)
+        finished = store.finished()                  # once, not once per table
+        self._store, self._runs = store, [r for r in runs if r in finished]
         self._names = store.table_names()
         self._read: dict[str, pd.DataFrame] = {}
 
@@ -192,7 +193,7 @@ class StoredTables(Mapping):
         if name not in self._names:
             raise KeyError(name)
         if name not in self._read:
-            self._read[name] = self._store.read_table(name, self._runs)
+            self._read[name] = self._store.read_table(name, self._runs, check=False)
         return self._read[name]
 
     def __iter__(self):

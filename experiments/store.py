@@ -445,9 +445,10 @@ class RunStore:
         folder = self.folder / "tables"
         return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
-    def read_table(self, name: str, runs: Iterable[int]) -> pd.DataFrame:
-        """Rows of table ``name`` for the finished ``runs``, in run order."""
-        wanted = set(runs) & self.finished()
+    def read_table(self, name: str, runs: Iterable[int], check: bool = True) -> pd.DataFrame:
+        """Rows of table ``name`` for the finished ``runs``, in run order (``check=False``:
+        the caller already knows ``runs`` are finished)."""
+        wanted = set(runs) & self.finished() if check else set(runs)
         folder = self.folder / "tables" / name
         files = sorted((i, folder / f) for f in os.listdir(folder)
                        if (i := _run_index(f)) is not None and i in wanted)

@@ -273,7 +273,8 @@ def make_executor(workers: int | None = None, scheduler: Any = None, n_tasks: in
             return DaskExecutor(address=scheduler, connect_timeout=connect_timeout)
         return DaskExecutor(client=scheduler)
     workers = default_workers() if workers is None else workers
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= max_workers():
+    if (isinstance(workers, bool) or not isinstance(workers, int)
+            or not 1 <= workers <= max_workers()):
         raise ExecutorError(f"workers must be a whole number from 1 to {max_workers()} "
                             f"({MAX_WORKERS_PER_CPU} per CPU), not {workers!r}")
     if n_tasks is not None:

@@ -246,8 +246,8 @@ class OptionOverride(Section):
 
     capex_cny_per_unit: upto("capex_cny_per_unit_max") | None = None
     capex_decline_frac_per_yr: Annotated[float, Field(ge=-0.5, le=0.5)] | None = None
-    opex_cny_per_unit_yr: Annotated[float, Field(ge=-LIMIT["opex_cny_per_unit_yr_max"],
-                                                 le=LIMIT["opex_cny_per_unit_yr_max"])] | None = None
+    opex_cny_per_unit_yr: Annotated[float, Field(
+        ge=-LIMIT["opex_cny_per_unit_yr_max"], le=LIMIT["opex_cny_per_unit_yr_max"])] | None = None
     lifetime_yr: Annotated[int, Field(ge=1, le=60)] | None = None
     lead_time_yr: Annotated[int, Field(ge=0, le=10)] | None = None
     available_from_year: Year | None = None

@@ -207,8 +207,8 @@ def _check_path(scenario, key: str) -> None:
         names = [str(k) for k in value] if isinstance(value, dict) else []
         keys = ", ".join(names) if isinstance(value, dict) else "none (not a table)"
         missing = key.split(".")[len(prefix.split(".")) if prefix else 0]
-        raise _error(scenario, key, f"no such value in the scenario; allowed keys at {where}: {keys}"
-                     f"{near_keys(missing, names)}")
+        raise _error(scenario, key, f"no such value in the scenario; allowed keys at {where}: "
+                     f"{keys}{near_keys(missing, names)}")
     if isinstance(value, dict):
         raise _error(scenario, key, f"is a table (keys {', '.join(map(str, value))}), not a "
                      f"number; allowed: the full path to a number, e.g. "

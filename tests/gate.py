@@ -47,6 +47,7 @@ def waiting_pids(gate: Path) -> list[int]:
 if __name__ == "__main__":
     from zcf.experiments import montecarlo
     plan = montecarlo.plan_monte_carlo
-    montecarlo.plan_monte_carlo = lambda scn, runs, seed=0, run_fn=None: plan(scn, runs, seed, gated)
+    montecarlo.plan_monte_carlo = \
+        lambda scn, runs, seed=0, run_fn=None: plan(scn, runs, seed, gated)
     from zcf.sim.cli import main
     sys.exit(main(sys.argv[1:]))

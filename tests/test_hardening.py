@@ -138,7 +138,8 @@ def test_low_above_high_is_refused(tmp_path):
 
 def test_uncertain_low_and_high_may_not_cross(tmp_path):
     path = scenario(tmp_path, 'extends = "jiangsu"\n[uncertainty]\n'
-                    '"certification.resource_score_low" = { dist = "uniform", loc = 0.2, scale = 0.75 }\n')
+                    '"certification.resource_score_low" = '
+                    '{ dist = "uniform", loc = 0.2, scale = 0.75 }\n')
     with pytest.raises(ScenarioError, match="can draw .* together") as e:
         Scenario.load(path)
     assert "resource_score_high" in str(e.value)
@@ -193,7 +194,8 @@ def test_account_json_is_strict_and_non_negative(tmp_path):
     ('[prices]\nfuel_price_mult = { 2030 = 1.79e308 }\n', "prices.fuel_price_mult.2030"),
     ('[prices]\nelectricity_cny_per_mwh = inf\n', "prices.electricity_cny_per_mwh"),
     ('[options.ccus]\nopex_cny_per_unit_yr = nan\n', "options.ccus.opex_cny_per_unit_yr"),
-    ('[options.rooftop_pv]\nopex_cny_per_unit_yr = -5.0\n', "options.rooftop_pv.opex_cny_per_unit_yr"),
+    ('[options.rooftop_pv]\nopex_cny_per_unit_yr = -5.0\n',
+     "options.rooftop_pv.opex_cny_per_unit_yr"),
     ('[population]\nfirms = true\n', "population.firms"),
     ('[population]\nfirms = 1e308\n', "population.firms"),
     ('[population]\nfirms = "820000"\n', "population.firms"),
@@ -214,7 +216,7 @@ def test_model_refuses_a_fractional_firm_count():
         ZeroCarbonModel("jiangsu", firms=2.7)
 
 
-# -- vague messages ---------------------------------------------------------------------------------
+# -- vague messages -------------------------------------------------------------------------------
 def test_missing_key_says_what_is_allowed_without_echoing_the_file(tmp_path):
     path = scenario(tmp_path, 'extends = "jiangsu"\n[buyers]\nrequirements = [{ industry = '
                               '"steel", penalty_frac = 0.1, max_footprint_tco2_per_unit = 2.0 }]\n')
@@ -240,7 +242,7 @@ def test_bad_distribution_parameters_say_what_is_allowed(tmp_path):
             "scale > 0")
 
 
-# -- outside faults ---------------------------------------------------------------------------------
+# -- outside faults -------------------------------------------------------------------------------
 def test_out_that_cannot_be_written_fails_before_the_run(tmp_path):
     (tmp_path / "file").write_text("x")
     read_only = Path("/sys/zcf-out") if os.geteuid() == 0 else tmp_path / "ro" / "out"

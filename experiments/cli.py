@@ -99,7 +99,6 @@ def _finish(result, args, t0: float) -> None:
 @_usage_errors
 def cmd_mc(args) -> int:
     from zcf.experiments.montecarlo import monte_carlo
-    UsageError = usage_error()
     from zcf.sim.cli import check_count
     check_count("--runs", args.runs, high=MAX_RUNS)
     scn = _scenario(args)

@@ -18,7 +18,8 @@ from zcf.sim.datasets import defaults
 from zcf.sim.files import ScenarioError, read_toml
 from zcf.sim.policy import policy_for_year
 from zcf.sim.scenario import Scenario
-from zcf.sim.schema import LIMIT, CnyPerT, EurPerT, NonNeg, check_industries, check_provinces, upto
+from zcf.sim.schema import (LIMIT, CnyPerT, EurPerT, FootprintT, NonNeg, check_industries,
+                            check_provinces, upto)
 from zcf.sim.validation import format_validation_error
 
 
@@ -27,13 +28,17 @@ class _Strict(BaseModel):
 
 
 Mwh = upto("electricity_mwh_max")
+CoalT, GasM3, DieselT = upto("coal_t_max"), upto("natural_gas_m3_max"), upto("diesel_t_max")
+HeatGj, Co2T = upto("heat_gj_max"), upto("co2_t_max")
+FuelFactor, GasFactor = upto("fuel_tco2_per_t_max"), upto("gas_tco2_per_m3_max")
+HeatFactor, GridFactor = upto("heat_tco2_per_gj_max"), upto("grid_tco2_per_mwh_max")
 
 
 class Fuels(_Strict):
-    coal_t: upto("coal_t_max") = 0.0
-    natural_gas_m3: upto("natural_gas_m3_max") = 0.0
-    diesel_t: upto("diesel_t_max") = 0.0
-    purchased_heat_gj: upto("heat_gj_max") = 0.0
+    coal_t: CoalT = 0.0
+    natural_gas_m3: GasM3 = 0.0
+    diesel_t: DieselT = 0.0
+    purchased_heat_gj: HeatGj = 0.0
 
 
 class Electricity(_Strict):
@@ -44,8 +49,8 @@ class Electricity(_Strict):
 
 
 class Process(_Strict):
-    process_tco2: upto("co2_t_max") = 0.0
-    captured_tco2: upto("co2_t_max") = Field(
+    process_tco2: Co2T = 0.0
+    captured_tco2: Co2T = Field(
         0.0, description="at most the direct emissions it captures (checked after load)")
 
 
@@ -54,13 +59,13 @@ class Exports(_Strict):
 
 
 class FactorOverrides(_Strict):
-    coal_tco2_per_t: upto("fuel_tco2_per_t_max") | None = None
-    natural_gas_tco2_per_m3: upto("gas_tco2_per_m3_max") | None = None
-    diesel_tco2_per_t: upto("fuel_tco2_per_t_max") | None = None
-    heat_tco2_per_gj: upto("heat_tco2_per_gj_max") | None = None
-    grid_tco2_per_mwh: upto("grid_tco2_per_mwh_max") | None = None
-    residual_mix_tco2_per_mwh: upto("grid_tco2_per_mwh_max") | None = None
-    cbam_benchmark_tco2_per_unit: upto("footprint_tco2_per_unit_max") | None = None
+    coal_tco2_per_t: FuelFactor | None = None
+    natural_gas_tco2_per_m3: GasFactor | None = None
+    diesel_tco2_per_t: FuelFactor | None = None
+    heat_tco2_per_gj: HeatFactor | None = None
+    grid_tco2_per_mwh: GridFactor | None = None
+    residual_mix_tco2_per_mwh: GridFactor | None = None
+    cbam_benchmark_tco2_per_unit: FootprintT | None = None
 
 
 class PriceOverrides(_Strict):

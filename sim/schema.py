@@ -57,6 +57,11 @@ CnyPerT = upto("carbon_price_cny_per_tco2_max")
 EurPerT = upto("carbon_price_eur_per_tco2_max")
 CnyPerMwh = upto("electricity_price_cny_per_mwh_max")
 Mult = upto("mult_max")
+GoodsT = upto("goods_t_max")
+FootprintT = upto("footprint_tco2_per_unit_max")
+BudgetCny = upto("budget_cny_per_yr_max")
+CapexCny = upto("capex_cny_per_unit_max")
+MarketTwh = upto("green_power_market_twh_max", low_open=True)
 MultPath = dict[YearKey, Mult]
 FracPath = dict[YearKey, Frac]
 
@@ -146,7 +151,7 @@ class Cbam(Section):
     start_year: int = Field(2026, ge=2023, le=2100)
     free_share: FracPath = Field(default_factory=dict, description="CBAM factor by year")
     markup_frac: FracPath = Field(default_factory=dict, description="mark-up on default values")
-    de_minimis_t: upto("goods_t_max") = 50.0
+    de_minimis_t: GoodsT = 50.0
     extra_industries: list[str] = Field(default_factory=list,
                                         description="downstream goods added for what-ifs")
     extra_coverage: Literal["direct", "direct_indirect"] = "direct_indirect"
@@ -176,7 +181,7 @@ class Expectations(Section):
 class BuyerRequirement(Section):
     industry: str
     from_year: Year
-    max_footprint_tco2_per_unit: upto("footprint_tco2_per_unit_max")
+    max_footprint_tco2_per_unit: FootprintT
     penalty_frac: Frac = Field(description="share of EU sales lost or discounted above threshold")
 
     _i = field_validator("industry")(lambda v: check_industries([v])[0])
@@ -190,7 +195,7 @@ class Buyers(Section):
 class Subsidy(Section):
     capex_share: dict[str, Frac] = Field(default_factory=dict, description="option -> share")
     province_addon_frac: dict[str, Frac] = Field(default_factory=dict)
-    budget_cny_per_yr: upto("budget_cny_per_yr_max") | None = Field(
+    budget_cny_per_yr: BudgetCny | None = Field(
         None, description="absent = unlimited")
 
     _capex_share = field_validator("capex_share")(keys_in(check_options))
@@ -244,7 +249,7 @@ class Behaviour(Section):
 class OptionOverride(Section):
     """Scenario overrides of one retrofit option's packaged parameters (retrofits.csv)."""
 
-    capex_cny_per_unit: upto("capex_cny_per_unit_max") | None = None
+    capex_cny_per_unit: CapexCny | None = None
     capex_decline_frac_per_yr: Annotated[float, Field(ge=-0.5, le=0.5)] | None = None
     opex_cny_per_unit_yr: Annotated[float, Field(
         ge=-LIMIT["opex_cny_per_unit_yr_max"], le=LIMIT["opex_cny_per_unit_yr_max"])] | None = None
@@ -277,7 +282,7 @@ class GreenPower(Section):
     transmission_mult: MultPath = Field(default_factory=lambda: {2025: 1.0},
                                     description="multiplier on the bases' export capacity path")
     local_capacity_mult: MultPath = Field(default_factory=lambda: {2025: 1.0})
-    market_twh: dict[YearKey, upto("green_power_market_twh_max", low_open=True)] = Field(
+    market_twh: dict[YearKey, MarketTwh] = Field(
         default_factory=lambda: {2025: 330.0}, description="national green-power trading volume")
     premium_span_cny_per_mwh: CnyPerMwh | None = Field(
         None, description="premium rise when contracts equal the market; absent = from data")

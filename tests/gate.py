@@ -9,6 +9,7 @@ every later one writes ``waiting-<ticket>`` (holding its process id) and waits u
 ``gated`` (in worker processes too: they import this module by name).
 """
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,9 @@ def waiting_pids(gate: Path) -> list[int]:
 
 
 if __name__ == "__main__":
+    # Ctrl-C raises KeyboardInterrupt as in a terminal, also when the suite itself runs as a
+    # background job (``make test &``), whose children start with SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from zcf.experiments import montecarlo
     plan = montecarlo.plan_monte_carlo
     montecarlo.plan_monte_carlo = \

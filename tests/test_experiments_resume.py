@@ -44,6 +44,16 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")          # an orphan's zombie is dead, merely not reaped
 
 
+def communicate(proc):
+    """``proc.communicate()``, ending the process if it hangs (so no test leaves one behind)."""
+    try:
+        return proc.communicate(timeout=PATIENCE_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+
+
 def start_gated(cmd_args, gate: Path, workers: int):
     """Start ``zcf`` through the gate; return once OPEN runs are finished and the others wait."""
     gate.mkdir()
@@ -51,9 +61,13 @@ def start_gated(cmd_args, gate: Path, workers: int):
     proc = subprocess.Popen([sys.executable, str(GATE_SCRIPT), *cmd_args], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = Path(cmd_args[cmd_args.index("--out") + 1])
-    wait_for(lambda: proc.poll() is not None or (
-        len(RunStore(out).finished()) == OPEN and len(waiting_pids(gate)) >= min(workers, 2)),
-        f"{OPEN} finished runs and the others waiting")
+    try:
+        wait_for(lambda: proc.poll() is not None or (
+            len(RunStore(out).finished()) == OPEN and len(waiting_pids(gate)) >= min(workers, 2)),
+            f"{OPEN} finished runs and the others waiting")
+    except AssertionError:
+        proc.kill()
+        raise
     assert proc.poll() is None, proc.communicate()[1]
     return proc, out
 
@@ -71,7 +85,7 @@ def test_interrupted_experiment_resumes_to_identical_results(tmp_path, scenario_
     proc, out = start_gated(cmd, tmp_path / "gate", workers)
     workers_waiting = waiting_pids(tmp_path / "gate")
     proc.send_signal(sig)
-    _, stderr = proc.communicate(timeout=PATIENCE_S)
+    _, stderr = communicate(proc)
     if sig == signal.SIGINT:
         assert proc.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr
         assert not any(alive(p) for p in workers_waiting)    # stopped, not waited for
@@ -97,7 +111,7 @@ def test_kill_9_ends_the_worker_processes_too(tmp_path, scenario_file):
     workers = waiting_pids(tmp_path / "gate")
     assert workers and proc.pid not in workers and all(alive(p) for p in workers)
     proc.kill()
-    proc.communicate(timeout=PATIENCE_S)
+    communicate(proc)
     wait_for(lambda: not any(alive(p) for p in workers), "the orphaned workers to exit")
     assert len(RunStore(out).finished()) == OPEN
 
@@ -113,6 +127,6 @@ def test_a_second_process_cannot_write_a_folder_in_use(tmp_path, scenario_file):
         assert f"pid {proc.pid}" in other.stderr
     finally:
         (tmp_path / "gate" / "open").touch()
-        proc.communicate(timeout=PATIENCE_S)
+        communicate(proc)
     assert proc.returncode == 0
     assert RunStore(out).finished() == set(range(RUNS))

@@ -88,8 +88,12 @@ def check_out_folder(text: str | None, option: str = "--out") -> Path | None:
 
 def write_staged(out: Path, write) -> None:
     """Call ``write(folder)`` on a hidden folder inside ``out``, then move what it wrote into
-    ``out``; on any error nothing new is left in ``out`` (nor ``out`` itself if it was new)."""
-    created = not out.exists()
+    ``out``; on any error nothing new is left in ``out`` (nor the folders made for it)."""
+    top = None                        # the outermost folder this call creates, if any
+    for folder in (out, *out.parents):
+        if folder.exists():
+            break
+        top = folder
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".zcf-writing-", dir=out))
     try:
@@ -101,8 +105,8 @@ def write_staged(out: Path, write) -> None:
                 os.replace(src, dst)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
+        if top is not None:
+            shutil.rmtree(top, ignore_errors=True)
         raise
     shutil.rmtree(stage, ignore_errors=True)
 

@@ -266,9 +266,9 @@ def test_full_disk_leaves_nothing_half_written(tmp_path, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(self, path, *a, **kw)
     monkeypatch.setattr(pd.DataFrame, "to_parquet", disk_full)
-    out = tmp_path / "run"
+    out = tmp_path / "new" / "run"
     refused(*zcf("run", "jiangsu", *SMALL, "--out", out)[::2], "No space left on device")
-    assert not out.exists()                                  # nothing, not a partial folder
+    assert not out.parent.exists()                           # nothing, not a partial folder
     calls.clear()
     mc = tmp_path / "mc"
     refused(*zcf("mc", "jiangsu", "--runs", "2", "--workers", "1", *SMALL, "--out", mc)[::2],

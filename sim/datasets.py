@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from zcf.sim.errors import DataError
+from zcf.sim.packaged import packaged as _packaged
+from zcf.sim.packaged import read_csv
 
 CARRIERS = ("coal", "natural_gas", "diesel", "purchased_heat")
 FUEL_QUANTITY = {"coal": "coal_t", "natural_gas": "natural_gas_m3", "diesel": "diesel_t",
@@ -44,16 +45,6 @@ TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 SINGULAR = {"provinces": "province", "industries": "industry", "retrofits": "option"}
 # metric filter keys whose values must name rows of a data table
 FILTER_IDS = {"industry": "industries", "province": "provinces", "option": "retrofits"}
-
-
-def _packaged(name: str):
-    return resources.files("zcf.sim").joinpath("data", name)
-
-
-def read_csv(name: str) -> pd.DataFrame:
-    """Read one packaged CSV from ``sim/data`` as it is (no checks)."""
-    with _packaged(name).open("rb") as fh:
-        return pd.read_csv(fh, comment=None)
 
 
 @cache

@@ -80,6 +80,10 @@ def read_toml(path: Path | str, named_by: tuple[Path, str] | None = None,
     except UnicodeDecodeError as e:
         raise ScenarioError(f"{where}: is not UTF-8 text (byte {data[e.start]:#04x} at offset "
                             f"{e.start}); {allowed}") from None
+    depth = bracket_depth(text)
+    if depth > MAX_DEPTH:             # refused before the (recursive) parser goes that deep
+        raise ScenarioError(f"{where}: arrays or tables nested too deeply ({depth} levels); "
+                            f"allowed: at most {MAX_DEPTH} levels")
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -93,6 +97,49 @@ def read_toml(path: Path | str, named_by: tuple[Path, str] | None = None,
         raise ScenarioError(f"{where}: arrays or tables nested {depth} levels deep; allowed: at "
                             f"most {MAX_DEPTH} levels")
     return raw
+
+
+def _string_end(text: str, i: int) -> int:
+    """The index just past the TOML string that starts at ``text[i]`` (a quote)."""
+    quote = text[i]
+    triple = text.startswith(quote * 3, i)
+    close = quote * 3 if triple else quote
+    j = i + len(close)
+    while j < len(text):
+        if quote == '"' and text[j] == "\\":
+            j += 2                     # an escaped character (basic strings only)
+            continue
+        if text.startswith(close, j):
+            return j + len(close)
+        if not triple and text[j] == "\n":
+            return j                   # an unterminated one-line string: the parser says so
+        j += 1
+    return len(text)
+
+
+def bracket_depth(text: str) -> int:
+    """How deeply ``[`` and ``{`` nest in the TOML ``text`` (outside strings and comments),
+    counted without recursion, so that a file nested thousands deep is refused before the
+    recursive parser reads it."""
+    depth = deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if c in "\"'":
+            i = _string_end(text, i)
+            continue
+        if c in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif c in "]}":
+            depth = max(depth - 1, 0)
+        i += 1
+    return deepest
 
 
 def nesting_depth(value) -> int:

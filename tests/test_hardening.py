@@ -80,6 +80,32 @@ def test_unreadable_inputs_are_one_line_errors(tmp_path, command, monkeypatch):
         assert len(err.strip().splitlines()) == 1
 
 
+def test_deep_nesting_is_refused_before_the_recursive_parser_runs(tmp_path, monkeypatch):
+    """The fuzz campaign once saw a traceback printed beside the refusal of a file nested 20,000
+    deep (a RecursionError deep inside tomllib): such a file never reaches the parser now."""
+    from zcf.sim import files
+
+    def parser_must_not_run(text):
+        raise AssertionError("tomllib was given a file nested too deeply")
+    deep = tmp_path / "deep.toml"
+    deep.write_bytes(to_toml(FACTORY).encode() + b"deep = " + b"[" * 20000 + b"]" * 20000 + b"\n")
+    monkeypatch.setattr(files.tomllib, "loads", parser_must_not_run)
+    code, _, err = zcf("account", deep, "--json")
+    refused(code, err, str(deep), "nested too deeply (20000 levels)", "allowed: at most 16")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_brackets_in_strings_and_comments_are_not_nesting(tmp_path):
+    from zcf.sim.files import MAX_DEPTH, bracket_depth
+    text = ('description = "' + "[" * 40 + '" # ' + "{" * 40 + "\n"
+            "label = '" + "[" * 40 + "'\n" + 'note = """\n' + "{" * 40 + '\\"""\n"""\n'
+            'x = [[1, 2], [3]]\n')
+    assert bracket_depth(text) == 2 < MAX_DEPTH
+    f = tmp_path / "s.toml"
+    f.write_text('extends = "jiangsu"\ndescription = "' + "[" * 40 + '"  # ' + "[" * 40 + "\n")
+    assert Scenario.load(f).cfg.description == "[" * 40
+
+
 def test_unreadable_file_names_file_and_says_what_is_allowed(tmp_path, monkeypatch):
     path = factory(tmp_path)
     if os.geteuid() != 0:

@@ -74,9 +74,12 @@ def read_table(name: str, path: str | Path | None = None,
         else:
             raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
-        raise DataError(f"{where}: no such file (data table {name!r})") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise DataError(f"{where}: cannot read data table {name!r}: {e}") from None
+        raise DataError(f"{where}: no such file (data table {name!r}); allowed: a readable CSV "
+                        f"file with the columns of sim/data/{name}.csv") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
+            ValueError) as e:          # ValueError: e.g. a NUL in the file name
+        raise DataError(f"{where}: cannot read data table {name!r}: {e}; allowed: a readable "
+                        f"CSV file with the columns of sim/data/{name}.csv") from None
     spec = schema()[schema().file == name]
     known = list(spec.column)
     extra = [c for c in raw.columns if c not in known]

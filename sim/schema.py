@@ -408,6 +408,14 @@ class DataFiles(Section):
     starting_routes: str | None = None
     starting_state: str | None = None
 
+    @field_validator("*")
+    @classmethod
+    def _a_file_name(cls, value: str | None) -> str | None:
+        if value is not None and (value.strip() == "" or "\0" in value):
+            raise ValueError(f"{value!r} is not a file name; allowed: the path of a CSV file, "
+                             "relative to the scenario file")
+        return value
+
     def files(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
 

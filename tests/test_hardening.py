@@ -383,3 +383,17 @@ def test_installed_command_shows_no_traceback_for_a_bad_file(tmp_path):
     p = subprocess.run([*cmd, "account", str(bad), "--json"], capture_output=True, text=True,
                        timeout=300, cwd=ROOT)
     assert p.returncode == 2 and "Traceback" not in p.stderr and str(bad) in p.stderr
+
+
+@pytest.mark.parametrize("value,words", [
+    ('"a\\u0000b.csv"', ["key 'data.retrofits'", "is not a file name", "allowed"]),
+    ('"."', ["key 'data'", "Is a directory", "allowed"]),
+    ('"nowhere.csv"', ["key 'data'", "nowhere.csv: no such file", "allowed"]),
+])
+def test_a_bad_data_file_name_is_refused_with_what_is_allowed(tmp_path, value, words):
+    """Main's [data] table (a user's copy of a data table) under issue 15's contract: exit 2,
+    the scenario file, the key and what is allowed (a NUL in the name was a traceback)."""
+    f = tmp_path / "s.toml"
+    f.write_text(f'extends = "jiangsu"\n[data]\nretrofits = {value}\n')
+    code, _, err = zcf("run", f, *SMALL)
+    refused(code, err, str(f), *words)

@@ -17,13 +17,15 @@ shared engine (``experiments.engine``) executes on a local process pool, in-proc
     v.table                          # model mean, min, max, published, ratio, inside ...
 
 Modules: ``runner`` (seeds, one run), ``executors`` (serial, process pool, Dask), ``store``
-(Parquet dataset, manifest, resume), ``engine`` (plan -> results), ``montecarlo``, ``sweep``,
+(Parquet dataset, manifest, resume), ``engine`` (plan -> results), ``loading`` (a stored
+experiment read back), ``montecarlo``, ``sweep``,
 ``sensitivity``, ``summary`` (statistics over runs and the metric language), ``validate`` (the
 model against published statistics), ``calibrate`` (ABC-SMC with pyabc), ``report`` (their
 markdown), ``plots``, ``bench`` and ``cli`` (``zcf mc``, ``zcf sweep``, ``zcf sensitivity``,
 ``zcf validate``, ``zcf calibrate``, ``zcf bench-mc``).
 """
-from zcf.experiments.engine import ExperimentError, ExperimentResult, load
+from zcf.experiments.engine import ExperimentError, ExperimentResult
+from zcf.experiments.loading import load
 from zcf.experiments.montecarlo import monte_carlo
 from zcf.experiments.sensitivity import SensitivityResult, sensitivity
 from zcf.experiments.summary import QUANTILES, summarise

@@ -29,7 +29,7 @@ def bench_mc(scenario: str = "jiangsu", runs: int = 1000, ratio_runs: int = 200,
              workers: int | None = None, firms: int | None = None, years: str | None = None,
              seed: int = 0, out: str | None = None, progress: bool = True) -> dict:
     """Time ``runs`` runs on ``workers`` and ``ratio_runs`` on 1 worker; print and return figures."""
-    from zcf.sim.cli import scenario_from_args
+    from zcf.sim.cliargs import scenario_from_args
     scn = scenario_from_args(scenario, firms, years)
     workers = workers or default_workers()
     cfg = scn.cfg

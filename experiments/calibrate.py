@@ -35,6 +35,8 @@ Objects here: ``DEFAULT_POPULATION``, ``DEFAULT_GENERATIONS``, ``DEFAULT_CHECK_R
 """
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import math
 import random
 from dataclasses import dataclass
@@ -56,18 +58,16 @@ MAX_MODEL_SEED = 2 ** 63 - 1
 
 
 def _need_pyabc():
-    try:
-        import pyabc
-    except ImportError:
-        raise ExperimentError("zcf calibrate needs pyabc: pip install 'zcf-sim[calibrate]'") \
-            from None
-    return pyabc
+    """The optional pyabc (the [calibrate] extra), or a clear error when it is missing."""
+    if importlib.util.find_spec("pyabc") is None:
+        raise ExperimentError("zcf calibrate needs pyabc: pip install 'zcf-sim[calibrate]'")
+    return importlib.import_module("pyabc")
 
 
 # -- inputs ---------------------------------------------------------------------------------------
 def parse_window(text: str) -> tuple[int, int]:
     """'2020-2022' -> (2020, 2022); '2025' -> (2025, 2025)."""
-    from zcf.sim.cli import UsageError, parse_years
+    from zcf.sim.cliargs import UsageError, parse_years
     try:
         return parse_years(text, "--window", "2020-2022 or 2025")
     except UsageError as e:

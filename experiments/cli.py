@@ -8,54 +8,46 @@ no traceback).
 from __future__ import annotations
 
 import functools
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
 from zcf.experiments.engine import ExperimentError
-
-
-@functools.lru_cache(maxsize=1)
-def usage_error() -> type:
-    """``sim.cli.UsageError`` -- also when ``python -m sim.cli`` runs that module as ``__main__``
-    (a second copy of the class, which is the one its ``main()`` catches)."""
-    from zcf.sim import cli
-    main = sys.modules.get("__main__")
-    twin = getattr(main, "UsageError", None)
-    if (getattr(getattr(main, "__spec__", None), "name", None) == "zcf.sim.cli"
-            and isinstance(twin, type) and twin is not cli.UsageError):
-        return type("UsageError", (cli.UsageError, twin), {})
-    return cli.UsageError
+from zcf.sim.cliargs import UsageError, check_count, check_out_folder, scenario_from_args
 
 
 def _usage_errors(fn):
-    """Turn ``ExperimentError`` into ``sim.cli.UsageError`` (exit code 2)."""
+    """Turn ``ExperimentError`` into ``UsageError`` (exit code 2)."""
     @functools.wraps(fn)
     def wrapper(args) -> int:
         try:
             return fn(args)
         except ExperimentError as e:
-            raise usage_error()(str(e)) from None
+            raise UsageError(str(e)) from None
     return wrapper
 
 
+MAX_RUNS = 1_000_000       # the manifest lists every run; a million is far beyond any study here
+
+
 def _scenario(args):
-    from zcf.sim.cli import scenario_from_args
-    UsageError = usage_error()
-    if args.plot and not args.out:
+    """The scenario, after every option is checked (nothing has been run or written yet)."""
+    from zcf.experiments.executors import max_workers
+    if getattr(args, "plot", False) and not args.out:
         raise UsageError("--plot needs --out DIR (the folder for the figures)")
-    if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, not {args.seed}")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers must be >= 1, not {args.workers}")
+    check_count("--seed", args.seed, low=0)
+    check_count("--workers", args.workers, high=max_workers())
+    if args.connect_timeout is not None and not 0 < args.connect_timeout <= 3600:
+        raise UsageError(f"--connect-timeout must be a number of seconds > 0 and <= 3600, not "
+                         f"{args.connect_timeout}")
+    check_out_folder(args.out)
     return scenario_from_args(args.scenario, args.firms, args.years)
 
 
 def _exec_kw(args) -> dict:
     return {"seed": args.seed, "workers": args.workers, "scheduler": args.scheduler,
-            "out": args.out, "progress": not args.quiet}
+            "out": args.out, "progress": not args.quiet, "connect_timeout": args.connect_timeout}
 
 
 def _fmt(df: pd.DataFrame) -> str:
@@ -93,10 +85,8 @@ def _finish(result, args, t0: float) -> None:
 @_usage_errors
 def cmd_mc(args) -> int:
     from zcf.experiments.montecarlo import monte_carlo
-    UsageError = usage_error()
+    check_count("--runs", args.runs, high=MAX_RUNS)
     scn = _scenario(args)
-    if args.runs < 1:
-        raise UsageError(f"--runs must be >= 1, not {args.runs}")
     t0 = time.perf_counter()
     result = monte_carlo(scn, args.runs, **_exec_kw(args))
     if "emissions" in result.tables:
@@ -109,7 +99,7 @@ def cmd_mc(args) -> int:
 @_usage_errors
 def cmd_sweep(args) -> int:
     from zcf.experiments.sweep import parse_set, sweep
-    UsageError = usage_error()
+    check_count("--runs-per-point", args.runs_per_point, high=MAX_RUNS)
     scn = _scenario(args)
     grid: dict = {}
     for text in args.set:
@@ -118,8 +108,12 @@ def cmd_sweep(args) -> int:
             raise UsageError(f"--set {key} is given twice; give all its values once: "
                              f"--set {key}=V1,V2,...")
         grid[key] = values
-    if args.runs_per_point < 1:
-        raise UsageError(f"--runs-per-point must be >= 1, not {args.runs_per_point}")
+    points = 1
+    for values in grid.values():
+        points *= len(values)
+    if points * args.runs_per_point > MAX_RUNS:
+        raise UsageError(f"the sweep has {points:,} points x {args.runs_per_point:,} runs; "
+                         f"allowed: at most {MAX_RUNS:,} runs")
     t0 = time.perf_counter()
     result = sweep(scn, grid, args.runs_per_point, **_exec_kw(args))
     if "emissions" in result.tables:
@@ -134,9 +128,17 @@ def cmd_sweep(args) -> int:
 @_usage_errors
 def cmd_sensitivity(args) -> int:
     from zcf.experiments.sensitivity import sensitivity
-    scn = _scenario(args)
+    check_count("--samples", args.samples, low=2, high=MAX_RUNS)
+    check_count("--levels", args.levels, low=2, high=MAX_RUNS)
     if not 0.0 < args.conf_level < 1.0:
-        raise usage_error()(f"--conf-level must be between 0 and 1, not {args.conf_level}")
+        raise UsageError(f"--conf-level must be between 0 and 1, not {args.conf_level}")
+    scn = _scenario(args)
+    from zcf.sim.uncertainty import parameters
+    d = len(parameters(scn))
+    per = (2 * d + 2 if args.second_order else d + 2) if args.method == "sobol" else d + 1
+    if args.samples * per > MAX_RUNS:
+        raise UsageError(f"--samples {args.samples} gives {args.samples * per:,} runs; "
+                         f"allowed: at most {MAX_RUNS:,} runs")
     t0 = time.perf_counter()
     result = sensitivity(scn, args.output, method=args.method, samples=args.samples,
                          second_order=args.second_order, num_levels=args.levels,
@@ -148,9 +150,10 @@ def cmd_sensitivity(args) -> int:
     if result.indices.attrs.get("constant_output"):
         print(f"note: {args.output} is the same in every run, so every index is 0")
     if args.out:
-        from zcf.experiments.store import write_parquet_atomic
-        write_parquet_atomic(result.indices, Path(args.out) / "indices.parquet")
-        result.indices.to_csv(Path(args.out) / "indices.csv", index=False)
+        from zcf.experiments.store import RunStore, parquet_bytes
+        RunStore(args.out).add_files({
+            "indices.parquet": parquet_bytes(result.indices),
+            "indices.csv": result.indices.to_csv(index=False).encode()})
         print(f"wrote {args.out}/indices.parquet and indices.csv")
     _finish(result, args, t0)
     return 0
@@ -169,10 +172,8 @@ def command_line(args, keys: tuple[str, ...]) -> str:
 @_usage_errors
 def cmd_validate(args) -> int:
     from zcf.experiments.validate import validate
-    UsageError = usage_error()
+    check_count("--seeds", args.seeds, high=MAX_RUNS)
     scn = _scenario(args)
-    if args.seeds < 1:
-        raise UsageError(f"--seeds must be >= 1, not {args.seeds}")
     t0 = time.perf_counter()
     res = validate(scn, observations=args.observations, runs=args.seeds, seed=args.seed,
                    workers=args.workers, scheduler=args.scheduler, out=args.out,
@@ -228,6 +229,12 @@ def cmd_calibrate(args) -> int:
 @_usage_errors
 def cmd_bench_mc(args) -> int:
     from zcf.experiments.bench import bench_mc
+    from zcf.experiments.executors import max_workers
+    check_count("--runs", args.runs, high=MAX_RUNS)
+    check_count("--ratio-runs", args.ratio_runs, high=MAX_RUNS)
+    check_count("--workers", args.workers, high=max_workers())
+    check_count("--seed", args.seed, low=0)
+    check_out_folder(args.out)
     bench_mc(scenario=args.scenario, runs=args.runs, ratio_runs=args.ratio_runs,
              workers=args.workers, firms=args.firms, years=args.years, seed=args.seed,
              out=args.out, progress=not args.quiet)
@@ -243,7 +250,10 @@ def _common(p, plot: bool = True) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
     where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
+                       help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (needs the "
+                            "[dask] extra)")
+    p.add_argument("--connect-timeout", type=float, metavar="SECONDS",
+                   help="give up on --scheduler after this long (default 5)")
     if plot:
         p.add_argument("--plot", action="store_true", help="write fan charts (PNG) under --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -310,7 +320,7 @@ def register(sub) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(fn=cmd_validate, plot=False)
+    p.set_defaults(fn=cmd_validate, plot=False, connect_timeout=None)
 
     p = sub.add_parser("calibrate", help="fit behavioural parameters to observations (ABC-SMC)",
                        description="Fit --params to the observations marked calibrate in the "
@@ -344,7 +354,7 @@ def register(sub) -> None:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="dask.distributed scheduler, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(fn=cmd_calibrate, years=None, plot=False)
+    p.set_defaults(fn=cmd_calibrate, years=None, plot=False, connect_timeout=None)
 
     p = sub.add_parser("bench-mc", help="Monte Carlo benchmark: 1,000 runs and 1-vs-N workers",
                        description="Times a Monte Carlo of --runs runs with --workers workers "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Mapping
@@ -23,9 +24,10 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from zcf.experiments.executors import ExecutorError, make_executor
+from zcf.experiments.executors import (DaskExecutor, ExecutorError, check_scheduler,
+                                       make_executor)
 from zcf.experiments.runner import RunOutput, RunTask, run_task
-from zcf.experiments.store import FORMAT, RunStore, StoreError
+from zcf.experiments.store import FORMAT, RunStore, StoreError, StoreWarning
 from zcf.experiments.summary import MetricError, metric_per_run, summarise
 
 
@@ -60,6 +62,7 @@ class Plan:
     parameters: list = field(default_factory=list)       # sim.uncertainty.Parameter
     point_columns: list[str] = field(default_factory=list)
     growable: tuple[str, ...] = ()
+    result_class: type | None = None     # what ``execute`` returns (default ExperimentResult)
 
     def manifest(self) -> dict:
         scn = self.scenario
@@ -95,6 +98,7 @@ def check_seed(seed: Any) -> int:
 
 # -- execution ------------------------------------------------------------------------------------
 def execute(plan: Plan, *, workers: int | None = None, scheduler: Any = None,
+            connect_timeout: float | None = None,
             out: str | Path | None = None, progress: bool = True,
             check_first: Callable[[dict], None] | None = None) -> ExperimentResult:
     """Run the plan's unfinished tasks and return all its results.
@@ -102,31 +106,50 @@ def execute(plan: Plan, *, workers: int | None = None, scheduler: Any = None,
     Args:
         workers: local worker processes (default: the CPU count; 1 runs in this process).
         scheduler: a ``dask.distributed`` scheduler address or ``Client`` (instead of workers).
+        connect_timeout: seconds to wait for the scheduler to answer (default 5).
         out: folder of the Parquet store; ``None`` keeps results in memory only.
         progress: show a progress bar (runs done, time left) on stderr.
         check_first: called with the tables of the first run to finish (e.g. to check that an
             output metric exists before thousands of runs are made).
     """
     store = RunStore(out) if out is not None else None
+    memory: dict[int, dict[str, pd.DataFrame]] = {}
     try:
+        first = make_executor(workers, scheduler, None, connect_timeout)  # checked before work
+        if isinstance(first, DaskExecutor) and first.address is not None:
+            check_scheduler(first.address, first.connect_timeout)
         if store is not None:
             store.open(plan.manifest(), plan.growable)
-        done = store.finished() if store is not None else set()
-        todo = [t for t in plan.tasks if t.run not in done]
-        memory: dict[int, dict[str, pd.DataFrame]] = {}
-        if todo:
-            executor = make_executor(workers, scheduler, n_tasks=len(todo))
-            _run_all(plan, todo, len(plan.tasks) - len(todo), executor, store, memory, progress,
-                     check_first)
-        if store is not None:
-            store.clean_stale_temporaries()
+        try:
+            if store is not None and store.damaged:
+                _report_damaged(store)
+            done = store.finished() if store is not None else set()
+            todo = [t for t in plan.tasks if t.run not in done]
+            if todo:
+                executor = make_executor(workers, scheduler, len(todo), connect_timeout)
+                _run_all(plan, todo, len(plan.tasks) - len(todo), executor, store, memory,
+                         progress, check_first)
+            if store is not None:
+                store.clean_stale_temporaries()
+        finally:
+            if store is not None:
+                store.close()
     except (StoreError, ExecutorError, MetricError) as e:
         raise ExperimentError(str(e)) from None
     runs = [t.run for t in plan.tasks]
     tables = _read_store(store, runs) if store is not None else _stack(memory, runs)
-    result = _result_class(plan)(plan=plan, tables=tables, path=Path(out) if out else None)
+    result = result_class(plan)(plan=plan, tables=tables, path=Path(out) if out else None)
     result.resumed = len(plan.tasks) - len(todo)
+    result.redone = dict(store.damaged) if store is not None else {}
     return result
+
+
+def _report_damaged(store: RunStore) -> None:
+    runs = sorted(store.damaged)
+    shown = "; ".join(f"run {r} ({store.damaged[r]})" for r in runs[:3])
+    more = f"; and {len(runs) - 3} more" if len(runs) > 3 else ""
+    warnings.warn(f"{store.folder}: running {len(runs)} finished run(s) again whose files are "
+                  f"missing or damaged: {shown}{more}", StoreWarning, stacklevel=4)
 
 
 def _run_all(plan, todo, already, executor, store, memory, progress, check_first) -> None:
@@ -162,7 +185,8 @@ class StoredTables(Mapping):
     """Table name -> DataFrame of the stored runs, read on first access and then kept."""
 
     def __init__(self, store: RunStore, runs: Sequence[int]):
-        self._store, self._runs = store, list(runs)
+        finished = store.finished()                  # once, not once per table
+        self._store, self._runs = store, [r for r in runs if r in finished]
         self._names = store.table_names()
         self._read: dict[str, pd.DataFrame] = {}
 
@@ -170,7 +194,7 @@ class StoredTables(Mapping):
         if name not in self._names:
             raise KeyError(name)
         if name not in self._read:
-            self._read[name] = self._store.read_table(name, self._runs)
+            self._read[name] = self._store.read_table(name, self._runs, check=False)
         return self._read[name]
 
     def __iter__(self):
@@ -187,11 +211,9 @@ def _read_store(store: RunStore, runs: Sequence[int]) -> Mapping:
     return StoredTables(store, runs)
 
 
-def _result_class(plan: Plan):
-    if plan.kind == "sensitivity":
-        from zcf.experiments.sensitivity import SensitivityResult
-        return SensitivityResult
-    return ExperimentResult
+def result_class(plan: Plan) -> type:
+    """The result type of ``plan`` (e.g. ``SensitivityResult``; default ``ExperimentResult``)."""
+    return plan.result_class or ExperimentResult
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -212,6 +234,7 @@ class ExperimentResult:
         self.path = path
         self.runs = plan.runs_table()
         self.resumed = 0          # runs found finished in the store (not run again)
+        self.redone: dict[int, str] = {}   # finished runs whose files were damaged: run -> why
 
     kind = property(lambda self: self.plan.kind)
     scenario = property(lambda self: self.plan.scenario)
@@ -252,45 +275,3 @@ class ExperimentResult:
             return metric_per_run(self.tables, spec, runs=self.runs["run"].tolist())
         except MetricError as e:
             raise ExperimentError(str(e)) from None
-
-
-# -- reading a stored experiment ------------------------------------------------------------------
-def load(folder: str | Path, output: str | None = None) -> ExperimentResult:
-    """The results stored under ``folder`` (finished runs only), without running anything.
-
-    For a sensitivity experiment, ``output`` (``TABLE.COLUMN@YEAR``) computes the indices.
-    """
-    from zcf.sim.scenario import Scenario
-    store = RunStore(folder)
-    man = store.manifest()
-    if man is None:
-        raise ExperimentError(f"{folder}: no manifest.json; not an experiment folder")
-    scn = Scenario(man["scenario"]["contents"], source=man["scenario"]["source"])
-    plan = _replan(man, scn)
-    done = store.finished()
-    plan.tasks = [t for t in plan.tasks if t.run in done]
-    runs = [t.run for t in plan.tasks]
-    result = _result_class(plan)(plan=plan, tables=_read_store(store, runs), path=Path(folder))
-    if output is not None and plan.kind == "sensitivity":
-        if len(runs) < plan.settings["design_runs"]:
-            raise ExperimentError(f"{folder}: {len(runs)} of {plan.settings['design_runs']} runs "
-                                  "finished; repeat the command to finish before analysing")
-        result.analyse(output)
-    return result
-
-
-def _replan(man: dict, scn) -> Plan:
-    s, seed = man["plan"], man["seed"]
-    if man["kind"] not in ("montecarlo", "sweep", "sensitivity"):
-        raise ExperimentError(f"a {man['kind']} folder is not an experiment of runs to load; its "
-                              "results are the files beside the manifest (for a calibration: "
-                              "posterior.toml, posterior.csv, calibration.md)")
-    if man["kind"] == "montecarlo":
-        from zcf.experiments.montecarlo import plan_monte_carlo
-        return plan_monte_carlo(scn, s["runs"], seed)
-    if man["kind"] == "sweep":
-        from zcf.experiments.sweep import plan_sweep
-        return plan_sweep(scn, s["grid"], s["runs_per_point"], seed)
-    from zcf.experiments.sensitivity import plan_sensitivity
-    return plan_sensitivity(scn, s["method"], s["samples"], seed, s["second_order"],
-                            s["num_levels"] or 4)

@@ -34,7 +34,8 @@ def plan_monte_carlo(scenario, runs: int, seed: int = 0, run_fn: RunFn | None = 
 
 def monte_carlo(scenario, runs: int, *, seed: int = 0, workers: int | None = None,
                 scheduler: Any = None, out: str | Path | None = None, progress: bool = True,
-                run_fn: RunFn | None = None) -> ExperimentResult:
+                run_fn: RunFn | None = None,
+                connect_timeout: float | None = None) -> ExperimentResult:
     """Run a Monte Carlo experiment and return its results.
 
     Args:
@@ -44,6 +45,7 @@ def monte_carlo(scenario, runs: int, *, seed: int = 0, workers: int | None = Non
         seed: the experiment seed (``SeedSequence(seed)``).
         workers: local processes (default: CPU count; 1 = in this process).
         scheduler: a ``dask.distributed`` address or ``Client`` instead of local workers.
+        connect_timeout: seconds to wait for the scheduler (default ``CONNECT_TIMEOUT_S``, 5).
         out: Parquet folder; re-running with the same folder resumes (finished runs are kept).
         progress: progress bar with runs done and time left.
         run_fn: ``fn(scenario, seed) -> {name: DataFrame}`` replacing the model run (tests,
@@ -53,4 +55,5 @@ def monte_carlo(scenario, runs: int, *, seed: int = 0, workers: int | None = Non
         ``ExperimentResult`` (``.tables``, ``.runs``, ``.summary()``, ``.metric()``).
     """
     plan = plan_monte_carlo(scenario, runs, seed, run_fn)
-    return execute(plan, workers=workers, scheduler=scheduler, out=out, progress=progress)
+    return execute(plan, workers=workers, scheduler=scheduler, out=out, progress=progress,
+                   connect_timeout=connect_timeout)

@@ -98,13 +98,15 @@ def plan_sensitivity(scenario, method: str = "sobol", samples: int = 64, seed: i
     settings = {"method": method, "samples": samples, "second_order": bool(second_order),
                 "num_levels": num_levels if method == "morris" else None,
                 "design_runs": len(u)}
-    return Plan("sensitivity", scn, seed, settings, tasks, params)
+    return Plan("sensitivity", scn, seed, settings, tasks, params,
+                result_class=SensitivityResult)
 
 
 def sensitivity(scenario, output: str, *, method: str = "sobol", samples: int = 64, seed: int = 0,
                 second_order: bool = False, num_levels: int = 4, conf_level: float = 0.95,
                 workers: int | None = None, scheduler: Any = None, out: str | Path | None = None,
-                progress: bool = True, run_fn: RunFn | None = None) -> SensitivityResult:
+                progress: bool = True, run_fn: RunFn | None = None,
+                connect_timeout: float | None = None) -> SensitivityResult:
     """Run a sensitivity design and analyse ``output``; ``result.indices`` holds the indices.
 
     Args:
@@ -125,6 +127,7 @@ def sensitivity(scenario, output: str, *, method: str = "sobol", samples: int = 
         raise ExperimentError(f"output {metric}: year {outside[0]} is not simulated; years "
                               f"{years[0]}-{years[1]}")
     result = execute(plan, workers=workers, scheduler=scheduler, out=out, progress=progress,
+                     connect_timeout=connect_timeout,
                      check_first=lambda tables: check_metric(metric, tables))
     result.analyse(str(metric), conf_level=conf_level)
     return result

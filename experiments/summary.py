@@ -75,7 +75,7 @@ def summarise(df: pd.DataFrame, by: Sequence[str] | None = None,
     Returns:
         Columns ``*groups, *by, metric, unit, n, mean, sd, q05, q25, q50, q75, q95`` (``column``
         instead of ``metric`` when the table has a ``metric`` key, like the per-run summary,
-        whose own ``unit`` key then stands).
+        whose own ``unit`` key then stands); ``sd`` is 0 when ``n`` is 1.
     """
     groups = list(groups)
     native = key_columns(df, exclude=groups)
@@ -126,7 +126,9 @@ def _stats(df: pd.DataFrame, keys: list[str], metrics: list[str], name: str) -> 
     work = df[keys + metrics].copy() if keys else df[metrics].assign(_all=0)
     gkeys = keys or ["_all"]
     g = work.groupby(gkeys, sort=True, dropna=False)[metrics]
-    parts = {"n": g.count(), "mean": g.mean(), "sd": g.std(ddof=1)}
+    n = g.count()
+    # sample sd (ddof=1); one run spreads nothing: 0, not NaN (``n`` says it is one run)
+    parts = {"n": n, "mean": g.mean(), "sd": g.std(ddof=1).mask(n == 1, 0.0)}
     for q, stat in zip(QUANTILES, STAT_COLUMNS[3:]):
         parts[stat] = g.quantile(q)
     long = pd.concat({k: v.stack(future_stack=True) for k, v in parts.items()}, axis=1)

@@ -96,7 +96,8 @@ def plan_sweep(scenario, grid: dict[str, Sequence[Any]], runs_per_point: int, se
 
 def sweep(scenario, grid: dict[str, Sequence[Any]], runs_per_point: int, *, seed: int = 0,
           workers: int | None = None, scheduler: Any = None, out: str | Path | None = None,
-          progress: bool = True, run_fn: RunFn | None = None) -> ExperimentResult:
+          progress: bool = True, run_fn: RunFn | None = None,
+          connect_timeout: float | None = None) -> ExperimentResult:
     """Run a grid sweep and return its results (``summary()`` groups by point).
 
     Args:
@@ -105,4 +106,5 @@ def sweep(scenario, grid: dict[str, Sequence[Any]], runs_per_point: int, *, seed
         Other arguments as ``monte_carlo``.
     """
     plan = plan_sweep(scenario, grid, runs_per_point, seed, run_fn)
-    return execute(plan, workers=workers, scheduler=scheduler, out=out, progress=progress)
+    return execute(plan, workers=workers, scheduler=scheduler, out=out, progress=progress,
+                   connect_timeout=connect_timeout)

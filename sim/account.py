@@ -10,61 +10,74 @@ tco2_per_unit = ...}`` for any input with the supplier's own figure.
 """
 from __future__ import annotations
 
-import tomllib
+import math
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from zcf.ext.accounting import RESULT_FIELDS, Quantities, account
 from zcf.sim.datasets import defaults
+from zcf.sim.files import ScenarioError, read_toml
 from zcf.sim.policy import policy_for_year
-from zcf.sim.scenario import Scenario, ScenarioError, format_validation_error
-from zcf.sim.schema import NonNeg, check_industries, check_provinces
+from zcf.sim.scenario import Scenario
+from zcf.sim.schema import (LIMIT, CnyPerT, EurPerT, FootprintT, NonNeg, check_industries,
+                            check_provinces, upto)
+from zcf.sim.validation import format_validation_error
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+Mwh = upto("electricity_mwh_max")
+CoalT, GasM3, DieselT = upto("coal_t_max"), upto("natural_gas_m3_max"), upto("diesel_t_max")
+HeatGj, Co2T = upto("heat_gj_max"), upto("co2_t_max")
+FuelFactor, GasFactor = upto("fuel_tco2_per_t_max"), upto("gas_tco2_per_m3_max")
+HeatFactor, GridFactor = upto("heat_tco2_per_gj_max"), upto("grid_tco2_per_mwh_max")
 
 
 class Fuels(_Strict):
-    coal_t: NonNeg = 0.0
-    natural_gas_m3: NonNeg = 0.0
-    diesel_t: NonNeg = 0.0
-    purchased_heat_gj: NonNeg = 0.0
+    coal_t: CoalT = 0.0
+    natural_gas_m3: GasM3 = 0.0
+    diesel_t: DieselT = 0.0
+    purchased_heat_gj: HeatGj = 0.0
 
 
 class Electricity(_Strict):
-    grid_mwh: NonNeg = 0.0
-    onsite_pv_mwh: NonNeg = 0.0
-    green_contract_mwh: NonNeg = 0.0
-    green_certificate_mwh: NonNeg = 0.0
+    grid_mwh: Mwh = 0.0
+    onsite_pv_mwh: Mwh = 0.0
+    green_contract_mwh: Mwh = 0.0
+    green_certificate_mwh: Mwh = 0.0
 
 
 class Process(_Strict):
-    process_tco2: NonNeg = 0.0
-    captured_tco2: NonNeg = 0.0
+    process_tco2: Co2T = 0.0
+    captured_tco2: Co2T = Field(
+        0.0, description="at most the direct emissions it captures (checked after load)")
 
 
 class Exports(_Strict):
-    eu_output: NonNeg = 0.0
+    eu_output: NonNeg = Field(0.0, description="at most output (checked after load)")
 
 
 class FactorOverrides(_Strict):
-    coal_tco2_per_t: NonNeg | None = None
-    natural_gas_tco2_per_m3: NonNeg | None = None
-    diesel_tco2_per_t: NonNeg | None = None
-    heat_tco2_per_gj: NonNeg | None = None
-    grid_tco2_per_mwh: NonNeg | None = None
-    residual_mix_tco2_per_mwh: NonNeg | None = None
-    cbam_benchmark_tco2_per_unit: NonNeg | None = None
+    coal_tco2_per_t: FuelFactor | None = None
+    natural_gas_tco2_per_m3: GasFactor | None = None
+    diesel_tco2_per_t: FuelFactor | None = None
+    heat_tco2_per_gj: HeatFactor | None = None
+    grid_tco2_per_mwh: GridFactor | None = None
+    residual_mix_tco2_per_mwh: GridFactor | None = None
+    cbam_benchmark_tco2_per_unit: FootprintT | None = None
 
 
 class PriceOverrides(_Strict):
-    eu_ets_eur_per_tco2: NonNeg | None = None
-    domestic_carbon_cny_per_tco2: NonNeg | None = None
-    domestic_free_share: float | None = Field(None, ge=0.0, le=1.0)
-    eur_cny: float | None = Field(None, gt=0.0)
+    eu_ets_eur_per_tco2: EurPerT | None = None
+    domestic_carbon_cny_per_tco2: CnyPerT | None = None
+    domestic_free_share: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    eur_cny: Annotated[float, Field(gt=1.0, le=20.0)] | None = Field(
+        None, description="CNY per EUR (same range as the scenario's prices.eur_cny)")
 
 
 class Material(_Strict):
@@ -79,7 +92,9 @@ class FactoryFile(_Strict):
     industry: str
     province: str
     year: int = Field(ge=2021, le=2100)
-    output: float = Field(gt=0.0)
+    output: float = Field(ge=LIMIT["output_min_units"], description=(
+        "product units per year; at most output_max_mult_of_national x the industry's national "
+        "output (checked after load)"))
     fuels: Fuels = Field(default_factory=Fuels)
     electricity: Electricity = Field(default_factory=Electricity)
     process: Process = Field(default_factory=Process)
@@ -113,22 +128,51 @@ class FactoryFile(_Strict):
         return v
 
 
+def _cross_field_problems(f: FactoryFile) -> list[tuple[str, str]]:
+    """(key, what is wrong and allowed) for the rules that tie a factory's keys together."""
+    data = defaults()
+    out = []
+    national = float(data.industries.loc[f.industry, "national_output_units_2024"])
+    cap = national * LIMIT["output_max_mult_of_national"]
+    if f.output > cap:
+        out.append(("output", f"got {f.output:g}; allowed: <= {cap:.6g} "
+                              f"({LIMIT['output_max_mult_of_national']:g} x the national "
+                              f"{f.industry} output in the data)"))
+    if f.exports.eu_output > f.output:
+        out.append(("exports.eu_output", f"got {f.exports.eu_output:g}; allowed: <= output "
+                                         f"({f.output:g})"))
+    gross = direct_emissions_tco2(f)
+    if f.process.captured_tco2 > gross:
+        out.append(("process.captured_tco2",
+                    f"got {f.process.captured_tco2:g}; allowed: <= the direct emissions it "
+                    f"captures (fuels x factors + process_tco2 = {gross:.6g} tCO2)"))
+    return out
+
+
+def direct_emissions_tco2(f: FactoryFile) -> float:
+    """Fuel combustion (with the file's or the packaged factors) plus process emissions."""
+    ef = defaults().carriers["ef_tco2_per_unit"]
+    o = f.factors
+
+    def factor(override, carrier):
+        return float(ef[carrier]) if override is None else float(override)
+
+    return (f.fuels.coal_t * factor(o.coal_tco2_per_t, "coal")
+            + f.fuels.natural_gas_m3 * factor(o.natural_gas_tco2_per_m3, "natural_gas")
+            + f.fuels.diesel_t * factor(o.diesel_tco2_per_t, "diesel")
+            + f.process.process_tco2)
+
+
 def load_factory(path: str | Path) -> FactoryFile:
     """Read and validate a factory file (``ScenarioError`` names the file and the key)."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+    raw = read_toml(path, what="factory file")
     try:
         f = FactoryFile.model_validate(raw)
     except ValidationError as e:
         raise ScenarioError(format_validation_error(str(path), e, FactoryFile)) from None
-    if f.exports.eu_output > f.output:
-        raise ScenarioError(f"{path}: key 'exports.eu_output' must be <= output ({f.output}); "
-                            f"got {f.exports.eu_output}")
+    problems = _cross_field_problems(f)
+    if problems:
+        raise ScenarioError("\n".join(f"{path}: key '{k}': {why}" for k, why in problems))
     return f
 
 
@@ -177,6 +221,10 @@ def account_factory(f: FactoryFile, scenario: Scenario | None = None) -> dict[st
     res = {name: float(out[name][0]) for name in RESULT_FIELDS}
     if f.materials:
         res.update(upstream(f, res))
+    bad = [k for k, v in res.items() if not math.isfinite(v)]
+    if bad:      # cannot happen within the schema's bounds; refuse rather than print NaN
+        raise ScenarioError(f"the factory's {bad[0]} is not a finite number ({res[bad[0]]}); "
+                            "allowed: inputs whose results are finite")
     return res
 
 

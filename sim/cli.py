@@ -1,67 +1,28 @@
 """zcf: China's zero-carbon factory transition, firm by firm (zcf COMMAND --help for each).
 
-Bad input (scenario, factory file, option) prints one clear message and exits with code 2.
+Bad input (scenario, factory file, option) prints one clear message and exits with code 2;
+arguments are checked before any work starts, and a failure while writing (a full disk) leaves
+nothing half-written under ``--out``.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
+import warnings
+from pathlib import Path
 
+from zcf.sim.cliargs import (UsageError, check_count, check_out_folder, parse_years,
+                             scenario_from_args, write_staged)
+from zcf.sim.errors import InputError
+from zcf.sim.running import run_model
 from zcf.sim.runout import add_output_options
 from zcf.sim.scenario import Scenario, ScenarioError
 
-
-class UsageError(ValueError):
-    """A command-line value that cannot be used (exit code 2)."""
-
-
-YEARS = re.compile(r"^\s*(\d{4})\s*(?:-\s*(\d{4}))?\s*$")     # 2025-2060 or 2030
-
-
-def parse_years(text: str | None, option: str = "--years",
-                example: str = "2025-2060") -> tuple[int, int] | None:
-    """'2025-2060' -> (2025, 2060); '2030' -> (2030, 2030)."""
-    if text is None:
-        return None
-    m = YEARS.match(str(text))
-    if not m:
-        raise UsageError(f"{option} must look like {example}, not {text!r}")
-    lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
-    if hi < lo:
-        raise UsageError(f"{option}: end {hi} is before start {lo}")
-    return lo, hi
-
-
-def scenario_from_args(name: str, firms: int | None = None, years: str | None = None) -> Scenario:
-    """Load ``name`` and apply the common ``--firms`` / ``--years`` overrides."""
-    scn = Scenario.load(name)
-    over: dict = {}
-    if firms is not None:
-        over["population.firms"] = firms
-    span = parse_years(years)
-    if span:
-        over["time.start_year"], over["time.end_year"] = span
-    return scn.replace(over) if over else scn
-
-
-def run_model(scn: Scenario, seed: int, engine: str = "compiled", progress: bool = True,
-              agent_class=None):
-    """Build and run a model to the scenario's end year, with a progress bar on long runs."""
-    from tqdm import tqdm
-
-    from zcf.sim.model import ZeroCarbonModel
-    kw = {} if agent_class is None else {"agent_class": agent_class}
-    model = ZeroCarbonModel(scn, rng=seed, engine=engine, **kw)
-    years = scn.cfg.time.end_year - scn.cfg.time.start_year + 1
-    with tqdm(total=years, desc=f"{scn.name} ({model.firms.n:,} firms)", unit="yr",
-              disable=not progress, delay=2.0, file=sys.stderr) as bar:
-        while model.running:
-            model.step()
-            bar.update(1)
-    return model
+# the command line's helpers, importable from here as before
+__all__ = ["UsageError", "build_parser", "check_count", "check_out_folder", "main", "parse_years",
+           "run_model", "scenario_from_args", "write_staged"]
 
 
 def cmd_scenarios(args) -> int:
@@ -75,7 +36,7 @@ def cmd_account(args) -> int:
     from zcf.sim.account import account_factory, load_factory
     res = account_factory(load_factory(args.file))
     if args.json:
-        print(json.dumps(res))
+        print(json.dumps(res, allow_nan=False))      # strict JSON: the loader refuses inf/NaN
     else:
         for k, v in res.items():
             print(f"{k:26s} {v:,.6g}")
@@ -84,8 +45,10 @@ def cmd_account(args) -> int:
 
 def cmd_run(args) -> int:
     from zcf.sim.runout import check_output_options
+    check_count("--seed", args.seed, low=0)
     check_output_options(args, UsageError)
     scn = scenario_from_args(args.scenario, args.firms, args.years)
+    out = check_out_folder(args.out)
     t0 = time.perf_counter()
     model = run_model(scn, args.seed, engine=args.engine, progress=not args.quiet)
     wall = time.perf_counter() - t0
@@ -93,18 +56,25 @@ def cmd_run(args) -> int:
     print(summary.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"({model.firms.n:,} firms, {scn.cfg.time.start_year}-{scn.cfg.time.end_year}, "
           f"seed {args.seed}, engine {args.engine}: {wall:.1f} s)")
-    if args.out:
+    if out is not None:
         from zcf.sim.runout import write_run
-        written = write_run(model, args.out, seed=args.seed, command=args.argv,
-                            figure_format=args.figure_format, dpi=args.dpi,
-                            with_caption=args.caption)
-        print(f"wrote {args.out}/*.parquet, summary.csv, {len(written['figures'])} "
+        written: dict = {}
+
+        def write(folder: Path) -> None:
+            written.update(write_run(model, folder, seed=args.seed, command=args.argv,
+                                     figure_format=args.figure_format, dpi=args.dpi,
+                                     with_caption=args.caption))
+        write_staged(out, write)
+        print(f"wrote {out}/*.parquet, summary.csv, {len(written['figures'])} "
               f"{args.figure_format.upper()} figures and manifest.json")
     return 0
 
 
 def cmd_bench(args) -> int:
     from zcf.sim.bench import run_benchmarks
+    from zcf.sim.schema import FIRMS_MAX
+    check_count("--firms", args.firms, high=FIRMS_MAX)
+    check_count("--python-firms", args.python_firms, high=FIRMS_MAX)
     run_benchmarks(firms=args.firms, python_firms=args.python_firms)
     return 0
 
@@ -153,42 +123,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions():
-    """Sub-command registrars of other modules (decisions, experiments)."""
-    regs = []
-    try:
-        from zcf.sim.compare import register as reg_compare
-        regs.append(reg_compare)
-    except ImportError:
-        pass
-    try:
-        from zcf.sim.dashboard_cli import register as reg_dashboard
-        regs.append(reg_dashboard)
-    except ImportError:
-        pass
-    try:
-        from zcf.sim.footprints_cli import register as reg_footprints
-        regs.append(reg_footprints)
-    except ImportError:
-        pass
-    try:
-        from zcf.experiments.cli import register as reg_experiments
-        regs.append(reg_experiments)
-    except ImportError:
-        pass
-    return regs
+    """Sub-command registrars of other modules (compare, dashboard, footprints, experiments); each imports
+    its heavy or optional dependencies only when its command runs."""
+    from zcf.experiments.cli import register as reg_experiments
+    from zcf.sim.compare import register as reg_compare
+    from zcf.sim.dashboard_cli import register as reg_dashboard
+    from zcf.sim.footprints_cli import register as reg_footprints
+    return [reg_compare, reg_dashboard, reg_footprints, reg_experiments]
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings of this package as one 'zcf: warning:' line (others as Python shows them)."""
+    if getattr(category, "__module__", "").startswith("zcf."):
+        print(f"zcf: warning: {message}", file=sys.stderr)
+    else:
+        _default_showwarning(message, category, filename, lineno, file, line)
+
+
+_default_showwarning = warnings.showwarning
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = ["zcf", *(sys.argv[1:] if argv is None else map(str, argv))]   # for manifests
+    shown, warnings.showwarning = warnings.showwarning, _show_warning
     try:
         return args.fn(args)
-    except (ScenarioError, UsageError) as e:
+    except (ScenarioError, InputError, UsageError) as e:
         print(f"zcf: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:            # a full disk, a folder that vanished: one line, no traceback
+        where = f": {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"zcf: error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("zcf: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":

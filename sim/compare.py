@@ -8,10 +8,12 @@ from tqdm import tqdm
 
 from zcf.sim.scenario import Scenario
 
+MAX_SEEDS = 1000       # compare runs every scenario once per seed; zcf mc is for more runs
+
 
 def compare(scenarios: list[Scenario], seeds: list[int], progress: bool = False) -> pd.DataFrame:
     """Mean headline figures (rows: metric, unit; columns: scenario) over the same ``seeds``."""
-    from zcf.sim.cli import run_model
+    from zcf.sim.running import run_model
     cols = {}
     with tqdm(total=len(scenarios) * len(seeds), desc="compare", unit="run", disable=not progress,
               delay=2.0, file=sys.stderr) as bar:
@@ -26,9 +28,11 @@ def compare(scenarios: list[Scenario], seeds: list[int], progress: bool = False)
 
 
 def cmd_compare(args) -> int:
-    from zcf.sim.cli import UsageError, scenario_from_args
+    from zcf.sim.cliargs import UsageError, check_count, scenario_from_args
     if len(args.scenarios) < 2:
         raise UsageError("compare needs at least two scenarios")
+    check_count("--seed", args.seed, low=0)
+    check_count("--seeds", args.seeds, high=MAX_SEEDS)
     scns = [scenario_from_args(n, args.firms, args.years) for n in args.scenarios]
     seeds = list(range(args.seed, args.seed + args.seeds))
     table = compare(scns, seeds, progress=not args.quiet)

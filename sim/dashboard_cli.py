@@ -7,7 +7,7 @@ import sys
 
 
 def cmd_dashboard(args) -> int:
-    from zcf.sim.cli import UsageError, scenario_from_args
+    from zcf.sim.cliargs import UsageError, scenario_from_args
     from zcf.sim.dashboard import DEFAULT_FIRMS, FIRMS_ENV, SCENARIO_ENV, SEED_ENV
     if importlib.util.find_spec("solara") is None:
         raise UsageError("the dashboard needs the [viz] extra: pip install 'zcf-sim[viz]'")

@@ -21,13 +21,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from zcf.sim.errors import DataError
+from zcf.sim.packaged import packaged as _packaged
+from zcf.sim.packaged import read_csv
 
 CARRIERS = ("coal", "natural_gas", "diesel", "purchased_heat")
 FUEL_QUANTITY = {"coal": "coal_t", "natural_gas": "natural_gas_m3", "diesel": "diesel_t",
@@ -49,16 +50,6 @@ SINGULAR = {"provinces": "province", "industries": "industry", "retrofits": "opt
             "material_factors": "material"}
 # metric filter keys whose values must name rows of a data table
 FILTER_IDS = {"industry": "industries", "province": "provinces", "option": "retrofits"}
-
-
-def _packaged(name: str):
-    return resources.files("zcf.sim").joinpath("data", name)
-
-
-def read_csv(name: str) -> pd.DataFrame:
-    """Read one packaged CSV from ``sim/data`` as it is (no checks)."""
-    with _packaged(name).open("rb") as fh:
-        return pd.read_csv(fh, comment=None)
 
 
 @cache
@@ -88,9 +79,12 @@ def read_table(name: str, path: str | Path | None = None,
         else:
             raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except FileNotFoundError:
-        raise DataError(f"{where}: no such file (data table {name!r})") from None
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise DataError(f"{where}: cannot read data table {name!r}: {e}") from None
+        raise DataError(f"{where}: no such file (data table {name!r}); allowed: a readable CSV "
+                        f"file with the columns of sim/data/{name}.csv") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError,
+            ValueError) as e:          # ValueError: e.g. a NUL in the file name
+        raise DataError(f"{where}: cannot read data table {name!r}: {e}; allowed: a readable "
+                        f"CSV file with the columns of sim/data/{name}.csv") from None
     spec = schema()[schema().file == name]
     known = list(spec.column)
     extra = [c for c in raw.columns if c not in known]

@@ -3,15 +3,17 @@ industry's factories against its buyer threshold, for one scenario, year and pro
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def cmd_footprints(args) -> int:
     import matplotlib.pyplot as plt
 
-    from zcf.sim.cli import UsageError, run_model, scenario_from_args
+    from zcf.sim.cliargs import UsageError, check_count, check_out_folder, scenario_from_args
     from zcf.sim.footprints import firm_footprints, waterfall
     from zcf.sim.plots import footprint_distribution, footprint_waterfall
+    from zcf.sim.running import run_model
+    check_count("--firms", args.firms)
+    out = check_out_folder(args.out)
     scn = scenario_from_args(args.scenario, args.firms)
     start = scn.cfg.time.start_year
     if not start <= args.year <= scn.cfg.time.end_year:
@@ -33,7 +35,6 @@ def cmd_footprints(args) -> int:
         steps = waterfall(f, i, args.industry, args.year, args.province)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     figs = {"footprint_waterfall": footprint_waterfall(
                 f, i, args.industry, args.year, args.province,

@@ -57,7 +57,7 @@ class ZeroCarbonModel(mesa.Model):
         if not isinstance(scenario, Scenario):
             scenario = Scenario.load(scenario)
         if firms is not None:
-            scenario = scenario.replace({"population.firms": int(firms)})
+            scenario = scenario.replace({"population.firms": firms})   # validated: no int()
         self.config = scenario
         self.cfg = scenario.cfg
         self.engine = engine

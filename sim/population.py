@@ -18,18 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr, ndtri
 
+from zcf.sim.cells import full_cell_counts
 from zcf.sim.datasets import DefaultData
 from zcf.sim.schema import Population
-
-
-def full_cell_counts(data: DefaultData, provinces: list[str], industries: list[str]) -> np.ndarray:
-    """National factory counts per (industry, province) cell, shape (n_ind, n_prov)."""
-    share = data.provinces["firm_share_frac"].to_numpy(float)
-    aff = data.affinity.to_numpy(float) * share[None, :]
-    cells = data.industries["firm_count_2024"].to_numpy(float)[:, None] * aff / aff.sum(1, keepdims=True)
-    pmask = np.isin(data.province_names, provinces) if provinces else np.ones(len(share), bool)
-    imask = np.isin(data.industry_ids, industries) if industries else np.ones(len(cells), bool)
-    return cells * imask[:, None] * pmask[None, :]
 
 
 def largest_remainder(expected: np.ndarray, total: int) -> np.ndarray:

@@ -10,40 +10,19 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from zcf.sim.datasets import DefaultData, load_data
-from zcf.sim.errors import DataError, InputError
-from zcf.sim.schema import DataFiles, ScenarioModel
+from zcf.sim.errors import DataError
+from zcf.sim.files import ScenarioError, packaged_names, read_toml, real_path, resolve
+from zcf.sim.schema import DataFiles, ScenarioModel, cross_field_problems
+from zcf.sim.validation import format_validation_error
 
-
-class ScenarioError(InputError):
-    """A scenario or factory file that cannot be used; the message names file, key and range."""
-
-
-def packaged_names() -> list[str]:
-    """Names of the scenarios shipped with the package."""
-    folder = resources.files("zcf.sim").joinpath("scenarios")
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
-
-
-def _packaged_path(name: str) -> Path:
-    return Path(str(resources.files("zcf.sim").joinpath("scenarios", f"{name}.toml")))
-
-
-def _read_toml(path: Path) -> dict:
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(f"{path}: not valid TOML: {e}") from None
+__all__ = ["Scenario", "ScenarioError", "deep_merge", "format_validation_error", "packaged_names",
+           "read_with_parents"]
 
 
 def deep_merge(base: dict, over: dict) -> dict:
@@ -57,84 +36,41 @@ def deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _resolve(ref: str, relative_to: Path | None) -> Path:
-    if relative_to is not None:
-        cand = (relative_to.parent / ref)
-        for c in (cand, cand.with_suffix(".toml")):
-            if c.is_file():
-                return c
-    p = Path(ref)
-    if p.suffix == ".toml" or p.is_file():
-        return p
-    if ref in packaged_names():
-        return _packaged_path(ref)
-    raise ScenarioError(f"no scenario {ref!r}: not a file, and the packaged scenarios are "
-                        f"{', '.join(packaged_names())}")
-
-
-def read_with_parents(path: Path, seen: tuple[Path, ...] = ()) -> dict:
-    """The raw dict of ``path`` with its ``extends`` chain merged in."""
-    path = path.resolve()
-    if path in seen:
-        raise ScenarioError(f"{path}: 'extends' forms a cycle")
-    raw = _read_toml(path)
-    raw.setdefault("name", path.stem)          # a scenario's name is its own, never its parent's
+def read_with_parents(path: Path, seen: tuple[Path, ...] = (),
+                      named_by: tuple[Path, str] | None = None) -> dict:
+    """The raw dict of ``path`` with its ``extends`` chain merged in (parents found beside the
+    file that names them)."""
+    real = real_path(path)
+    if real in seen:
+        raise ScenarioError(f"{named_by[0] if named_by else path}: key 'extends' forms a cycle "
+                            f"({' -> '.join(str(p) for p in seen + (real,))}); allowed: a chain "
+                            "of parents that ends")
+    raw = read_toml(path, named_by=named_by, what="scenario file")
+    raw.setdefault("name", Path(path).stem)    # a scenario's name is its own, never its parent's
     if isinstance(raw.get("data"), dict):      # data files are named relative to their scenario
-        raw["data"] = {k: (str((path.parent / v).resolve()) if isinstance(v, str) else v)
+        here = real.parent
+        raw["data"] = {k: (str(real_path(here / v)) if isinstance(v, str) else v)
                        for k, v in raw["data"].items()}
-    parent = raw.get("extends")
-    if parent is None:
+    if "extends" not in raw:
         return raw
-    if not isinstance(parent, str):
-        raise ScenarioError(f"{path}: key 'extends' must be a scenario name or path (a string)")
-    return deep_merge(read_with_parents(_resolve(parent, path), seen + (path,)), raw)
+    parent = resolve(raw["extends"], named_by=(Path(path), "extends"))
+    return deep_merge(read_with_parents(parent, seen + (real,), (Path(path), "extends")), raw)
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple) -> str:
-    """Field names of the section at ``loc`` (for 'unknown key' messages)."""
-    cls = model
-    for part in loc:
-        field = cls.model_fields.get(str(part)) if isinstance(cls, type) else None
-        ann = getattr(field, "annotation", None)
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            cls = ann
-        else:
-            break
-    return ", ".join(cls.model_fields)
-
-
-def _describe(err: dict) -> str:
-    ctx = err.get("ctx") or {}
-    bounds = [f"{sym} {ctx[k]}" for k, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
-              if k in ctx]
-    if bounds:
-        return f"{err['msg']} (allowed: {' and '.join(bounds)}; got {err.get('input')!r})"
-    return f"{err['msg']} (got {err.get('input')!r})"
-
-
-def format_validation_error(source: str, e: ValidationError, model: type[BaseModel]) -> str:
-    """One line per problem: 'FILE: key 'a.b': what is wrong (allowed ...)'."""
-    lines = []
-    for err in e.errors():
-        loc = tuple(err["loc"])
-        key = ".".join(str(p) for p in loc)
-        if err["type"] == "extra_forbidden":
-            lines.append(f"{source}: unknown key '{key}'; allowed keys here: "
-                         f"{_allowed_keys(model, loc[:-1])}")
-        elif err["type"] == "value_error":
-            lines.append(f"{source}: key '{key}': {str(err['msg']).removeprefix('Value error, ')}")
-        else:
-            lines.append(f"{source}: key '{key}': {_describe(err)}")
-    return "\n".join(lines)
-
-
-def _set_dotted(raw: dict, key: str, value: Any) -> None:
+def _set_dotted(raw: dict, key: str, value: Any, source: str) -> None:
+    if not isinstance(key, str) or not key or "" in key.split("."):
+        raise ScenarioError(f"{source}: override key {key!r} is not a dotted key path; allowed: "
+                            "e.g. 'population.firms' or 'ets.price_cny_per_tco2'")
     parts = key.split(".")
     node = raw
-    for p in parts[:-1]:
+    for i, p in enumerate(parts[:-1]):
         nxt = node.get(p)
-        if not isinstance(nxt, dict):
-            nxt = node[p] = {} if nxt is None else nxt
+        if nxt is None:
+            nxt = node[p] = {}
+        elif not isinstance(nxt, dict):
+            raise ScenarioError(f"{source}: key '{'.'.join(parts[:i + 1])}' holds {nxt!r}, not a "
+                                f"table, so '{key}' cannot be set; allowed: a key path that "
+                                "follows the scenario's tables")
         node = nxt
     if isinstance(value, dict) and isinstance(node.get(parts[-1]), dict):
         node[parts[-1]] = deep_merge(node[parts[-1]], value)
@@ -148,16 +84,19 @@ class Scenario:
     def __init__(self, raw: dict, source: str = "<scenario>"):
         self.raw = raw
         self.source = source
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"{source}: a scenario must be a table of keys, not "
+                                f"{type(raw).__name__}")
         self.data = self._data(raw, source)
         try:
             self.cfg: ScenarioModel = ScenarioModel.model_validate(raw, context={"data": self.data})
         except ValidationError as e:
             raise ScenarioError(format_validation_error(source, e, ScenarioModel)) from None
+        problems = cross_field_problems(self.cfg, self.data)
+        if problems:
+            raise ScenarioError("\n".join(f"{source}: key '{k}': {why}" for k, why in problems))
         from zcf.sim.uncertainty import validate_uncertainty
         validate_uncertainty(self)
-        if self.cfg.time.end_year < self.cfg.time.start_year:
-            raise ScenarioError(f"{source}: key 'time.end_year' must be >= time.start_year "
-                                f"({self.cfg.time.start_year}); got {self.cfg.time.end_year}")
 
     @staticmethod
     def _data(raw: dict, source: str) -> DefaultData:
@@ -180,7 +119,7 @@ class Scenario:
     @classmethod
     def load(cls, ref: str | Path) -> Scenario:
         """Load a packaged scenario by name, or a TOML file by path."""
-        path = _resolve(str(ref), None)
+        path = resolve(ref)
         raw = read_with_parents(path)
         return cls(raw, source=str(path))
 
@@ -196,7 +135,7 @@ class Scenario:
         """A new scenario with ``overrides`` (dotted keys or nested tables) applied."""
         raw = copy.deepcopy(self.raw)
         for key, value in overrides.items():
-            _set_dotted(raw, key, value)
+            _set_dotted(raw, key, value, self.source)
         return Scenario(raw, source=f"{self.source} (with overrides)")
 
     def get(self, key: str) -> Any:

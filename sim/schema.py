@@ -1,29 +1,85 @@
 """The scenario schema: every key a scenario file may hold, its type, unit and allowed range.
 
-Pydantic models with ``extra="forbid"``: an unknown key, a wrong type or a value out of range is
-rejected at load, and ``sim.scenario`` turns the error into one message that names the file, the key
-and what is allowed. Year paths (``{2025 = 90.0, 2030 = 130.0}``) are anchor points, linearly
-interpolated between anchors and held flat beyond them (``sim.policy.path_value``).
+Pydantic models in strict mode with ``extra="forbid"`` and ``allow_inf_nan=False``: an unknown
+key, a wrong type (``true``, ``"820000"`` or ``2030.0`` where a whole number belongs, a TOML date
+where a number belongs), a value that is not finite or out of range is rejected at load, and
+``sim.validation`` turns the error into one message that names the file, the key and what is
+allowed. Quantities and prices without a natural upper bound have the ceilings of
+``data/input_limits.csv`` (each with its source), so no accepted value can overflow the model's
+arithmetic. Rules that tie several keys together are in ``cross_field_problems``. Year paths
+(``{2025 = 90.0, 2030 = 130.0}``) are anchor points, linearly interpolated between anchors and
+held flat beyond them (``sim.policy.path_value``); their keys are years (TOML writes them as
+strings).
 """
 from __future__ import annotations
 
+import re
+from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo,
+                      field_validator)
 
-from zcf.sim.datasets import DefaultData, defaults
+from zcf.sim.cells import full_cell_counts
+from zcf.sim.datasets import DefaultData, defaults, read_csv
+
+
+@cache
+def input_limits() -> dict[str, float]:
+    """Ceilings and floors of inputs without a natural bound (``data/input_limits.csv``)."""
+    table = read_csv("input_limits.csv")
+    return dict(zip(table["limit"], table["value"].astype(float)))
+
+
+LIMIT = input_limits()
+YEAR_MIN, YEAR_MAX = 2000, 2100
+FIRMS_MAX = 5_000_000         # firm agents in one model (a national run uses 500,000)
+
+
+def _year_key(value: Any) -> Any:
+    """A year used as a table key: an int, or the digits TOML gives for ``2030 = ...``."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}", value):
+        return int(value)
+    return value
+
 
 Frac = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNeg = Annotated[float, Field(ge=0.0)]
-Year = Annotated[int, Field(ge=2000, le=2100)]
-Path = dict[Year, NonNeg]
-FracPath = dict[Year, Frac]
+Year = Annotated[int, Field(ge=YEAR_MIN, le=YEAR_MAX)]
+YearKey = Annotated[int, BeforeValidator(_year_key), Field(ge=YEAR_MIN, le=YEAR_MAX)]
+
+
+def upto(limit: str, low: float = 0.0, low_open: bool = False):
+    """A finite number from ``low`` up to the ceiling ``limit`` of ``data/input_limits.csv``."""
+    return Annotated[float, Field(gt=low, le=LIMIT[limit]) if low_open else
+                     Field(ge=low, le=LIMIT[limit])]
+
+
+CnyPerT = upto("carbon_price_cny_per_tco2_max")
+EurPerT = upto("carbon_price_eur_per_tco2_max")
+CnyPerMwh = upto("electricity_price_cny_per_mwh_max")
+Mult = upto("mult_max")
+GoodsT = upto("goods_t_max")
+FootprintT = upto("footprint_tco2_per_unit_max")
+BudgetCny = upto("budget_cny_per_yr_max")
+CapexCny = upto("capex_cny_per_unit_max")
+MarketTwh = upto("green_power_market_twh_max", low_open=True)
+HydrogenCnyPerKg = upto("hydrogen_price_cny_per_kg_max")
+MaterialCnyPerT = upto("material_price_cny_per_t_max")
+FuelCnyPerGj = upto("fuel_price_cny_per_gj_max")
+PremiumCny = upto("product_price_cny_per_unit_max")
+MwhPerUnit = upto("electricity_mwh_per_unit_max")
+MultPath = dict[YearKey, Mult]
+FracPath = dict[YearKey, Frac]
+LimitPath = dict[YearKey, upto("shared_limit_mt_per_yr_max")]
+MwhPerUnitPath = dict[YearKey, MwhPerUnit]
 Tier = Literal["green", "near_zero", "zero_carbon"]
 
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, strict=True,
+                              allow_inf_nan=False)
 
 
 def _check_names(kind: str, allowed, values):
@@ -60,7 +116,7 @@ def keys_in(check):
 
 
 class Population(Section):
-    firms: int = Field(500_000, ge=1, le=5_000_000, description="firm agents drawn")
+    firms: int = Field(500_000, ge=1, le=FIRMS_MAX, description="firm agents drawn")
     provinces: list[str] = Field(default_factory=list, description="empty = all 31")
     industries: list[str] = Field(default_factory=list, description="empty = all")
     size_draw_sd_frac: float = Field(0.15, ge=0.0, le=1.0,
@@ -88,7 +144,7 @@ class Time(Section):
 
 
 class Grid(Section):
-    ef_mult_of_2022: Path = Field(default_factory=dict,
+    ef_mult_of_2022: dict[YearKey, Mult] = Field(default_factory=dict,
                                   description="multiplier on 2022 provincial grid factors; "
                                               "empty = packaged grid_path.csv")
     residual_mix_follows_grid: bool = True
@@ -105,20 +161,20 @@ class Growth(Section):
 
 class Prices(Section):
     eur_cny: float = Field(7.8, gt=1.0, le=20.0, description="CNY per EUR")
-    eu_ets_eur_per_tco2: Path = Field(default_factory=lambda: {2025: 75.0})
-    electricity_cny_per_mwh: NonNeg = 650.0
-    fuel_price_mult: dict[Year, NonNeg] = Field(default_factory=lambda: {2025: 1.0})
-    hydrogen_green_cny_per_kg: Path = Field(
+    eu_ets_eur_per_tco2: dict[YearKey, EurPerT] = Field(default_factory=lambda: {2025: 75.0})
+    electricity_cny_per_mwh: CnyPerMwh = 650.0
+    fuel_price_mult: dict[YearKey, Mult] = Field(default_factory=lambda: {2025: 1.0})
+    hydrogen_green_cny_per_kg: dict[YearKey, HydrogenCnyPerKg] = Field(
         default_factory=lambda: _packaged_path("price_paths", "item", "hydrogen_green_cny_per_kg"),
         description="delivered green (electrolytic) hydrogen; default: sim/data/price_paths.csv")
-    scrap_cny_per_t: Path = Field(
+    scrap_cny_per_t: dict[YearKey, MaterialCnyPerT] = Field(
         default_factory=lambda: _packaged_path("price_paths", "item", "scrap_cny_per_t"),
         description="steel scrap delivered to the mill; default: sim/data/price_paths.csv")
-    co2_transport_storage_cny_per_tco2: Path = Field(
+    co2_transport_storage_cny_per_tco2: dict[YearKey, CnyPerT] = Field(
         default_factory=lambda: _packaged_path("price_paths", "item",
                                                "co2_transport_storage_cny_per_tco2"),
         description="CO2 transport and storage per tonne captured; default: price_paths.csv")
-    biomass_cny_per_gj: Path = Field(
+    biomass_cny_per_gj: dict[YearKey, FuelCnyPerGj] = Field(
         default_factory=lambda: _packaged_path("price_paths", "item", "biomass_cny_per_gj"),
         description="biomass and waste fuels for kilns; default: sim/data/price_paths.csv")
 
@@ -133,16 +189,16 @@ class Limits(Section):
     """National and provincial limits shared by the firms that use them (Mt per year); empty =
     the packaged path in sim/data/shared_limits.csv."""
 
-    scrap_mt_per_yr: Path = Field(
+    scrap_mt_per_yr: LimitPath = Field(
         default_factory=lambda: _packaged_path("shared_limits", "limit", "scrap"),
         description="steel scrap available to the mills")
-    scm_mt_per_yr: Path = Field(
+    scm_mt_per_yr: LimitPath = Field(
         default_factory=lambda: _packaged_path("shared_limits", "limit", "scm"),
         description="supplementary cementitious material available beyond today's use")
-    green_hydrogen_mt_per_yr: Path = Field(
+    green_hydrogen_mt_per_yr: LimitPath = Field(
         default_factory=lambda: _packaged_path("shared_limits", "limit", "green_hydrogen"),
         description="green hydrogen production capacity")
-    co2_injection_mt_per_yr: Path = Field(
+    co2_injection_mt_per_yr: LimitPath = Field(
         default_factory=lambda: _packaged_path("shared_limits", "limit", "co2_injection"),
         description="national CO2 injection capacity, split over provinces by storage capacity "
                     "(sim/data/co2_storage.csv)")
@@ -153,7 +209,7 @@ class Cbam(Section):
     start_year: int = Field(2026, ge=2023, le=2100)
     free_share: FracPath = Field(default_factory=dict, description="CBAM factor by year")
     markup_frac: FracPath = Field(default_factory=dict, description="mark-up on default values")
-    de_minimis_t: NonNeg = 50.0
+    de_minimis_t: GoodsT = 50.0
     extra_industries: list[str] = Field(default_factory=list,
                                         description="downstream goods added for what-ifs")
     extra_coverage: Literal["direct", "direct_indirect"] = "direct_indirect"
@@ -169,7 +225,7 @@ class Cbam(Section):
 
 
 class Ets(Section):
-    price_cny_per_tco2: Path = Field(default_factory=lambda: {2025: 90.0})
+    price_cny_per_tco2: dict[YearKey, CnyPerT] = Field(default_factory=lambda: {2025: 90.0})
     free_share: FracPath = Field(default_factory=lambda: {2025: 1.0})
     coverage_start: dict[str, Year] = Field(default_factory=dict,
                                             description="industry -> first year; overrides data")
@@ -188,7 +244,7 @@ class Expectations(Section):
 class BuyerRequirement(Section):
     industry: str
     from_year: Year
-    max_footprint_tco2_per_unit: NonNeg
+    max_footprint_tco2_per_unit: FootprintT
     penalty_frac: Frac = Field(description="share of EU sales lost or discounted above threshold")
     basis: Literal["factory", "cradle_to_gate"] = Field(
         "factory", description="footprint the threshold applies to: the factory's own scope 1 + 2 "
@@ -203,10 +259,10 @@ class BuyerPremium(Section):
 
     industry: str
     from_year: Year
-    max_footprint_tco2_per_unit: NonNeg = Field(
+    max_footprint_tco2_per_unit: FootprintT = Field(
         description="scope 1 + market-based scope 2 per unit (green power counts) at or below "
                     "which buyers pay")
-    premium_cny_per_unit: NonNeg
+    premium_cny_per_unit: PremiumCny
     share_frac: Frac = Field(description="share of the output premium buyers take")
 
     _i = field_validator("industry")(lambda v, info: check_industries([v], info)[0])
@@ -224,11 +280,11 @@ class SurchargeTier(Section):
 
     industry: str
     from_year: Year
-    threshold_mwh_per_unit: Path = Field(
+    threshold_mwh_per_unit: MwhPerUnitPath = Field(
         description="electricity per product unit above which the surcharge applies (year path)")
-    step_mwh_per_unit: Annotated[float, Field(gt=0.0)] = Field(
+    step_mwh_per_unit: upto("electricity_mwh_per_unit_max", low_open=True) = Field(
         description="each step (or part of one) above the threshold adds one surcharge step")
-    surcharge_cny_per_mwh_per_step: NonNeg
+    surcharge_cny_per_mwh_per_step: CnyPerMwh
     metered_frac: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
         1.0, description="share of the firm's electricity that the standard meters")
     green_relief: bool = Field(True, description="the non-hydro renewable share of electricity "
@@ -247,7 +303,8 @@ class Surcharge(Section):
 class Subsidy(Section):
     capex_share: dict[str, Frac] = Field(default_factory=dict, description="option -> share")
     province_addon_frac: dict[str, Frac] = Field(default_factory=dict)
-    budget_cny_per_yr: NonNeg | None = Field(None, description="absent = unlimited")
+    budget_cny_per_yr: BudgetCny | None = Field(
+        None, description="absent = unlimited")
 
     _capex_share = field_validator("capex_share")(keys_in(check_options))
 
@@ -305,7 +362,7 @@ class Certification(Section):
                        "spread one-off awards and application costs")
     requires_green_title: bool = Field(True, description="near-zero and zero-carbon titles only "
                                                          "for holders of a green title")
-    batch_cap_per_yr: dict[Tier, dict[Year, NonNeg]] = Field(
+    batch_cap_per_yr: dict[Tier, dict[YearKey, NonNeg]] = Field(
         default_factory=dict, description="factories admitted per year (a year path), by tier; "
                                           "absent tier = no cap")
     province_cap_frac: Frac = Field(1.0, description="share of a tier's yearly cap one province "
@@ -338,9 +395,10 @@ class Behaviour(Section):
 class OptionOverride(Section):
     """Scenario overrides of one retrofit option's packaged parameters (retrofits.csv)."""
 
-    capex_cny_per_unit: NonNeg | None = None
+    capex_cny_per_unit: CapexCny | None = None
     capex_decline_frac_per_yr: Annotated[float, Field(ge=-0.5, le=0.5)] | None = None
-    opex_cny_per_unit_yr: float | None = None
+    opex_cny_per_unit_yr: Annotated[float, Field(
+        ge=-LIMIT["opex_cny_per_unit_yr_max"], le=LIMIT["opex_cny_per_unit_yr_max"])] | None = None
     lifetime_yr: Annotated[int, Field(ge=1, le=60)] | None = None
     lead_time_yr: Annotated[int, Field(ge=0, le=10)] | None = None
     available_from_year: Year | None = None
@@ -371,12 +429,12 @@ class GreenPower(Section):
     """Green-power trading premium and direct supply from the western bases."""
 
     transmission: bool = Field(True, description="direct supply reaches other provinces over UHV lines")
-    transmission_mult: Path = Field(default_factory=lambda: {2025: 1.0},
+    transmission_mult: MultPath = Field(default_factory=lambda: {2025: 1.0},
                                     description="multiplier on the bases' export capacity path")
-    local_capacity_mult: Path = Field(default_factory=lambda: {2025: 1.0})
-    market_twh: dict[Year, Annotated[float, Field(gt=0.0)]] = Field(
+    local_capacity_mult: MultPath = Field(default_factory=lambda: {2025: 1.0})
+    market_twh: dict[YearKey, MarketTwh] = Field(
         default_factory=lambda: {2025: 330.0}, description="national green-power trading volume")
-    premium_span_cny_per_mwh: NonNeg | None = Field(
+    premium_span_cny_per_mwh: CnyPerMwh | None = Field(
         None, description="premium rise when contracts equal the market; absent = from data")
     available_share_frac: Frac = Field(
         1.0, description="share of the national green-power trading volume the modelled "
@@ -424,6 +482,14 @@ class DataFiles(Section):
     bill_of_materials: str | None = None
     green_materials: str | None = None
 
+    @field_validator("*")
+    @classmethod
+    def _a_file_name(cls, value: str | None) -> str | None:
+        if value is not None and (value.strip() == "" or "\0" in value):
+            raise ValueError(f"{value!r} is not a file name; allowed: the path of a CSV file, "
+                             "relative to the scenario file")
+        return value
+
     def files(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
@@ -459,3 +525,87 @@ class ScenarioModel(Section):
 
     uncertainty: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="key path -> distribution; checked by sim.uncertainty")
+
+
+def population_without_factories(pop: Population, data: DefaultData | None = None) -> str | None:
+    """Why ``pop`` selects no factories in ``data`` (default: packaged; ``None`` when it selects
+    some)."""
+    data = data or defaults()
+    cells = full_cell_counts(data, pop.provinces, pop.industries)
+    if cells.sum() > 0:
+        return None
+    provs = pop.provinces or data.province_names
+    made = full_cell_counts(data, provs, []).sum(axis=1) > 0
+    there = [ind for ind, ok in zip(data.industry_ids, made) if ok]
+    where = "the scenario's data" if data.files else "the packaged data"
+    return (f"provinces {provs} x industries {pop.industries} hold no factories in {where}; "
+            f"allowed: a selection with factories (industries present in those provinces: "
+            f"{', '.join(there) or 'none'})")
+
+
+def cross_field_problems(cfg: ScenarioModel, data: DefaultData | None = None
+                         ) -> list[tuple[str, str]]:
+    """(dotted key, what is wrong and what is allowed) for rules tying several keys together;
+    ``data``: the scenario's data tables (default: packaged)."""
+    data = data or defaults()
+    out = []
+    t = cfg.time
+    if t.end_year < t.start_year:
+        out.append(("time.end_year", f"got {t.end_year}; allowed: >= time.start_year "
+                                     f"({t.start_year})"))
+    c = cfg.certification
+    if c.resource_score_low > c.resource_score_high:
+        out.append(("certification.resource_score_low",
+                    f"got {c.resource_score_low:g}; allowed: <= "
+                    f"certification.resource_score_high ({c.resource_score_high:g})"))
+    why = population_without_factories(cfg.population, data)
+    if why:
+        out.append(("population", why))
+    out += _opex_problems(cfg, data)
+    return out
+
+
+# Effect kinds whose opex is a change against the incumbent route (retrofits.csv: e.g. an EAF's
+# fixed opex minus the blast furnace's), so a saving (negative) is a valid value.
+ROUTE_CHANGE_KINDS = ("route_switch", "process_change")
+
+
+def _opex_problems(cfg: ScenarioModel, data: DefaultData) -> list[tuple[str, str]]:
+    """An operating cost is a cost (>= 0), except a price difference per MWh (green power
+    cheaper than the grid), which cannot exceed the electricity price it is a difference to, and
+    a route change's opex, a difference to the incumbent route's."""
+    out = []
+    price = cfg.prices.electricity_cny_per_mwh
+    table = data.retrofits
+    for opt, r in zip(table.index, table.itertuples(index=False)):
+        basis, packaged = r.opex_basis, float(r.opex_cny_per_unit_yr)
+        if r.effect_kind in ROUTE_CHANGE_KINDS:
+            continue
+        over = cfg.options.get(opt)
+        given = over is not None and over.opex_cny_per_unit_yr is not None
+        opex = over.opex_cny_per_unit_yr if given else packaged
+        key = f"options.{opt}.opex_cny_per_unit_yr"
+        if basis == "per_mwh" and opex < -price:
+            if given:
+                out.append((key, f"got {opex:g}; allowed: >= -prices.electricity_cny_per_mwh "
+                                 f"(-{price:g}): a saving per MWh cannot exceed the price"))
+            else:
+                out.append(("prices.electricity_cny_per_mwh",
+                            f"got {price:g}; allowed: >= {-opex:g}, the saving per MWh of "
+                            f"{opt} in retrofits.csv (or override {key})"))
+        elif basis != "per_mwh" and opex < 0:
+            out.append((key, f"got {opex:g}; allowed: >= 0 ({opt}'s opex is a cost "
+                             f"{basis.replace('_', ' ')})"))
+    return out
+
+
+def is_cross_field_key(key: str) -> bool:
+    """Whether ``cross_field_problems`` compares the dotted ``key`` with another key (the
+    uncertainty check draws such keys at their corners)."""
+    return key in CROSS_FIELD_KEYS or (key.startswith("options.")
+                                       and key.endswith(".opex_cny_per_unit_yr"))
+
+
+# keys that cross_field_problems compares with each other (besides every option's opex)
+CROSS_FIELD_KEYS = ("certification.resource_score_low", "certification.resource_score_high",
+                    "prices.electricity_cny_per_mwh")

@@ -30,11 +30,16 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
+import math
 from dataclasses import dataclass, field
 from numbers import Real
 from typing import Any
 
 import numpy as np
+
+from zcf.sim.files import ScenarioError
+from zcf.sim.validation import near_keys
 
 DISTRIBUTIONS = ("norm", "lognorm", "uniform", "triang", "beta", "truncnorm", "gamma",
                  "weibull_min", "loguniform")
@@ -44,7 +49,6 @@ NOT_DRAWABLE = ("uncertainty", "name", "description", "extends")
 
 
 def _error(scenario, key: str, what: str):
-    from zcf.sim.scenario import ScenarioError
     return ScenarioError(f"{scenario.source}: key 'uncertainty.{key}': {what}")
 
 
@@ -169,12 +173,12 @@ def apply_values(scenario, values: dict[str, Any], drop_uncertainty: bool = True
     so an anchor is replaced, never duplicated. With ``drop_uncertainty`` the result has no
     ``[uncertainty]`` section: it is one point of the uncertain space.
     """
-    from zcf.sim.scenario import Scenario, ScenarioError
     try:
         raw = apply_to_raw(scenario.raw, values, _defaults_tree(scenario), drop_uncertainty)
     except KeyError as e:
-        raise ScenarioError(f"{scenario.source}: {e.args[0]}") from None
-    return Scenario(raw, source=scenario.source)
+        raise ScenarioError(f"{scenario.source}: {e.args[0]}; allowed: a key path that follows "
+                            "the scenario's tables") from None
+    return type(scenario)(raw, source=scenario.source)     # a Scenario (validated again)
 
 
 # -- parsing and validation -----------------------------------------------------------------------
@@ -201,44 +205,74 @@ def _check_path(scenario, key: str) -> None:
             break
     if not found:
         where = f"'{prefix}'" if prefix else "the top level"
-        keys = ", ".join(map(str, value)) if isinstance(value, dict) else "none (not a table)"
-        raise _error(scenario, key, f"no such value in the scenario; keys at {where}: {keys}")
+        names = [str(k) for k in value] if isinstance(value, dict) else []
+        keys = ", ".join(names) if isinstance(value, dict) else "none (not a table)"
+        missing = key.split(".")[len(prefix.split(".")) if prefix else 0]
+        raise _error(scenario, key, f"no such value in the scenario; allowed keys at {where}: "
+                     f"{keys}{near_keys(missing, names)}")
     if isinstance(value, dict):
         raise _error(scenario, key, f"is a table (keys {', '.join(map(str, value))}), not a "
-                     f"number; give the full path, e.g. {key}.{next(iter(value), 'KEY')}")
+                     f"number; allowed: the full path to a number, e.g. "
+                     f"{key}.{next(iter(value), 'KEY')}")
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise _error(scenario, key, f"holds {value!r}, not a number; only numeric values "
-                     "can be uncertain")
+        raise _error(scenario, key, f"holds {value!r}, not a number; allowed: numeric values "
+                     "only")
+
+
+def _domain(lo: float, hi: float, inclusive: tuple[bool, bool]) -> str:
+    """'> 0', '>= 0 and <= 1', 'any' for one shape parameter's domain."""
+    parts = []
+    if math.isfinite(lo):
+        parts.append(f"{'>=' if inclusive[0] else '>'} {0 if 0 < lo < 1e-300 else lo:g}")
+    if math.isfinite(hi):
+        parts.append(f"{'<=' if inclusive[1] else '<'} {hi:g}")
+    return " and ".join(parts) or "any finite number"
+
+
+def parameter_rules(name: str) -> str:
+    """What the parameters of scipy distribution ``name`` may be, e.g. 's > 0, loc any ...'."""
+    from scipy import stats
+    dist = getattr(stats, name)
+    rules = [f"{s.name} {_domain(float(s.domain[0]), float(s.domain[1]), s.inclusive)}"
+             for s in dist._shape_info()]
+    if name in ("truncnorm", "loguniform"):
+        rules.append("a < b")
+    return ", ".join(rules + ["loc any finite number", "scale > 0 (default 1)"])
 
 
 def _parse_one(scenario, key: str, spec: Any) -> Parameter:
     from scipy import stats
     if not isinstance(spec, dict) or "dist" not in spec:
-        raise _error(scenario, key, "must be a table { dist = NAME, PARAMETER = NUMBER ... } "
-                     f"with NAME one of {allowed_distributions()}")
+        raise _error(scenario, key, "must be a table; allowed: { dist = NAME, PARAMETER = "
+                     f"NUMBER ... }} with NAME one of {allowed_distributions()}")
     name = ALIASES.get(str(spec["dist"]), str(spec["dist"]))
-    if name not in DISTRIBUTIONS:
+    if not isinstance(spec["dist"], str) or name not in DISTRIBUTIONS:
         raise _error(scenario, key, f"unknown distribution {spec['dist']!r}; allowed: "
                      f"{allowed_distributions()}")
     dist = getattr(stats, name)
     allowed = ([s.strip() for s in dist.shapes.split(",")] if dist.shapes else []) + ["loc", "scale"]
     params = {k: v for k, v in spec.items() if k != "dist"}
     bad = [k for k, v in params.items()
-           if k not in allowed or isinstance(v, bool) or not isinstance(v, Real)]
+           if k not in allowed or isinstance(v, bool) or not isinstance(v, Real)
+           or not math.isfinite(v)]
     missing = [s for s in allowed[:-2] if s not in params]
     if bad or missing:
         what = (f"parameter {bad[0]!r} = {params[bad[0]]!r} is not allowed" if bad
                 else f"parameter {missing[0]!r} is missing")
-        raise _error(scenario, key, f"{what}; {name} takes numbers for "
-                     f"{', '.join(allowed)} (shape parameters required)")
+        raise _error(scenario, key, f"{what}; {name} takes finite numbers for "
+                     f"{', '.join(allowed)} (shape parameters required); allowed: "
+                     f"{parameter_rules(name)}")
     param = Parameter(key, name, {k: float(v) for k, v in params.items()})
     try:
-        probe = param.ppf([0.0, 0.5, 1.0])
-    except (TypeError, ValueError) as e:
-        raise _error(scenario, key, f"bad parameters for {name}: {e}") from None
+        with np.errstate(all="ignore"):
+            probe = param.ppf([0.0, 0.5, 1.0])
+    except (TypeError, ValueError, OverflowError, ZeroDivisionError) as e:
+        raise _error(scenario, key, f"bad parameters for {param.describe()} ({e}); allowed: "
+                     f"{parameter_rules(name)}") from None
     if not np.all(np.isfinite(probe)):
-        raise _error(scenario, key, f"bad parameters for {param.describe()}: scipy gives no "
-                     "finite values (check that scale > 0 and shapes are in range)")
+        raise _error(scenario, key, f"bad parameters for {param.describe()}: it has no finite "
+                     f"values at the {U_MIN:g} and {1 - U_MIN:.9g} quantiles; allowed: "
+                     f"{parameter_rules(name)}, with finite quantiles")
     return param
 
 
@@ -246,15 +280,15 @@ def _check_drawable(scenario, param: Parameter) -> None:
     """Every value the distribution can draw must pass the schema at ``param.key``."""
     from pydantic import ValidationError
 
-    from zcf.sim.scenario import format_validation_error
     from zcf.sim.schema import ScenarioModel
+    from zcf.sim.validation import format_validation_error
     defaults = _defaults_tree(scenario)
     for u, label in ((0.0, f"its {U_MIN:g} quantile"), (0.5, "its median"),
                      (1.0, f"its {1 - U_MIN:.9g} quantile")):
         value = float(param.ppf(u))
         raw = apply_to_raw(scenario.raw, {param.key: value}, defaults)
         try:
-            ScenarioModel.model_validate(raw)
+            ScenarioModel.model_validate(raw, context={"data": scenario.data})
         except ValidationError as e:
             if e.errors()[0]["type"].startswith("int"):
                 raise _error(scenario, param.key, f"key '{param.key}' takes whole numbers only, "
@@ -281,10 +315,32 @@ def parameter(scenario, key: str, spec: Any) -> Parameter:
     return param
 
 
+def _check_cross_fields(scenario, params: list[Parameter]) -> None:
+    """Rules that tie keys together (low <= high) must hold at every corner of the draws."""
+    from zcf.sim.schema import ScenarioModel, cross_field_problems, is_cross_field_key
+    tied = [p for p in params if is_cross_field_key(p.key)]
+    if not tied:
+        return
+    defaults = _defaults_tree(scenario)
+    for corner in itertools.product((0.0, 1.0), repeat=len(tied)):
+        values = {p.key: float(p.ppf(u)) for p, u in zip(tied, corner)}
+        cfg = ScenarioModel.model_validate(apply_to_raw(scenario.raw, values, defaults),
+                                           context={"data": scenario.data})
+        problems = cross_field_problems(cfg, scenario.data)
+        if problems:
+            key, why = problems[0]
+            drawn = ", ".join(f"{k} = {v:.6g}" for k, v in values.items())
+            raise _error(scenario, tied[0].key, f"the distributions can draw {drawn} together, "
+                         f"which the scenario refuses: key '{key}' {why}; allowed: "
+                         "distributions whose ranges keep the rule at every draw")
+
+
 def parameters(scenario) -> list[Parameter]:
     """The validated ``[uncertainty]`` entries of ``scenario``, sorted by key path."""
     entries = section(scenario)
-    return [parameter(scenario, key, entries[key]) for key in sorted(entries)]
+    out = [parameter(scenario, key, entries[key]) for key in sorted(entries)]
+    _check_cross_fields(scenario, out)
+    return out
 
 
 def validate_uncertainty(scenario) -> None:

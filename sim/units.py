@@ -71,7 +71,7 @@ def is_ratio(column: str) -> bool:
 
 @cache
 def _packaged_map(unit_col: str) -> dict[str, str]:
-    from zcf.sim.datasets import read_csv
+    from zcf.sim.packaged import read_csv
     key, file, col = UNIT_COLUMNS[unit_col]
     data = read_csv(file)
     return dict(zip(data[key], data[col]))

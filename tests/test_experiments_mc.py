@@ -9,7 +9,7 @@ from zcf import experiments
 from zcf.experiments.engine import ExperimentError
 from zcf.experiments.montecarlo import plan_monte_carlo
 from zcf.experiments.runner import run_seed_sequence, run_seeds
-from zcf.experiments.store import RunStore, write_parquet_atomic
+from zcf.experiments.store import RunStore, StoreWarning, write_parquet_atomic
 from zcf.experiments.summary import summarise
 from zcf.sim import Scenario
 
@@ -128,7 +128,8 @@ def test_half_written_files_are_never_read(tiny, tmp_path):
     store = RunStore(out)
     assert store.finished() == {0}
     assert store.read_table("emissions", range(5))["run"].unique().tolist() == [0]
-    res = experiments.monte_carlo(tiny, runs=2, seed=3, workers=1, progress=False, out=out)
+    with pytest.warns(StoreWarning, match="run 1"):               # recorded, now damaged
+        res = experiments.monte_carlo(tiny, runs=2, seed=3, workers=1, progress=False, out=out)
     assert res.resumed == 1 and sorted(res.tables["emissions"]["run"].unique()) == [0, 1]
     assert not list(emis.glob(".*.tmp"))                                    # stale temp removed
     fresh = experiments.monte_carlo(tiny, runs=2, seed=3, workers=1, progress=False)

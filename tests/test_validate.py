@@ -117,8 +117,13 @@ def test_report(baseline_validation):
                                       "figures/v.png")
     assert "zcf validate baseline --firms 3000 --seeds 2" in md and "3,000 firm agents" in md
     assert "| crude steel output | Mt | 2025 | 2025 |" in md and "![" in md
-    # every metric computes (the EAF share reads the routes table of the heavy-industry routes)
-    assert "## Outside the tolerance, and why" in md and "no table" not in md
+    assert "## Outside the tolerance, and why" in md and "## Not compared" in md
+    # every row the model cannot answer is listed with why (the routes table of issue 11 now
+    # answers the EAF share rows, which are compared: they were "no table 'routes'" before)
+    t = baseline_validation.table
+    for detail in t[t.status == "no output"].detail.unique():
+        assert str(detail) in md, detail
+    assert "| eaf share | fraction | 2025 | 2025 |" in md
     eaf = baseline_validation.table.query("quantity == 'eaf_share' and year == 2025")
     assert len(eaf) == 1 and 0.05 < eaf["model_mean"].iloc[0] < 0.15
 

@@ -182,7 +182,7 @@ cdef inline Effects no_effects() noexcept nogil:
 
 
 cdef inline Effects load_effects(const double* ef, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
-    cdef Effects e
+    cdef Effects e = no_effects()       # route rows stay neutral unless the firm holds a route
     e.eff_save = ef[E_EFF_SAVE_FRAC * n + i]
     e.pi_save = ef[E_PI_SAVE_FRAC * n + i]
     e.elec_frac = ef[E_ELEC_FRAC * n + i]
@@ -196,18 +196,6 @@ cdef inline Effects load_effects(const double* ef, Py_ssize_t n, Py_ssize_t i) n
     e.capture_opex = ef[E_CAPTURE_OPEX_CNY_PER_TCO2 * n + i]
     e.route_effects = ef[E_ROUTE_EFFECTS * n + i]
     if e.route_effects == 0.0:      # most firms hold no route effect: twelve rows not read
-        e.coal_mult = 1.0
-        e.gas_mult = 1.0
-        e.heat_mult = 1.0
-        e.elec_mult = 1.0
-        e.process_mult = 1.0
-        e.hydrogen = 0.0
-        e.biomass = 0.0
-        e.scrap = 0.0
-        e.scm = 0.0
-        e.route_opex = 0.0
-        e.capture_comb = 0.0
-        e.route_on = 0.0
         return e
     e.coal_mult = ef[E_COAL_MULT * n + i]
     e.gas_mult = ef[E_GAS_MULT * n + i]

@@ -44,6 +44,7 @@ bench: install
 # (50,000 firm agents x 3 seeds, 2025-2030: well under a minute on two cores).
 validate: install
 	$(BIN)/zcf validate baseline --firms 50000 --seeds 3 --seed 0 --report docs/validation.md
+	$(BIN)/zcf validate hindcast --firms 50000 --seeds 3 --seed 0 --report docs/hindcast.md
 
 # How long each notebook takes to run top to bottom (measured, never asserted).
 notebook-times: install

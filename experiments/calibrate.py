@@ -283,7 +283,7 @@ def calibrate(scenario, params: Sequence[str], window: str | tuple[int, int], *,
     Args:
         scenario: a ``Scenario``, a packaged name or a path.
         params: dotted scenario keys (or their unique last parts) with a prior.
-        window: the calibration years, ``"2025-2026"`` or ``(2025, 2026)``.
+        window: the calibration years, ``"2020-2022"`` or ``(2020, 2022)``.
         observations: a CSV like ``sim/data/observations.csv`` (default: the scenario's).
         population: particles per generation; generations: ABC-SMC generations.
         check_runs: Monte Carlo runs of the posterior scenario for the out-of-sample check

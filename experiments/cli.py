@@ -334,7 +334,7 @@ def register(sub) -> None:
                         "calibration_priors.csv or the scenario's [uncertainty], e.g. "
                         "logit_beta,peer_weight")
     p.add_argument("--window", required=True, metavar="YYYY-YYYY",
-                   help="calibration years, e.g. 2025-2026 (the model starts in 2025)")
+                   help="calibration years, e.g. 2020-2022 (the hindcast starts in 2020)")
     p.add_argument("--firms", type=int, help="firm agents per run (default: the scenario's)")
     p.add_argument("--observations", metavar="FILE",
                    help="a CSV like sim/data/observations.csv (default: the scenario's)")

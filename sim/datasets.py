@@ -40,7 +40,7 @@ INTENSITY_COLUMNS = {"coal": "coal_t_per_unit", "natural_gas": "natural_gas_m3_p
 TABLES = ("provinces", "industries", "carriers", "grid_path", "industry_province_affinity",
           "retrofits", "retrofit_applicability", "offset_supply", "products", "green_power_bases",
           "observations", "calibration_priors", "price_paths", "shared_limits", "co2_storage",
-          "starting_routes", "starting_state",
+          "starting_routes", "starting_state", "output_history",
           "certification_programme", "certification_rewards", "cbam_goods", "cbam_estimates",
           "material_factors", "bill_of_materials", "green_materials")
 CERT_TIERS = ("green", "near_zero", "zero_carbon")     # tiers 1, 2, 3
@@ -184,6 +184,7 @@ class DefaultData:
     material_factors: pd.DataFrame | None = None  # index: material (inputs made outside the model)
     bill_of_materials: pd.DataFrame | None = None  # industry, input, supplied_by | material, quantity
     green_materials: pd.DataFrame | None = None   # index: material (a modelled industry)
+    output_history: pd.DataFrame | None = None    # industry x year output index (2024 = 1)
 
     def path(self, table: str, key: str, item: str) -> dict[int, float]:
         """The year path ``item`` of ``price_paths`` (key ``item``) or ``shared_limits`` (key
@@ -347,6 +348,12 @@ def _load(stamp: tuple) -> DefaultData:
     factors = t["material_factors"].set_index("material")
     check_bill_of_materials(t["bill_of_materials"], where("bill_of_materials"), industries, factors)
     green = t["green_materials"].set_index("material")
+    history = t["output_history"]
+    dup = history[history.duplicated(["industry", "year"])]
+    if len(dup):
+        raise DataError(f"{where('output_history')}: row {dup.index[0] + 2}: industry "
+                        f"{dup.iloc[0].industry!r} and year {int(dup.iloc[0].year)} appear twice")
+    history = history.pivot(index="year", columns="industry", values="output_index_of_2024")
     return DefaultData(provinces, industries, carriers, affinity, grid, retrofits, applic,
                        offsets, products, bases, t["observations"],
                        t["calibration_priors"].set_index("key"),
@@ -355,7 +362,8 @@ def _load(stamp: tuple) -> DefaultData:
                        price_paths=t["price_paths"], shared_limits=t["shared_limits"],
                        co2_storage=storage.loc[provinces.index], starting_routes=start,
                        starting_state=state, material_factors=factors,
-                       bill_of_materials=t["bill_of_materials"], green_materials=green)
+                       bill_of_materials=t["bill_of_materials"], green_materials=green,
+                       output_history=history.reindex(columns=industries.index))
 
 
 def check_bill_of_materials(bom: pd.DataFrame, where: str, industries: pd.DataFrame,

@@ -119,7 +119,7 @@ class ZeroCarbonModel(mesa.Model):
         s.resource_score[:] = self.rng.uniform(c.resource_score_low, c.resource_score_high, s.n)
 
     def _set_start(self) -> None:
-        """Intensities, cash, the 2025 starting state (routes, asset ages, rooftop PV:
+        """Intensities, cash, the starting state (routes, asset ages, rooftop PV, green titles:
         ``zcf.sim.start``), and each firm's own start-year intensity (the yardstick of
         certification)."""
         s, ind, prod = self.firms, self.data.industries, self.data.products
@@ -155,6 +155,7 @@ class ZeroCarbonModel(mesa.Model):
         s.base_energy_gj_per_unit[:] = energy / out
         self.footprints.account(s, p)         # cradle-to-gate footprints of the start year
         self.carry = replace(self.carry, green_materials=self.footprints.carry(s))
+        start.install_starting_titles(s, self.data, Programme(self.setting), self.year, self.rng)
 
     @property
     def price_by_ind(self) -> np.ndarray:

@@ -17,6 +17,7 @@ from zcf.sim.datasets import INTENSITY_COLUMNS, DefaultData
 from zcf.sim.errors import DataError
 
 # kinds whose per-unit sizes are ratios (kW per MWh/yr, kWh per kW) rather than shares of 1
+PRICE_YEAR = 2025               # capex_cny_per_unit in retrofits.csv is of this year
 RATIO_KINDS = ("onsite_pv", "storage")
 ROUTE_KINDS = ("route_switch", "process_change")
 # a route's intensity after the switch (retrofits.csv) -> the multiplier on the firm's own
@@ -111,9 +112,10 @@ class OptionTable:
         return np.flatnonzero(self.kind == EFFECT_KINDS.index(kind))
 
     def capex_per_unit(self, year: int) -> np.ndarray:
-        """CNY per capacity unit in ``year`` (2025 price x learning decline)."""
+        """CNY per capacity unit in ``year``: the 2025 price x the learning decline, which runs
+        backwards before 2025 (a hindcast sees the dearer equipment of those years)."""
         decline = self.column("capex_decline_frac_per_yr")
-        return self.column("capex_cny_per_unit") * (1.0 - decline) ** max(0, year - 2025)
+        return self.column("capex_cny_per_unit") * (1.0 - decline) ** (year - PRICE_YEAR)
 
     def lead(self) -> np.ndarray:
         return self.column("lead_time_yr").astype(int)

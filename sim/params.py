@@ -255,11 +255,20 @@ class YearParams:
 
 
 def growth_factor(st: Setting, year: int) -> np.ndarray:
-    """Output relative to the data year (2024), per industry; growth halves after the taper year."""
+    """Output relative to the data year (2024), per industry; growth halves after the taper year.
+    Before the data year (a hindcast): the published output of ``output_history.csv`` where it
+    has the industry and year, else the industry's growth rate run backwards."""
     data, cfg = st.data, st.cfg
     g = data.industries["output_growth_frac_per_yr"].to_numpy(float).copy()
     for ind, v in cfg.growth.output_growth_frac_per_yr.items():
         g[data.industry_ids.index(ind)] = v
+    if year < DATA_YEAR:
+        back = (1.0 + g) ** (year - DATA_YEAR)
+        hist = data.output_history
+        if hist is not None and year in hist.index:
+            known = hist.loc[year].to_numpy(float)
+            back = np.where(np.isfinite(known), known, back)
+        return back
     taper = cfg.growth.growth_taper_year
     early = max(0, min(year, taper) - DATA_YEAR)
     late = max(0, year - max(taper, DATA_YEAR))

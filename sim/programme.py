@@ -23,6 +23,12 @@ against the criteria in force and records the tier it applies for (paying the ap
 
 Admitted firms hold the title from the end of the year: its rewards, its upkeep and the one-off
 award, and the evaluation cost of a candidacy put forward, count from the next close.
+
+Titles earned before the model's yardstick: performance is measured against each firm's own
+start year, so no firm can show a cut in the start year itself. The green list of the start year
+(and the stock listed before it, ``zcf.sim.start.install_starting_titles``) rewards improvements
+made before the start; it is filled from the firms without a title ranked by ``start_rank``
+(leading firms first, then the resource score: the lists are dominated by large firms).
 """
 from __future__ import annotations
 
@@ -61,6 +67,7 @@ class Programme:
 
     def __init__(self, st: Setting):
         self.st = st
+        self.start_year = st.cfg.time.start_year
         c = st.cfg.certification
         self.validity = np.array([c.validity_yr.get(t, 0) for t in CERT_TIERS], dtype=np.int64)
         self.industry_cap = np.full(st.n_ind, np.inf)
@@ -101,11 +108,17 @@ class Programme:
         new_firms, new_tier = [], []
         for k in (1, 2, 3):
             cand = applicants[s.applied[applicants] == k]
+            before_start = k == 1 and year == self.start_year     # module docstring
+            if before_start:
+                cand = np.flatnonzero(s.tier == 0)
+                score, s.cert_score[:] = s.cert_score.copy(), start_rank(s)
             applied[k - 1] = s.weight[cand].sum()
             put = self.select(cand, s, caps[k - 1], c.submission_multiple, rng)
             s.submitted[put] = k
             submitted[k - 1] = s.weight[put].sum()
             take = self.select(put, s, caps[k - 1], 1.0, rng)
+            if before_start:
+                s.cert_score[:] = score
             admitted[k - 1] = s.weight[take].sum()
             s.tier[take] = k
             s.assess_year[take] = year
@@ -151,6 +164,12 @@ class Programme:
             sub = np.flatnonzero(keep)
             keep[sub] = _quota(np.zeros(len(sub), np.int64), s.weight[cand[sub]], cap, rng)
         return np.sort(cand[keep])
+
+
+def start_rank(s: FirmState) -> np.ndarray:
+    """Rank of firms for titles earned before the start (module docstring): leaders first, then
+    the resource score (0-1)."""
+    return s.leader + s.resource_score
 
 
 def _quota(group: np.ndarray, weight: np.ndarray, cap, rng: np.random.Generator) -> np.ndarray:

@@ -139,8 +139,10 @@ class Population(Section):
 
 
 class Time(Section):
-    start_year: int = Field(2025, ge=2025, le=2060)
-    end_year: int = Field(2060, ge=2025, le=2100)
+    start_year: int = Field(2025, ge=2020, le=2060,
+                            description="first year simulated; 2020-2024 is a hindcast (policy "
+                                        "history in the scenario, output_history.csv)")
+    end_year: int = Field(2060, ge=2020, le=2100)
 
 
 class Grid(Section):

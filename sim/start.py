@@ -14,12 +14,22 @@ Applied once when a model is created, before the certification yardsticks are ta
   probability proportional to their roof potential (retrofit_applicability.csv) and adopters
   get their full roof, scaled so that the weighted total equals the target exactly.
 
+- ``install_starting_titles``: the national green factories already listed at the end of the year
+  before the start (``starting_state.csv``), times the population's share of the nation's
+  factories, hold the green title from the start. They are drawn as the programme admits the
+  start year's list (``zcf.sim.programme``: ``start_rank``, leading firms first), within each
+  province's quota of the stock (``certification.province_cap_frac``).
+
+Every published stock is read for the year before the start year (the latest year the file has
+up to it): a run from 2020 (the hindcast) starts from the end-2019 stocks.
+
 Options installed here count as built before the start year (active from the first year).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from zcf.sim.programme import start_rank
 from zcf.sim.state import FirmState
 
 KW_PER_GW = 1e6
@@ -68,23 +78,35 @@ def draw_asset_ages(s: FirmState, data, rng: np.random.Generator) -> None:
     s.asset_age_yr[:] = np.floor(rng.random(s.n) * cycle)
 
 
-def modelled_pv_target_kw(s: FirmState, data) -> float:
-    """Rooftop PV on the modelled factories at the start (kW): the C&I distributed stock times
-    the modelled factories' share of the electricity used by industry and services."""
+def stock_before(data, stem: str, start_year: int) -> float | None:
+    """``starting_state.csv``'s ``{stem}_{year}`` for the latest year before ``start_year``
+    (None when the file has none)."""
     st = data.starting_state
-    need = ("ci_distributed_pv_gw_2024", "industry_services_electricity_twh_2024")
-    if any(q not in st.index for q in need):
+    years = [int(q.rsplit("_", 1)[1]) for q in st.index
+             if q.startswith(stem + "_") and q.rsplit("_", 1)[1].isdigit()]
+    years = [y for y in years if y < start_year]
+    return float(st[f"{stem}_{max(years)}"]) if years else None
+
+
+def modelled_pv_target_kw(s: FirmState, data, start_year: int) -> float:
+    """Rooftop PV on the modelled factories at the start (kW): the C&I distributed stock at the
+    end of the year before the start times the modelled factories' share of the electricity used
+    by industry and services in 2024 (their electricity at data-year output)."""
+    stock = stock_before(data, "ci_distributed_pv_gw", start_year)
+    st = data.starting_state
+    if stock is None or "industry_services_electricity_twh_2024" not in st.index:
         return 0.0
-    share = float((s.weight * s.electricity_mwh).sum()) / (
+    at_data_year = np.where(s.output > 0, s.base_output / np.where(s.output > 0, s.output, 1.0), 1.0)
+    share = float((s.weight * s.electricity_mwh * at_data_year).sum()) / (
         float(st["industry_services_electricity_twh_2024"]) * MWH_PER_TWH)
-    return min(share, 1.0) * float(st["ci_distributed_pv_gw_2024"]) * KW_PER_GW
+    return min(share, 1.0) * stock * KW_PER_GW
 
 
 def install_starting_pv(s: FirmState, data, options, applic: np.ndarray, start_year: int,
                         rng: np.random.Generator) -> np.ndarray:
     """Rooftop PV in place at the start (module docstring); returns the firms that got it."""
     pv = options.of_kind("onsite_pv")
-    target = modelled_pv_target_kw(s, data)
+    target = modelled_pv_target_kw(s, data, start_year)
     if len(pv) == 0 or target <= 0.0:
         return np.zeros(0, dtype=np.intp)
     k = int(pv[0])
@@ -100,3 +122,28 @@ def install_starting_pv(s: FirmState, data, options, applic: np.ndarray, start_y
     _install(s, k, adopters, roof[adopters] * (target / got),
              start_year - 1 - int(options.lead()[k]))
     return adopters
+
+
+def starting_titles(s: FirmState, data, start_year: int) -> float:
+    """Green factories listed before the start that the population stands for: the national
+    stock times the population's share of the nation's factories (0 when not in the file)."""
+    stock = stock_before(data, "national_green_factories", start_year)
+    if stock is None:
+        return 0.0
+    nation = float(data.industries["firm_count_2024"].sum())
+    return stock * min(float(s.weight.sum()) / nation, 1.0)
+
+
+def install_starting_titles(s: FirmState, data, programme, start_year: int,
+                            rng: np.random.Generator) -> np.ndarray:
+    """The green titles held at the start (module docstring); returns the firms that hold one."""
+    stock = starting_titles(s, data, start_year)
+    if stock <= 0.0:
+        return np.zeros(0, dtype=np.intp)
+    score = s.cert_score.copy()
+    s.cert_score[:] = start_rank(s)
+    holders = programme.select(np.arange(s.n), s, stock, 1.0, rng)
+    s.cert_score[:] = score
+    s.tier[holders] = 1
+    s.assess_year[holders] = start_year - 1
+    return holders

@@ -2,9 +2,10 @@
 """Compiled retrofit decisions: every reviewing firm values every option it may choose and picks one.
 
 The rule is ``firm_decide`` below, built from the rules of ``ext/_rules.pxd`` (``value_option``,
-``choice_utility``); its Python twin is ``ext.rules.firm_decide``. Among options with NPV > 0 whose
-net capex fits the budget, and doing nothing (utility 0), the firm picks by a logit rule using the
-uniform draw it is given. ``decide_into`` loops it over firms on OpenMP threads.
+``choice_utility``, ``option_cash_need``); its Python twin is ``ext.rules.firm_decide``. Among
+options with NPV > 0 whose cash need (net capex, less a reinvestment it replaces) fits the
+budget, and doing nothing (utility 0), the firm picks by a logit rule using the uniform draw it
+is given. ``decide_into`` loops it over firms on OpenMP threads.
 """
 import numpy as np
 
@@ -15,8 +16,8 @@ from libc.stdint cimport uint64_t
 from _layout cimport *
 from _rules cimport (Carbon, Effects, FirmView, PerUnit, Quant, Valued, carbon_expected,
                      choice_utility, firm_annual_cost, firm_energy, firm_energy_bill, is_installed,
-                     load_effects, load_per_unit, n_threads, option_allowed, same_carbon,
-                     value_option)
+                     load_effects, load_per_unit, n_threads, option_allowed, option_cash_need,
+                     same_carbon, value_option)
 
 
 ctypedef struct Ctx:
@@ -115,7 +116,7 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
             continue
         if c.npv_out != NULL:
             c.npv_out[k * n + i] = vals[k].npv
-        if vals[k].npv <= 0.0 or vals[k].capex - vals[k].subsidy > f.budget:
+        if vals[k].npv <= 0.0 or option_cash_need(vals[k]) > f.budget:
             continue
         u[k] = exp(choice_utility(vals[k], bill, c.sc))
         total += u[k]

@@ -1013,6 +1013,14 @@ cdef inline Valued value_option(Quant q0, Effects e0, double c0, FirmView f, Per
     return v
 
 
+cdef inline double option_cash_need(Valued v) noexcept nogil:
+    """Money an option must find from the firm's budget (CNY): capex less subsidy, less at the
+    reinvestment point the reinvestment it makes unnecessary (the plant must fund that relining
+    anyway, so a switch needs only what it costs beyond it); a write-off before the point is no
+    cash and adds nothing."""
+    return v.capex - v.subsidy + fmin(v.stranded, 0.0)
+
+
 cdef inline double choice_utility(Valued v, double bill, const double* sc) noexcept nogil:
     """Logit utility of a worthwhile option: beta x annualised gain / annual energy bill (<= 50)."""
     return fmin(sc[SC_LOGIT_BETA] * v.npv / v.annuity / bill, 50.0)

@@ -177,6 +177,10 @@ def firm_close(double output, R.PerUnit pu, R.Quant q, R.Acc a, double capture_o
                         &pp[0], &sc[0])
 
 
+def option_cash_need(R.Valued v):
+    return R.option_cash_need(v)
+
+
 def firm_pay(double net, double cash, double debt):
     R.firm_pay(net, &cash, &debt)
     return cash, debt

@@ -695,6 +695,12 @@ def value_option(q0: Quant, e0: Effects, c0: float, f: FirmView, pu: PerUnit, ki
     return v
 
 
+def option_cash_need(v: Valued) -> float:
+    """Capex less subsidy, less at the reinvestment point the reinvestment the option makes
+    unnecessary (funded anyway); a write-off before the point is no cash."""
+    return v.capex - v.subsidy + min(v.stranded, 0.0)
+
+
 def choice_utility(v: Valued, bill, sc) -> float:
     return min(sc.logit_beta * v.npv / v.annuity / bill, 50.0)
 
@@ -716,7 +722,7 @@ def firm_decide(f: FirmView, pu: PerUnit, e0: Effects, installed: list[bool], ap
         if v.capacity <= 0:
             continue
         choice.npv[k] = v.npv
-        if v.npv > 0 and v.capex - v.subsidy <= f.budget:
+        if v.npv > 0 and option_cash_need(v) <= f.budget:
             worth.append((k, math.exp(choice_utility(v, bill, sc)), v))
     total = 1.0 + sum(u for _, u, _ in worth)
     if not worth:

@@ -282,9 +282,27 @@ def test_decision_rules(seed, kind):
     r, life = rng.uniform(-0.05, 0.3), float(rng.integers(0, 40))
     same(_twins.annuity(r, life), rules.annuity(r, life), rel=1e-12)
     c0, m, sub, peer = rng.uniform(0, 1e9), rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0, 1)
+    valued = rules.value_option(q, e, c0, f, pu, kind, m, op_r, sub, peer, ip_r, pp_r, sc_r)
     same(_twins.value_option(q.as_dict(), e.as_dict(), c0, f.as_dict(), pu.as_dict(), kind, m, opk,
-                             sub, peer, ip, pp, sc),
-         rules.value_option(q, e, c0, f, pu, kind, m, op_r, sub, peer, ip_r, pp_r, sc_r), rel=1e-9)
+                             sub, peer, ip, pp, sc), valued, rel=1e-9)
+    same(_twins.option_cash_need(valued.as_dict()), rules.option_cash_need(valued), rel=1e-12)
+
+
+def test_a_switch_at_the_reinvestment_point_needs_only_what_it_costs_beyond_the_relining():
+    """The budget test of a major investment: at the reinvestment point the relining it replaces
+    (which the plant funds anyway) comes off the cash it needs; before the point the write-off of
+    the last relining is a cost in the NPV but no cash, so the firm needs the whole net capex."""
+    ip = rules.row("IP", np.zeros(len(LAYOUTS["IP"])))
+    ip.reinvest_cycle_yr, ip.reinvest_capex_cny_per_unit = 17.0, 1160.0
+    out, capex, subsidy = 1e6, 1500.0 * 1e6, 0.1 * 1500.0 * 1e6
+    at = rules.Valued(npv=1.0, annuity=8.0, capacity=out, capex=capex, subsidy=subsidy,
+                      stranded=rules.firm_asset_timing(16.0, out, ip))
+    before = rules.Valued(npv=1.0, annuity=8.0, capacity=out, capex=capex, subsidy=subsidy,
+                          stranded=rules.firm_asset_timing(5.0, out, ip))
+    assert rules.option_cash_need(at) == pytest.approx((1500.0 - 150.0 - 1160.0) * 1e6)
+    assert rules.option_cash_need(before) == pytest.approx((1500.0 - 150.0) * 1e6)
+    for v in (at, before):
+        same(_twins.option_cash_need(v.as_dict()), rules.option_cash_need(v))
 
 
 @seeds

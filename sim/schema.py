@@ -133,6 +133,11 @@ class Population(Section):
     agents_by_emissions_frac: Frac = Field(
         0.5, description="share of agents allotted to industries (and size classes) by their "
                          "emissions rather than by their factory counts")
+    agents_by_eu_exports_frac: Frac = Field(
+        0.05, description="share of agents allotted to the EU-exporter strata (every industry's "
+                          "exporters are drawn as a stratum of their own) by their EU-bound "
+                          "emissions, so that small populations hold the few exporters that pay "
+                          "CBAM (fraction of all agents)")
 
     _p = field_validator("provinces")(check_provinces)
     _i = field_validator("industries")(check_industries)

@@ -15,7 +15,9 @@ EU exporters are a stratum of their own: every size class is split into the plan
 the EU and those that do not, by the probability of exporting at each size (``export_strata``:
 rising with size, scaled so that the industry's expected EU shipments match its EU export share).
 Each of the two parts gets agents like a class (with ``agents_by_eu_exports_frac`` of all agents
-allotted to the exporter strata by their EU-bound emissions), its agents' sizes follow that part's
+allotted to the exporter strata of the CBAM industries by their EU-bound emissions, and an
+exporter stratum allowed ``exporter_stratum_agents`` agents of weight below 1 when it has fewer
+factories), its agents' sizes follow that part's
 size distribution, and their weights are its expected factories over its agents. Weighted factory
 counts, output and EU shipments are those of the whole population in expectation (exactly for the
 counts and output, rescaled as before), and a small draw holds as many exporter agents as CBAM
@@ -155,11 +157,14 @@ def stratified_counts(pop: Population, data: DefaultData, full: np.ndarray, cuts
     (``agents_by_emissions_frac``: heavy industries with few, large plants are not left out of
     small populations), the strata within an industry (size class x exporter status) to the same
     mix of their factory counts and output. Of all agents, ``agents_by_eu_exports_frac`` go to the
-    exporter strata by their EU-bound emissions instead (what CBAM charges: the few exporters of
-    steel, aluminium and chemicals are drawn in every population). No stratum gets more agents
-    than it has factories (a stratum small enough is drawn in full, with weight 1), what a full
-    stratum cannot take goes to the others, and an industry that ships to the EU keeps at least
-    one exporter agent."""
+    exporter strata of the industries CBAM covers (``cbam_coverage`` in industries.csv) by their
+    EU-bound emissions instead (what CBAM charges: the few exporters of steel, aluminium,
+    chemicals and cement are drawn in every population). No stratum gets more agents
+    than it has factories (a stratum small enough is drawn in full, with weight 1) except that an
+    exporter stratum may hold ``exporter_stratum_agents`` (its agents then weigh less than 1: the
+    export of a few plants is an expectation, spread over several agents), what a full stratum
+    cannot take goes to the others, and an industry that ships to the EU keeps at least one
+    exporter agent."""
     a, x_eu = pop.agents_by_emissions_frac, pop.agents_by_eu_exports_frac
     ind = data.industries
     counts = full.sum(1)
@@ -175,14 +180,17 @@ def stratified_counts(pop: Population, data: DefaultData, full: np.ndarray, cuts
     fac = frac[None, :, None] * np.stack([1.0 - ef, ef], axis=-1)     # shares of the industry's
     out = out_share[..., None] * np.stack([1.0 - eo, eo], axis=-1)   # factories and output
     want = mix(counts, emissions)[:, None, None] * mix(fac, out, (1, 2))
-    eu_em = np.zeros_like(want)
-    eu_em[..., 1] = (emissions * ind["eu_export_share_frac"].to_numpy(float))[:, None] \
+    covered = (ind["cbam_coverage"] != "none").to_numpy()
+    eu_em = np.zeros_like(want)                      # CBAM-covered EU-bound emissions by stratum
+    eu_em[..., 1] = (emissions * ind["eu_export_share_frac"].to_numpy(float) * covered)[:, None] \
         * out[..., 1] / np.maximum(out[..., 1].sum(1, keepdims=True), 1e-300)
     want = (1 - x_eu) * want / want.sum() + x_eu * eu_em / max(eu_em.sum(), 1e-300)
     cap = strata.factories(counts, cuts)                              # factories per stratum
-    # a stratum of less than one factory may still get one agent (of weight below 1)
-    flat = _allot(want.ravel(), np.where(cap.ravel() > 0, np.maximum(cap.ravel(), 1.0), 0.0),
-                  pop.firms)
+    # a stratum of less than one factory may still get one agent (of weight below 1), an exporter
+    # stratum up to exporter_stratum_agents
+    least = np.array([1.0, float(pop.exporter_stratum_agents)])
+    room = np.where(cap > 0, np.maximum(cap, least), 0.0)
+    flat = _allot(want.ravel(), room.ravel(), pop.firms)
     n = flat.reshape(want.shape)
     # an industry that ships to the EU keeps an exporter agent: one agent moves from its fullest
     # non-exporter stratum to its exporter stratum with the most EU-bound output

@@ -163,8 +163,8 @@ def stratified_counts(pop: Population, data: DefaultData, full: np.ndarray, cuts
     than it has factories (a stratum small enough is drawn in full, with weight 1) except that an
     exporter stratum may hold ``exporter_stratum_agents`` (its agents then weigh less than 1: the
     export of a few plants is an expectation, spread over several agents), what a full stratum
-    cannot take goes to the others, and an industry that ships to the EU keeps at least one
-    exporter agent."""
+    cannot take goes to the others; every industry with factories keeps at least one agent, and
+    one that ships to the EU at least one exporter agent."""
     a, x_eu = pop.agents_by_emissions_frac, pop.agents_by_eu_exports_frac
     ind = data.industries
     counts = full.sum(1)
@@ -192,6 +192,12 @@ def stratified_counts(pop: Population, data: DefaultData, full: np.ndarray, cuts
     room = np.where(cap > 0, np.maximum(cap, least), 0.0)
     flat = _allot(want.ravel(), room.ravel(), pop.firms)
     n = flat.reshape(want.shape)
+    # every industry with factories keeps an agent (when there are agents enough): one moves from
+    # the fullest stratum to the industry's stratum most wanted
+    for k in np.flatnonzero((cap.sum((1, 2)) > 0) & (n.sum((1, 2)) == 0)):    # industries
+        if n.max() > 1:
+            n[np.unravel_index(np.argmax(n), n.shape)] -= 1
+            n[k][np.unravel_index(np.argmax(np.where(cap[k] > 0, want[k], -1.0)), n[k].shape)] += 1
     # an industry that ships to the EU keeps an exporter agent: one agent moves from its fullest
     # non-exporter stratum to its exporter stratum with the most EU-bound output
     short = np.flatnonzero((n.sum((1, 2)) > 0) & (n[..., 1].sum(1) == 0) & (cap[..., 1].sum(1) > 0))

@@ -133,7 +133,7 @@ class Population(Section):
     agents_by_emissions_frac: Frac = Field(
         0.5, description="share of agents allotted to industries (and size classes) by their "
                          "emissions rather than by their factory counts")
-    agents_by_eu_exports_frac: Frac = Field(
+    agents_by_eu_exports_frac: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
         0.05, description="share of agents allotted to the EU-exporter strata of the industries "
                           "CBAM covers (every industry's exporters are drawn as a stratum of "
                           "their own) by their EU-bound emissions, so that small populations hold "

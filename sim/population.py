@@ -17,8 +17,8 @@ rising with size, scaled so that the industry's expected EU shipments match its 
 Each of the two parts gets agents like a class (with ``agents_by_eu_exports_frac`` of all agents
 allotted to the exporter strata of the CBAM industries by their EU-bound emissions, and an
 exporter stratum allowed ``exporter_stratum_agents`` agents of weight below 1 when it has fewer
-factories), its agents' sizes follow that part's
-size distribution, and their weights are its expected factories over its agents. Weighted factory
+factories), its agents' sizes follow that part's size distribution, and their weights are its
+expected factories over its agents. Weighted factory
 counts, output and EU shipments are those of the whole population in expectation (exactly for the
 counts and output, rescaled as before), and a small draw holds as many exporter agents as CBAM
 needs instead of the few a draw firm by firm would give (the largest-first verified-tonnage rule

@@ -161,9 +161,9 @@ def test_exporters_are_a_stratum_of_the_draw():
         np.testing.assert_allclose(w(d.base_output * d.eu_share),
                                    ind.eu_export_share_frac * ind.national_output_units_2024, rtol=1e-9)
         draws[firms] = d
-    for heavy in ("steel", "aluminium", "chemicals"):      # a firm-by-firm draw held 14, 2 and 1
+    for heavy in ("steel", "aluminium", "chemicals"):  # 42, 40, 10 (a firm-by-firm draw: 14, 2, 1)
         k = data.industry_ids.index(heavy)
-        assert np.sum((draws[4000].industry == k) & (draws[4000].exporter == 1)) >= 10, heavy
+        assert np.sum((draws[4000].industry == k) & (draws[4000].exporter == 1)) >= 8, heavy
     again = draw_population(pop.model_copy(update={"firms": 4000}), data, np.random.default_rng(8))
     for field in ("industry", "province", "weight", "base_output", "eu_share", "exporter", "leader"):
         np.testing.assert_array_equal(getattr(again, field), getattr(draws[4000], field))

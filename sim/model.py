@@ -90,20 +90,22 @@ class ZeroCarbonModel(mesa.Model):
     # -- set-up -------------------------------------------------------------------------------
     def _set_verified(self) -> None:
         """Which EU exporters declare verified actual emissions for CBAM. In an industry with a
-        ``cbam.verified_tonnage_share``: the largest exporters (by EU-bound output) until that share
-        of the industry's EU-bound tonnage is covered; elsewhere a draw with the leader / other
-        shares."""
+        ``cbam.verified_tonnage_share``: the largest exporters (by a plant's EU-bound output, not
+        an agent's weighted tonnage: agents of the stratified draw weigh differently) until that
+        share of the industry's EU-bound tonnage is covered; elsewhere a draw with the leader /
+        other shares."""
         s, cb = self.firms, self.cfg.cbam
         share = np.where(s.leader == 1, cb.verified_share_leaders, cb.verified_share_others)
         s.verified[:] = (self.rng.random(s.n) < share) & (s.exporter == 1)
-        eu_t = s.weight * s.base_output * s.eu_share
+        eu_plant = s.base_output * s.eu_share
+        eu_t = s.weight * eu_plant
         for ind, target in cb.verified_tonnage_share.items():
             k = self.data.industry_ids.index(ind)
             firms = np.flatnonzero((s.industry == k) & (s.exporter == 1) & (eu_t > 0))
             s.verified[firms] = 0
             if not len(firms) or target <= 0:
                 continue
-            firms = firms[np.lexsort((firms, -eu_t[firms]))]        # largest first
+            firms = firms[np.lexsort((firms, -eu_plant[firms]))]    # largest plants first
             cum = np.cumsum(eu_t[firms]) / eu_t[firms].sum()
             # cover the target: every firm needed to reach it (the last one may overshoot)
             n_take = int(np.searchsorted(cum, target - 1e-12) + 1)

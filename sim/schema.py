@@ -133,6 +133,17 @@ class Population(Section):
     agents_by_emissions_frac: Frac = Field(
         0.5, description="share of agents allotted to industries (and size classes) by their "
                          "emissions rather than by their factory counts")
+    agents_by_eu_exports_frac: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.05, description="share of agents allotted to the EU-exporter strata of the industries "
+                          "CBAM covers (every industry's exporters are drawn as a stratum of "
+                          "their own) by their EU-bound emissions, so that small populations hold "
+                          "the few exporters that pay CBAM (fraction of all agents)")
+    exporter_stratum_agents: Annotated[int, Field(ge=1, le=1000)] = Field(
+        8, description="agents an EU-exporter stratum (industry x size class) may hold even when "
+                       "it has fewer factories (agents of weight below 1, each a share of the "
+                       "plants' chance of exporting), so that the verified-tonnage rule and the "
+                       "starting routes of an industry with a handful of exporters are not decided "
+                       "by one or two agents (agents per stratum)")
 
     _p = field_validator("provinces")(check_provinces)
     _i = field_validator("industries")(check_industries)

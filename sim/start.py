@@ -4,7 +4,8 @@ Applied once when a model is created, before the certification yardsticks are ta
 
 - ``install_starting_routes``: plants that already run on another route (scrap EAF, grid-supplied
   smelters, gas-based ammonia: ``starting_routes.csv``) get that option installed, drawn at random
-  until their output makes the published share of the industry's output.
+  until their output makes the published share of the industry's output (within non-exporters,
+  verified EU exporters and other EU exporters alike).
 - ``draw_asset_ages``: the main asset of each plant is somewhere in its reinvestment cycle
   (uniform over the cycle: furnace-level relining dates are not published, research/routes).
 - ``install_starting_pv``: rooftop PV on the modelled factories. The commercial-and-industrial
@@ -59,14 +60,25 @@ def _pick_share(output: np.ndarray, share: float, rng: np.random.Generator) -> n
 
 def install_starting_routes(s: FirmState, data, options, start_year: int,
                             rng: np.random.Generator) -> None:
-    """Plants already on another process route at the start (``starting_routes.csv``)."""
+    """Plants already on another process route at the start (``starting_routes.csv``).
+
+    The data give a route's share of the industry's output, not of its EU exporters': routes are
+    independent of exporting. They are drawn within each of the plants that do not export to the
+    EU, the exporters that declare verified emissions for CBAM and the other exporters, each group
+    to the route's share of its output, so that the handful of exporter agents that decide an
+    industry's CBAM (a verified aluminium exporter on captive coal power pays several times what
+    a grid-supplied one pays) are not by chance all on one route."""
     lead = options.lead()
+    group = s.exporter.astype(np.int64) * (1 + s.verified.astype(np.int64))   # 0, 1 or 2
     for r in data.starting_routes.itertuples(index=False):
         k = options.ids.index(r.option)
-        members = np.flatnonzero(s.industry == data.industry_ids.index(r.industry))
-        free = members[s.installed[members].sum(axis=1) == 0]    # one starting route per plant
-        picked = free[_pick_share(s.weight[free] * s.base_output[free], r.output_share_frac, rng)]
-        _install(s, k, picked, s.base_output[picked], start_year - 1 - int(lead[k]))
+        in_ind = s.industry == data.industry_ids.index(r.industry)
+        for g in range(3):                                        # groups, not firms
+            members = np.flatnonzero(in_ind & (group == g))
+            free = members[s.installed[members].sum(axis=1) == 0]    # one starting route per plant
+            picked = free[_pick_share(s.weight[free] * s.base_output[free], r.output_share_frac,
+                                      rng)]
+            _install(s, k, picked, s.base_output[picked], start_year - 1 - int(lead[k]))
 
 
 def draw_asset_ages(s: FirmState, data, rng: np.random.Generator) -> None:

@@ -88,15 +88,22 @@ def test_cheap_western_green_power_makes_western_firms_certify_earlier():
 
 def test_first_wave_certifies_before_heavy_industry():
     """Near-zero and zero-carbon titles come in yearly batches of hundreds (the programme), so the
-    waves are compared by the first year each holds any."""
-    m = runs(small(firms=3000, end=2045), seeds=(5,))[0]
-    c = m.results.certification
-    c = c.assign(cert=c.near_zero + c.zero_carbon, wave=np.where(c.industry.isin(HEAVY + ["textiles"]),
-                                                                  "later", "first"))
-    held = c.groupby(["wave", "year"]).cert.sum()
-    first_year = lambda w: held[w][held[w] > 0].index.min() if (held[w] > 0).any() else np.inf
-    assert first_year("first") < first_year("later")
-    assert first_year("first") == 2026
+    waves are compared by the first year each holds any. At 3,000 agents a light-industry agent
+    stands for more factories than a province's quota of the 2026 batches (200 near-zero, 100
+    zero-carbon titles, 20% a province), so whether one is admitted in 2026 is a draw (the agent
+    straddling a quota is kept with probability quota / weight, sim/programme.py): the first wave
+    must hold titles from 2026 in one of three seeds (about half the seeds do), and before heavy
+    industry in every seed."""
+    first = []
+    for m in runs(small(firms=3000, end=2045), seeds=(5, 6, 7)):
+        c = m.results.certification
+        c = c.assign(cert=c.near_zero + c.zero_carbon,
+                     wave=np.where(c.industry.isin(HEAVY + ["textiles"]), "later", "first"))
+        held = c.groupby(["wave", "year"]).cert.sum()
+        first_year = lambda w: held[w][held[w] > 0].index.min() if (held[w] > 0).any() else np.inf
+        assert first_year("first") < first_year("later")
+        first.append(first_year("first"))
+    assert min(first) == 2026
 
 
 def test_without_any_incentive_almost_nothing_happens():

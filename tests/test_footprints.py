@@ -109,10 +109,13 @@ PUBLISHED = {"lithium_batteries": (0.070, 0.120),   # eFootprint LFP 70 .. T&E 2
 
 
 def test_2025_footprints_lie_in_the_published_chinese_ranges():
-    m = run(Scenario.load("baseline"), 1, firms=8000)
-    f = m.results.footprints
+    """Averaged over five seeds: aluminium's figure moves by about 0.3 t/t (sd) from seed to seed,
+    with which smelters, in which provinces' grids, start on grid power (35% of output,
+    starting_routes.csv), against a published range 1 t/t wide."""
+    tables = [run(Scenario.load("baseline"), 1, firms=8000, seed=seed).results.footprints
+              for seed in range(3, 8)]
     for industry, (low, high) in PUBLISHED.items():
-        assert low <= national(f, industry, 2025) <= high, industry
+        assert low <= np.mean([national(f, industry, 2025) for f in tables]) <= high, industry
 
 
 def test_requirement_basis_is_validated_and_the_data_rules_hold(tmp_path):

@@ -116,12 +116,17 @@ def test_no_mass_loss_of_titles_when_the_threshold_rises():
     """The near-zero threshold steps up from 0.5 to 0.8 in 2030. Titles last three years and firms
     read the announced path three years ahead: the certified stock keeps growing and few titles
     are lost. Re-assessed every year by firms that look one year ahead, the same step takes the
-    stock down in 2030 (the collapse-and-recovery the programme's rules avoid)."""
+    stock down in 2030 (the collapse-and-recovery the programme's rules avoid). Titles are lost in
+    agents of about 80 factories (4% of the stock at 6,000 agents), so the share lost is averaged
+    over three seeds (it ranges 4-16% from seed to seed)."""
     step = {"certification.near_zero_cut_frac": {2026: 0.5, 2029: 0.5, 2030: 0.8},
             "certification.removal_frac_per_yr": 0.0}
-    held, lost = _certified(ZeroCarbonModel(small(firms=6000, end=2032, **step), rng=5).run())
-    assert (held.diff().loc[2027:] >= 0).all()
-    assert lost.loc[2030] <= 0.15 * held.loc[2029]
+    runs = [_certified(ZeroCarbonModel(small(firms=6000, end=2032, **step), rng=seed).run())
+            for seed in (5, 6, 7)]
+    for held, lost in runs:
+        assert (held.diff().loc[2027:] >= 0).all()
+    assert np.mean([lost.loc[2030] / held.loc[2029] for held, lost in runs]) <= 0.15
+    held, lost = runs[0]
     myopic, myopic_lost = _certified(ZeroCarbonModel(small(firms=6000, end=2032, **step, **{
         "certification.validity_yr": {"green": 0, "near_zero": 1, "zero_carbon": 1},
         "certification.anticipation_yr": 1}), rng=5).run())

@@ -446,7 +446,11 @@ cdef inline Acc firm_account(Quant q, double output, unsigned char verified, Car
     if cov == 0 or output <= 0.0 or q.eu_output <= 0.0:
         return f
     if verified:
-        covered = f.scope1
+        # fuel burnt for captive power (indirect under CBAM) or for non-precursor inputs is
+        # outside the direct emissions: only the in-scope share of fuel CO2 counts
+        covered = f.scope1 - (1.0 - ip[IP_CBAM_FUEL_IN_SCOPE_FRAC]) * (
+            q.coal_t * sc[SC_EF_COAL] + q.natural_gas_m3 * sc[SC_EF_GAS]
+            + q.diesel_t * sc[SC_EF_DIESEL])
         if cov == 2:
             covered = covered + f.s2_loc
         f.embedded = q.eu_output / output * covered

@@ -75,6 +75,9 @@ class Factors:
     domestic_carbon_cny_per_tco2_by_ind: np.ndarray
     domestic_free_share_by_ind: np.ndarray
     eur_cny: float
+    # share of fuel CO2 that is CBAM direct emissions (None: all; aluminium's captive power and
+    # alumina fuel are outside, industries.csv cbam_fuel_in_scope_frac)
+    cbam_fuel_in_scope_frac_by_ind: np.ndarray | None = None
 
 
 def allocate(n: int) -> dict[str, np.ndarray]:
@@ -94,6 +97,8 @@ def _tables(q: Quantities, f: Factors) -> tuple[np.ndarray, np.ndarray, np.ndarr
     ip[:, col("cbam_benchmark_tco2_per_unit")] = np.asarray(f.cbam_benchmark_tco2_per_unit_by_ind)[k]
     ip[:, col("cbam_default_tco2_per_unit")] = np.asarray(f.cbam_default_tco2_per_unit_by_ind)[k]
     ip[:, col("cbam_de_minimis_units")] = np.asarray(f.cbam_de_minimis_units_by_ind)[k]
+    ip[:, col("cbam_fuel_in_scope_frac")] = (1.0 if f.cbam_fuel_in_scope_frac_by_ind is None else
+                                             np.asarray(f.cbam_fuel_in_scope_frac_by_ind)[k])
     pp = np.zeros((n, len(PROVINCE)))
     pp[:, PROVINCE.index("grid_ef_tco2_per_mwh")] = np.asarray(f.grid_tco2_per_mwh_by_prov)[p]
     pp[:, PROVINCE.index("residual_ef_tco2_per_mwh")] = np.asarray(f.residual_mix_tco2_per_mwh_by_prov)[p]

@@ -85,6 +85,7 @@ OPTION = (              # one row per retrofit option (rows of retrofits.csv)
 INDUSTRY = (
     "ets_covered", "ets_benchmark_tco2_per_unit", "cbam_coverage",
     "cbam_benchmark_tco2_per_unit", "cbam_default_tco2_per_unit", "cbam_de_minimis_units",
+    "cbam_fuel_in_scope_frac",          # share of fuel CO2 that is CBAM direct emissions
     "price_cny_per_unit", "margin_frac", "debt_capacity_frac",
     "buyer_threshold_tco2_per_unit",    # INFINITY: no requirement
     "buyer_penalty_frac", "cert_eligible", "near_zero_cut_frac",

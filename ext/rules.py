@@ -303,7 +303,9 @@ def firm_account(q: Quant, output: float, verified: bool, c: Carbon, ip, pp, sc)
     if coverage == 0 or output <= 0 or q.eu_output <= 0:
         return a
     if verified:
-        covered = scope1 + (s2_loc if coverage == 2 else 0.0)
+        fuel = q.coal_t * sc.ef_coal + q.natural_gas_m3 * sc.ef_gas + q.diesel_t * sc.ef_diesel
+        covered = (scope1 - (1.0 - ip.cbam_fuel_in_scope_frac) * fuel
+                   + (s2_loc if coverage == 2 else 0.0))
         a.embedded = q.eu_output / output * covered
     else:
         a.embedded = q.eu_output * ip.cbam_default_tco2_per_unit * (1.0 + sc.cbam_markup_frac)

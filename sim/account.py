@@ -203,6 +203,7 @@ def account_factory(f: FactoryFile, scenario: Scenario | None = None) -> dict[st
         pick(o.cbam_benchmark_tco2_per_unit, fac.cbam_benchmark_tco2_per_unit_by_ind[k]))
     fac.cbam_default_tco2_per_unit_by_ind = _one(fac.cbam_default_tco2_per_unit_by_ind[k])
     fac.cbam_de_minimis_units_by_ind = _one(fac.cbam_de_minimis_units_by_ind[k])
+    fac.cbam_fuel_in_scope_frac_by_ind = _one(fac.cbam_fuel_in_scope_frac_by_ind[k])
     fac.eu_ets_eur_per_tco2 = pick(pr.eu_ets_eur_per_tco2, fac.eu_ets_eur_per_tco2)
     fac.domestic_carbon_cny_per_tco2_by_ind = _one(
         pick(pr.domestic_carbon_cny_per_tco2, fac.domestic_carbon_cny_per_tco2_by_ind[k]))

@@ -398,6 +398,7 @@ def _industry(st: Setting, year: int, pol: PolicyYear, cbam_coverage: np.ndarray
             "cbam_benchmark_tco2_per_unit": f.cbam_benchmark_tco2_per_unit_by_ind,
             "cbam_default_tco2_per_unit": f.cbam_default_tco2_per_unit_by_ind,
             "cbam_de_minimis_units": f.cbam_de_minimis_units_by_ind,
+            "cbam_fuel_in_scope_frac": f.cbam_fuel_in_scope_frac_by_ind,
             "price_cny_per_unit": p["price_cny_per_unit"].to_numpy(float),
             "margin_frac": p["operating_margin_frac"].to_numpy(float),
             "debt_capacity_frac": p["debt_capacity_frac_of_revenue"].to_numpy(float),

@@ -64,12 +64,15 @@ class PolicyYear:
 def grid_factors(cfg: ScenarioModel, data: DefaultData, year: int) -> tuple[np.ndarray, np.ndarray]:
     """Provincial grid and residual-mix factors (tCO2/MWh) in ``year``."""
     p = data.provinces
+    path = cfg.grid.ef_mult_of_2022 or {int(k): float(v) for k, v in data.grid_path.items()}
     if year <= 2021:
-        grid = p["grid_ef_2021_tco2_per_mwh"].to_numpy(float)
+        # the official 2021 provincial factors; earlier years move with the path's national
+        # anchors (grid_path.csv: 2020 from 2021)
+        grid = p["grid_ef_2021_tco2_per_mwh"].to_numpy(float) * (
+            path_value(path, year, 1.0) / path_value(path, 2021, 1.0))
     elif year == 2022:
         grid = p["grid_ef_2022_tco2_per_mwh"].to_numpy(float)
     else:
-        path = cfg.grid.ef_mult_of_2022 or {int(k): float(v) for k, v in data.grid_path.items()}
         grid = p["grid_ef_2022_tco2_per_mwh"].to_numpy(float) * path_value(path, year, 1.0)
     residual = p["residual_mix_tco2_per_mwh"].to_numpy(float)
     if cfg.grid.residual_mix_follows_grid and year > 2022:
@@ -98,6 +101,7 @@ def policy_for_year(cfg: ScenarioModel, data: DefaultData, year: int) -> PolicyY
         cbam_markup_frac=path_value(cfg.cbam.markup_frac, year, 0.0),
         cbam_free_share=path_value(cfg.cbam.free_share, year, 1.0),
         cbam_de_minimis_units_by_ind=np.ascontiguousarray(de_minimis, dtype=float),
+        cbam_fuel_in_scope_frac_by_ind=ind["cbam_fuel_in_scope_frac"].fillna(1.0).to_numpy(float),
         eu_ets_eur_per_tco2=eu_price,
         domestic_carbon_cny_per_tco2_by_ind=np.where(covered, ets_price, 0.0),
         domestic_free_share_by_ind=np.where(covered, ets_free, 1.0),

@@ -112,10 +112,11 @@ class Programme:
             if before_start:
                 cand = np.flatnonzero(s.tier == 0)
                 score, s.cert_score[:] = s.cert_score.copy(), start_rank(s)
-            applied[k - 1] = s.weight[cand].sum()
             put = self.select(cand, s, caps[k - 1], c.submission_multiple, rng)
             s.submitted[put] = k
             submitted[k - 1] = s.weight[put].sum()
+            # the start year's candidates are those put forward, not every firm without a title
+            applied[k - 1] = submitted[k - 1] if before_start else s.weight[cand].sum()
             take = self.select(put, s, caps[k - 1], 1.0, rng)
             if before_start:
                 s.cert_score[:] = score

@@ -54,6 +54,26 @@ def test_steel_embedded_emissions_count_direct_emissions_only(steel):
     assert a.embedded == pytest.approx(0.5 * a.scope1) and a.s2_loc > a.scope1
 
 
+def test_aluminium_embedded_emissions_leave_out_captive_power_and_alumina_fuel(steel):
+    """CBAM prices only the direct emissions of aluminium; the electricity a smelter makes in its
+    own coal plant is indirect (and alumina is no precursor), so a verified declaration holds the
+    anode and PFC process emissions, not the captive coal, while steel keeps its fuel."""
+    m, s = steel, steel.firms
+    k = m.data.industry_ids.index("aluminium")
+    ver = np.flatnonzero((s.industry == k) & (s.eu_output > 0) & (s.verified == 1))
+    assert len(ver)
+    per_t = s.cbam_embedded_tco2[ver] / s.eu_output[ver]
+    process = m.data.industries.loc["aluminium", "process_tco2_per_unit"]
+    assert per_t.max() <= process * 1.5 + 1e-9              # anode + PFC, not ~13 t of coal power
+    assert (s.scope1_tco2[ver] / s.output[ver] > 3 * per_t).any()   # captive coal plants exist
+    q = rules.Quant(coal_t=100.0, process_tco2=10.0, eu_output=50.0)
+    pp, sc = m.params.named("pp")[0], m.params.named("sc")
+    al = rules.firm_account(q, 100.0, True, rules.carbon_now(sc), m.params.named("ip_now")[k], pp, sc)
+    st = rules.firm_account(q, 100.0, True, rules.carbon_now(sc),
+                            m.params.named("ip_now")[m.data.industry_ids.index("steel")], pp, sc)
+    assert al.embedded == pytest.approx(0.5 * 10.0) and st.embedded == pytest.approx(0.5 * st.scope1)
+
+
 def test_largest_exporters_report_verified_emissions_up_to_the_calibrated_share(steel):
     m, s = steel, steel.firms
     k = m.data.industry_ids.index("steel")

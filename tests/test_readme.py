@@ -58,6 +58,9 @@ def smaller(cmd: str) -> list[str]:
             args.append("--quiet")
     if sub == "bench":
         args += [o for o in ("--firms", "2000", "--python-firms", "300") if o not in args]
+    if sub == "calibrate":      # a short ABC-SMC (tests/test_calibrate.py checks what it finds)
+        args += ["--population", "12", "--generations", "1", "--check-runs", "1", "--workers", "1",
+                 "--quiet"]
     return args
 
 

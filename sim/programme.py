@@ -109,17 +109,15 @@ class Programme:
         for k in (1, 2, 3):
             cand = applicants[s.applied[applicants] == k]
             before_start = k == 1 and year == self.start_year     # module docstring
+            select = self.select_before_start if before_start else self.select
             if before_start:
                 cand = np.flatnonzero(s.tier == 0)
-                score, s.cert_score[:] = s.cert_score.copy(), start_rank(s)
-            put = self.select(cand, s, caps[k - 1], c.submission_multiple, rng)
+            put = select(cand, s, caps[k - 1], c.submission_multiple, rng)
             s.submitted[put] = k
             submitted[k - 1] = s.weight[put].sum()
             # the start year's candidates are those put forward, not every firm without a title
             applied[k - 1] = submitted[k - 1] if before_start else s.weight[cand].sum()
-            take = self.select(put, s, caps[k - 1], 1.0, rng)
-            if before_start:
-                s.cert_score[:] = score
+            take = select(put, s, caps[k - 1], 1.0, rng)
             admitted[k - 1] = s.weight[take].sum()
             s.tier[take] = k
             s.assess_year[take] = year
@@ -146,6 +144,17 @@ class Programme:
             if n >= len(cand) or s.weight[take].sum() >= cap - s.weight[best].max():
                 return take
             n = min(len(cand), 2 * n)
+
+    def select_before_start(self, cand: np.ndarray, s: FirmState, cap: float, times: float,
+                            rng: np.random.Generator) -> np.ndarray:
+        """``select`` for titles earned before the start: ranked by ``start_rank`` instead of
+        this year's scores (which are left as they were)."""
+        score = s.cert_score.copy()
+        s.cert_score[:] = start_rank(s)
+        try:
+            return self.select(cand, s, cap, times, rng)
+        finally:
+            s.cert_score[:] = score
 
     def _within_quotas(self, cand: np.ndarray, s: FirmState, cap: float, times: float,
                        rng: np.random.Generator) -> np.ndarray:

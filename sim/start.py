@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from zcf.sim.programme import start_rank
 from zcf.sim.state import FirmState
 
 KW_PER_GW = 1e6
@@ -152,10 +151,7 @@ def install_starting_titles(s: FirmState, data, programme, start_year: int,
     stock = starting_titles(s, data, start_year)
     if stock <= 0.0:
         return np.zeros(0, dtype=np.intp)
-    score = s.cert_score.copy()
-    s.cert_score[:] = start_rank(s)
-    holders = programme.select(np.arange(s.n), s, stock, 1.0, rng)
-    s.cert_score[:] = score
+    holders = programme.select_before_start(np.arange(s.n), s, stock, 1.0, rng)
     s.tier[holders] = 1
     s.assess_year[holders] = start_year - 1
     return holders

@@ -20,6 +20,10 @@ from _rules cimport (Carbon, Effects, FirmView, PerUnit, Quant, Valued, carbon_e
                      same_carbon, value_option)
 
 
+cdef enum:
+    REVIEW_ALL = 1          # bits of ``review``: the firm reviews every option it may choose
+    REVIEW_OFFERED = 2      # a developer offers third-party rooftop PV (alone, without bit 1)
+
 ctypedef struct Ctx:
     Py_ssize_t n
     Py_ssize_t n_opt
@@ -69,6 +73,7 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
     cdef FirmView f
     cdef Carbon ck, c0_carbon
     cdef double m, c0 = 0.0, bill, total = 1.0, acc_u
+    cdef bint offer_only
     c.choice[i] = -1
     c.capacity[i] = 0.0
     c.capex[i] = 0.0
@@ -92,6 +97,8 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
     f.tier = c.tier[i]
     f.draw = c.draw[i]
     f.asset_age = c.asset_age[i]
+    f.offered = (c.review[i] & REVIEW_OFFERED) != 0
+    offer_only = (c.review[i] & REVIEW_ALL) == 0
     pu = load_per_unit(c.per_unit, n, i)
     f.upstream = pu.upstream
     e0 = load_effects(c.effects, n, i)
@@ -103,7 +110,9 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
         opk = &c.op[k * N_OP]
         m = c.applic[ind * n_opt + k]
         kind = <int>opk[OP_KIND]
-        if m < 0.0 or is_installed(c.installed, c.words, i, k) or not option_allowed(kind, e0, opk, ppi):
+        if m < 0.0 or is_installed(c.installed, c.words, i, k) or not option_allowed(kind, e0, opk, ppi, f.offered):
+            continue
+        if offer_only and opk[OP_PPA_TARIFF_FRAC] <= 0.0:
             continue
         ck = carbon_expected(opk)
         if c0_for < 0 or not same_carbon(ck, c0_carbon):   # C(now) again only if prices differ
@@ -149,7 +158,7 @@ cdef inline void _take(const Ctx* c, Py_ssize_t i, Py_ssize_t k, Valued v) noexc
 def decide_into(dict firms, dict tables, dict out, int threads=0):
     """Choose at most one option per reviewing firm (``firm_decide``).
 
-    ``firms``: review (uint8), industry, province (int32), cell (int64), output, per_unit
+    ``firms``: review (uint8 bits: 1 every option, 2 a third-party PV offer), industry, province (int32), cell (int64), output, per_unit
     (N_PU, n), effects (N_E, n), installed (uint64, (n, words)), verified (uint8), tier (int8),
     revenue, budget, hurdle, base_int, draw, asset_age. ``tables``: applic (n_ind, n_opt; < 0 not allowed),
     op (n_opt, N_OP), ip (n_ind, N_IP), pp (n_prov, N_PP), sub_rate (n_opt, n_prov),

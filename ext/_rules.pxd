@@ -65,6 +65,7 @@ ctypedef struct Effects:
     double elec_cop
     double pv_kw
     double pv_self
+    double pv_tariff        # share of the grid tariff paid per MWh of PV used (third-party owned)
     double contract
     double cert
     double direct
@@ -91,6 +92,8 @@ ctypedef struct Quant:
     double purchased_heat_gj
     double electricity_mwh
     double pv_self_mwh
+    double pv_power_cny     # net cost of on-site PV power: paid to a third-party owner, less
+                            # the surplus a factory owning its PV sells to the grid (CNY)
     double grid_mwh
     double green_contract_mwh
     double direct_supply_mwh
@@ -160,6 +163,7 @@ cdef inline Effects no_effects() noexcept nogil:
     e.elec_cop = 1.0
     e.pv_kw = 0.0
     e.pv_self = 0.0
+    e.pv_tariff = 0.0
     e.contract = 0.0
     e.cert = 0.0
     e.direct = 0.0
@@ -189,6 +193,7 @@ cdef inline Effects load_effects(const double* ef, Py_ssize_t n, Py_ssize_t i) n
     e.elec_cop = ef[E_ELEC_COP * n + i]
     e.pv_kw = ef[E_PV_KW * n + i]
     e.pv_self = ef[E_PV_SELF_FRAC * n + i]
+    e.pv_tariff = ef[E_PV_TARIFF_FRAC * n + i]
     e.contract = ef[E_GREEN_CONTRACT_FRAC * n + i]
     e.cert = ef[E_GREEN_CERT_FRAC * n + i]
     e.direct = ef[E_DIRECT_SUPPLY_FRAC * n + i]
@@ -219,6 +224,7 @@ cdef inline void store_effects(Effects e, double* ef, Py_ssize_t n, Py_ssize_t i
     ef[E_ELEC_COP * n + i] = e.elec_cop
     ef[E_PV_KW * n + i] = e.pv_kw
     ef[E_PV_SELF_FRAC * n + i] = e.pv_self
+    ef[E_PV_TARIFF_FRAC * n + i] = e.pv_tariff
     ef[E_GREEN_CONTRACT_FRAC * n + i] = e.contract
     ef[E_GREEN_CERT_FRAC * n + i] = e.cert
     ef[E_DIRECT_SUPPLY_FRAC * n + i] = e.direct
@@ -247,6 +253,7 @@ cdef inline Quant load_qty(const double* qt, Py_ssize_t n, Py_ssize_t i) noexcep
     q.purchased_heat_gj = qt[Q_PURCHASED_HEAT_GJ * n + i]
     q.electricity_mwh = qt[Q_ELECTRICITY_MWH * n + i]
     q.pv_self_mwh = qt[Q_PV_SELF_MWH * n + i]
+    q.pv_power_cny = qt[Q_PV_POWER_CNY * n + i]
     q.grid_mwh = qt[Q_GRID_MWH * n + i]
     q.green_contract_mwh = qt[Q_GREEN_CONTRACT_MWH * n + i]
     q.direct_supply_mwh = qt[Q_DIRECT_SUPPLY_MWH * n + i]
@@ -269,6 +276,7 @@ cdef inline void store_qty(Quant q, double* qt, Py_ssize_t n, Py_ssize_t i) noex
     qt[Q_PURCHASED_HEAT_GJ * n + i] = q.purchased_heat_gj
     qt[Q_ELECTRICITY_MWH * n + i] = q.electricity_mwh
     qt[Q_PV_SELF_MWH * n + i] = q.pv_self_mwh
+    qt[Q_PV_POWER_CNY * n + i] = q.pv_power_cny
     qt[Q_GRID_MWH * n + i] = q.grid_mwh
     qt[Q_GREEN_CONTRACT_MWH * n + i] = q.green_contract_mwh
     qt[Q_DIRECT_SUPPLY_MWH * n + i] = q.direct_supply_mwh
@@ -380,7 +388,8 @@ cdef inline Quant firm_energy(double output, PerUnit pu, Effects e, double yield
     """Annual quantities from output, intensities and retrofit effects (docs/design.md):
     efficiency saves a share of all energy, thermal savings a share of coal, gas and heat; a share
     of the remaining fossil energy is electrified at the COP; on-site PV output is used on site up
-    to the self-consumed share; green power covers shares of the grid electricity still bought
+    to the self-consumed share (PV owned by a third party is paid for at its share of the grid
+    tariff; the surplus of the factory's own PV is sold to the grid); green power covers shares of the grid electricity still bought
     (direct supply as delivered: x ``direct_fill``); capture takes its shares of process CO2 and
     of the CO2 of the fuels burnt on site. Process routes scale the firm's own intensities by
     their multipliers and add their new inputs (hydrogen, biomass, extra scrap and supplementary
@@ -402,6 +411,10 @@ cdef inline Quant firm_energy(double output, PerUnit pu, Effects e, double yield
     q.diesel_t = diesel * keep
     q.electricity_mwh = used * pu.elec * e.elec_mult + fossil_gj * e.elec_frac / 3.6 / e.elec_cop
     q.pv_self_mwh = fmin(q.electricity_mwh, e.pv_kw * yield_mwh_per_kw * e.pv_self)
+    if e.pv_tariff > 0.0:       # third-party PV: the factory pays for what it uses
+        q.pv_power_cny = q.pv_self_mwh * e.pv_tariff * sc[SC_P_ELEC]
+    else:                       # its own: the surplus is sold to the grid
+        q.pv_power_cny = -fmax(e.pv_kw * yield_mwh_per_kw - q.pv_self_mwh, 0.0) * sc[SC_P_PV_EXPORT]
     q.grid_mwh = q.electricity_mwh - q.pv_self_mwh
     g = firm_green_power(q.grid_mwh, e.contract, e.cert, e.direct * direct_fill)
     q.direct_supply_mwh = g.direct
@@ -499,9 +512,10 @@ cdef inline void add_effect(Effects* e, int kind, double m, double cap,
             add = m * (1.0 - have)
             e.elec_frac = have + add
             e.elec_cop = e.elec_frac / (have / e.elec_cop + add / opk[OP_COP])
-    elif kind == K_ONSITE_PV:
+    elif kind == K_ONSITE_PV:          # one system per roof (``option_allowed``)
         e.pv_kw = e.pv_kw + cap
         e.pv_self = fmax(e.pv_self, opk[OP_EFFECT_FRAC])
+        e.pv_tariff = opk[OP_PPA_TARIFF_FRAC]
     elif kind == K_STORAGE:
         e.pv_self = fmax(e.pv_self, opk[OP_EFFECT_FRAC])
     elif kind == K_GREEN_CONTRACT:
@@ -577,8 +591,10 @@ cdef inline double option_capacity(int kind, Effects e, Quant q, double output, 
     return 0.0
 
 
-cdef inline bint option_allowed(int kind, Effects e, const double* opk, const double* pp) noexcept nogil:
-    """May a firm in province row ``pp`` with effects ``e`` choose this option now?"""
+cdef inline bint option_allowed(int kind, Effects e, const double* opk, const double* pp,
+                                bint offered) noexcept nogil:
+    """May a firm in province row ``pp`` with effects ``e`` choose this option now? Third-party
+    PV only where developers offer it (``pp``) and one has come to this firm (``offered``)."""
     if opk[OP_AVAILABLE] <= 0.0:
         return False
     if opk[OP_WESTERN_ONLY] > 0.0 and pp[PP_WESTERN_BASE] <= 0.0:
@@ -587,6 +603,10 @@ cdef inline bint option_allowed(int kind, Effects e, const double* opk, const do
         return False
     if kind == K_STORAGE and e.pv_kw <= 0.0:
         return False
+    if kind == K_ONSITE_PV and e.pv_kw > 0.0:          # one PV system per roof, owned or not
+        return False
+    if opk[OP_PPA_TARIFF_FRAC] > 0.0 and (pp[PP_PPA_OPEN] <= 0.0 or not offered):
+        return False                                    # no developer's offer
     if kind == K_ROUTE_SWITCH and e.route_on > 0.0:     # one process route per plant
         return False
     if opk[OP_INCUMBENT_ONLY] > 0.0 and e.route_on > 0.0:   # e.g. blast-furnace capture
@@ -662,7 +682,7 @@ cdef inline double firm_energy_bill(Quant q, double capture_opex, const double* 
     ``capture_opex``: the firm's capture operating cost per tonne (its effects)."""
     return (q.coal_t * sc[SC_P_COAL] + q.natural_gas_m3 * sc[SC_P_GAS]
             + q.diesel_t * sc[SC_P_DIESEL] + q.purchased_heat_gj * sc[SC_P_HEAT]
-            + q.grid_mwh * sc[SC_P_ELEC]
+            + q.grid_mwh * sc[SC_P_ELEC] + q.pv_power_cny
             + firm_green_power_cost(q, sc)
             + q.captured_tco2 * (capture_opex + sc[SC_P_CO2_STORAGE])
             + q.hydrogen_kg * sc[SC_P_HYDROGEN] + q.biomass_gj * sc[SC_P_BIOMASS]
@@ -895,6 +915,7 @@ ctypedef struct FirmView:   # what the decision rule reads of one firm
     double draw
     double asset_age        # years since the main process asset was built or relined
     double upstream         # purchased inputs' emissions per unit of output (tCO2)
+    unsigned char offered   # 1: a developer offers third-party rooftop PV this year
 
 
 cdef inline double firm_annual_cost(Quant q, Effects e, FirmView f, Carbon c, const double* ip,

@@ -41,8 +41,9 @@ def option_capacity(int kind, R.Effects e, R.Quant q, double output, double m,
     return R.option_capacity(kind, e, q, output, m, &opk[0], &sc[0])
 
 
-def option_allowed(int kind, R.Effects e, const double[::1] opk, const double[::1] pp):
-    return R.option_allowed(kind, e, &opk[0], &pp[0])
+def option_allowed(int kind, R.Effects e, const double[::1] opk, const double[::1] pp,
+                   bint offered):
+    return R.option_allowed(kind, e, &opk[0], &pp[0], offered)
 
 
 def firm_buyer_premium(double footprint, double output, const double[::1] ip):

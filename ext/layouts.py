@@ -26,6 +26,7 @@ PER_UNIT = (            # intensities per product unit (x the firm's own multipl
     "upstream_pu")
 EFFECTS = (             # retrofit effects, derived from the installed options (``firm_effects``)
     "eff_save_frac", "pi_save_frac", "elec_frac", "elec_cop", "pv_kw", "pv_self_frac",
+    "pv_tariff_frac",       # share of the grid tariff paid per MWh of on-site PV used (third-party PV)
     "green_contract_frac", "green_cert_frac", "direct_supply_frac", "capture_frac",
     "capture_opex_cny_per_tco2",
     # process routes (route_switch / process_change kinds): multipliers on the firm's own
@@ -36,7 +37,10 @@ EFFECTS = (             # retrofit effects, derived from the installed options (
     "route_effects")        # 1 where any of the rows above differ from none (they are read)
 QTY = (                 # annual quantities (``firm_energy``)
     "coal_t", "natural_gas_m3", "diesel_t", "purchased_heat_gj", "electricity_mwh",
-    "pv_self_mwh", "grid_mwh", "green_contract_mwh", "direct_supply_mwh",
+    "pv_self_mwh",
+    "pv_power_cny",         # net cost of on-site PV power: paid to a third-party owner for the
+                            # power used, less the surplus a factory owning its PV sells to the grid
+    "grid_mwh", "green_contract_mwh", "direct_supply_mwh",
     "green_certificate_mwh", "process_tco2", "captured_tco2", "eu_output",
     "hydrogen_kg", "biomass_gj", "scrap_t", "scm_t", "route_opex_cny")
 ACC = (                 # accounting results (``firm_account``)
@@ -81,7 +85,8 @@ OPTION = (              # one row per retrofit option (rows of retrofits.csv)
     "var_opex_cny_per_unit",                         # change of non-energy variable cost
     "process_stream_frac", "combustion_stream_frac", # streams a capture_stream option treats
     "major",                    # 1: a major investment (capital-stock timing applies)
-    "incumbent_only")           # 1: only for plants still on the incumbent route
+    "incumbent_only",           # 1: only for plants still on the incumbent route
+    "ppa_tariff_frac")          # on-site PV owned by a third party: share of the grid tariff paid           # 1: only for plants still on the incumbent route
 INDUSTRY = (
     "ets_covered", "ets_benchmark_tco2_per_unit", "cbam_coverage",
     "cbam_benchmark_tco2_per_unit", "cbam_default_tco2_per_unit", "cbam_de_minimis_units",
@@ -109,12 +114,14 @@ PROVINCE = (
     "offset_market",                    # index of the offset market the province buys in
     "offset_price_cny_per_tco2",        # that market's clearing price (0 when none)
     "storage_open",                     # 1 where CO2 storage capacity is left for new capture
+    "ppa_open",                         # 1 where developers offer third-party rooftop PV this year
     "grid_ef_start_tco2_per_mwh")       # grid factor of the start year (the decompositions' yardstick)
 SCALAR = (
     "ef_coal", "ef_gas", "ef_diesel", "ef_heat",            # tCO2 per carrier unit
     "gj_coal", "gj_gas", "gj_diesel", "gj_heat",            # GJ per carrier unit
     "p_coal", "p_gas", "p_diesel", "p_heat", "p_elec",      # CNY per carrier unit
     "p_contract", "p_direct", "p_cert",                     # green-power prices, CNY/MWh
+    "p_pv_export",                                          # PV power fed into the grid, CNY/MWh
     "eur_cny", "cbam_markup_frac", "cbam_free_share", "eu_ets_eur_per_tco2",
     "ets_price_cny_per_tco2", "ets_free_share", "ets_offset_limit_frac",
     "logit_beta", "risk_premium_frac",

@@ -57,6 +57,7 @@ class Effects(_Record):
     elec_cop: float = 1.0
     pv_kw: float = 0.0
     pv_self: float = 0.0
+    pv_tariff: float = 0.0
     contract: float = 0.0
     cert: float = 0.0
     direct: float = 0.0
@@ -85,6 +86,7 @@ class Quant(_Record):
     purchased_heat_gj: float = 0.0
     electricity_mwh: float = 0.0
     pv_self_mwh: float = 0.0
+    pv_power_cny: float = 0.0
     grid_mwh: float = 0.0
     green_contract_mwh: float = 0.0
     direct_supply_mwh: float = 0.0
@@ -146,6 +148,7 @@ class FirmView(_Record):
     draw: float
     asset_age: float = 0.0
     upstream: float = 0.0
+    offered: int = 0            # 1: a developer offers third-party rooftop PV this year
 
 
 @dataclass(slots=True)
@@ -274,6 +277,9 @@ def firm_energy(output: float, pu: PerUnit, e: Effects, yield_mwh_per_kw: float,
     process = output * pu.process * e.process_mult
     q = Quant(coal_t=coal * keep, natural_gas_m3=gas * keep, diesel_t=diesel * keep,
               purchased_heat_gj=heat * keep, electricity_mwh=electricity, pv_self_mwh=pv_self,
+              # third-party PV: paid to its owner; own PV: the surplus sold to the grid
+              pv_power_cny=(pv_self * e.pv_tariff * sc.p_elec if e.pv_tariff > 0 else
+                            -max(e.pv_kw * yield_mwh_per_kw - pv_self, 0.0) * sc.p_pv_export),
               grid_mwh=grid, green_contract_mwh=g.contract, direct_supply_mwh=g.direct,
               green_certificate_mwh=g.cert, process_tco2=process, eu_output=output * pu.eu_share,
               hydrogen_kg=output * e.hydrogen, biomass_gj=thermal * e.biomass * keep,
@@ -342,8 +348,9 @@ def add_effect(e: Effects, kind: int, m: float, cap: float, opk) -> None:
             e.elec_frac = have + add
             e.elec_cop = e.elec_frac / (have / e.elec_cop + add / opk.cop)
     elif name == "onsite_pv":
-        e.pv_kw += cap
+        e.pv_kw += cap                                # one system per roof (option_allowed)
         e.pv_self = max(e.pv_self, opk.effect_frac)
+        e.pv_tariff = opk.ppa_tariff_frac
     elif name == "storage":
         e.pv_self = max(e.pv_self, opk.effect_frac)
     elif name == "green_contract":
@@ -411,7 +418,7 @@ def option_capacity(kind: int, e: Effects, q: Quant, output: float, m: float, op
     return 0.0
 
 
-def option_allowed(kind: int, e: Effects, opk, pp) -> bool:
+def option_allowed(kind: int, e: Effects, opk, pp, offered: bool) -> bool:
     if opk.available <= 0:
         return False
     if opk.western_only > 0 and pp.western_base <= 0:
@@ -420,6 +427,10 @@ def option_allowed(kind: int, e: Effects, opk, pp) -> bool:
         return False
     if EFFECT_KINDS[kind] == "storage" and e.pv_kw <= 0:
         return False
+    if EFFECT_KINDS[kind] == "onsite_pv" and e.pv_kw > 0:
+        return False                                  # one PV system per roof, owned or not
+    if opk.ppa_tariff_frac > 0 and (pp.ppa_open <= 0 or not offered):
+        return False                                  # no developer's offer of third-party PV
     if EFFECT_KINDS[kind] == "route_switch" and e.route_on > 0:
         return False                                  # one process route per plant
     if opk.incumbent_only > 0 and e.route_on > 0:
@@ -465,7 +476,7 @@ def firm_green_power_cost(q: Quant, sc) -> float:
 
 def firm_energy_bill(q: Quant, capture_opex: float, sc) -> float:
     return (q.coal_t * sc.p_coal + q.natural_gas_m3 * sc.p_gas + q.diesel_t * sc.p_diesel
-            + q.purchased_heat_gj * sc.p_heat + q.grid_mwh * sc.p_elec
+            + q.purchased_heat_gj * sc.p_heat + q.grid_mwh * sc.p_elec + q.pv_power_cny
             + firm_green_power_cost(q, sc)
             + q.captured_tco2 * (capture_opex + sc.p_co2_storage)
             + q.hydrogen_kg * sc.p_hydrogen + q.biomass_gj * sc.p_biomass
@@ -708,16 +719,19 @@ def choice_utility(v: Valued, bill, sc) -> float:
 
 
 def firm_decide(f: FirmView, pu: PerUnit, e0: Effects, installed: list[bool], applic_row,
-                op: list, sub_rate_row, peer_row, ip, pp, sc) -> Choice:
+                op: list, sub_rate_row, peer_row, ip, pp, sc, every_option: bool = True) -> Choice:
     """One reviewing firm's choice: value every option it may add, then a logit draw among the
-    worthwhile affordable ones and doing nothing (``firm_decide`` in ``ext/_decisions.pyx``)."""
+    worthwhile affordable ones and doing nothing (``firm_decide`` in ``ext/_decisions.pyx``).
+    A firm not reviewing its plans (``every_option`` false) weighs only a developer's offer."""
     choice = Choice(npv=[math.nan] * len(op))
     q0 = firm_energy(f.output, pu, e0, pp.solar_yield_mwh_per_kw, pp.direct_supply_fill_frac, sc)
     bill = max(firm_energy_bill(q0, e0.capture_opex, sc), 1.0)
     worth = []          # (option, exp(utility), valued)
     for k, opk in enumerate(op):
         kind, m = int(opk.kind), applic_row[k]
-        if m < 0 or installed[k] or not option_allowed(kind, e0, opk, pp):
+        if m < 0 or installed[k] or not option_allowed(kind, e0, opk, pp, bool(f.offered)):
+            continue
+        if not every_option and opk.ppa_tariff_frac <= 0:
             continue
         c0 = firm_annual_cost(q0, e0, f, carbon_expected(opk), ip, pp, sc)
         v = value_option(q0, e0, c0, f, pu, kind, m, opk, sub_rate_row[k], peer_row[k], ip, pp, sc)

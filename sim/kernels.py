@@ -22,7 +22,7 @@ _PU = dict(zip(PER_UNIT, ("coal", "gas", "diesel", "heat", "elec", "process", "e
                          "start_coal", "start_gas", "start_heat", "start_elec", "start_process",
                          "start_route", "upstream")))
 _EF = dict(zip(EFFECTS, ("eff_save", "pi_save", "elec_frac", "elec_cop", "pv_kw", "pv_self",
-                         "contract", "cert", "direct", "capture", "capture_opex",
+                         "pv_tariff", "contract", "cert", "direct", "capture", "capture_opex",
                          "coal_mult", "gas_mult", "heat_mult", "elec_mult", "process_mult",
                          "hydrogen", "biomass", "scrap", "scm", "route_opex", "capture_comb",
                          "route_on", "route_effects")))
@@ -254,12 +254,13 @@ class PerAgent:
                                hurdle=float(s.hurdle_rate_frac[i]), budget=float(inputs.budget[i]),
                                tier=int(s.tier[i]), draw=float(inputs.draw[i]),
                                asset_age=float(s.asset_age_yr[i]),
-                               upstream=float(s.upstream_pu[i]))
+                               upstream=float(s.upstream_pu[i]),
+                               offered=int(inputs.review[i]) >> 1 & 1)
             ind, prv = int(s.industry[i]), int(s.province[i])
             ch = rules.firm_decide(f, self.per_unit(s, i), self.effects_of(s, i),
                                    s.installed_flags(i), list(p.applic[ind]), op,
                                    list(p.sub_rate[:, prv]), list(inputs.peer[inputs.cell[i]]),
-                                   ip[ind], pp[prv], sc)
+                                   ip[ind], pp[prv], sc, every_option=bool(inputs.review[i] & 1))
             c.option[i], c.capacity[i], c.capex[i], c.subsidy[i] = ch.option, ch.capacity, ch.capex, ch.subsidy
             c.stranded[i] = ch.stranded
             if c.npv.size:

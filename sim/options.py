@@ -15,6 +15,7 @@ import pandas as pd
 from zcf.ext.layouts import EFFECT_KINDS, OPEX_BASES
 from zcf.sim.datasets import INTENSITY_COLUMNS, DefaultData
 from zcf.sim.errors import DataError
+from zcf.sim.policy import path_value
 
 # kinds whose per-unit sizes are ratios (kW per MWh/yr, kWh per kW) rather than shares of 1
 PRICE_YEAR = 2025               # capex_cny_per_unit in retrofits.csv is of this year
@@ -94,6 +95,11 @@ class OptionTable:
         self.basis = t["opex_basis"].map(OPEX_BASES.index).to_numpy(float)
         self.multipliers = route_multipliers(data, t)
         self._columns: dict[tuple[str, float], np.ndarray] = {}
+        # published prices before PRICE_YEAR (price_paths.csv ``<option>_capex_cny_per_<unit>``)
+        self.history = {j: path for j, (option, unit) in enumerate(zip(self.ids, t["capacity_unit"]))
+                        if (path := {y: v for y, v in data.path(
+                            "price_paths", "item", f"{option}_capex_cny_per_{str(unit).lower()}").items()
+                            if y < PRICE_YEAR})}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -113,9 +119,16 @@ class OptionTable:
 
     def capex_per_unit(self, year: int) -> np.ndarray:
         """CNY per capacity unit in ``year``: the 2025 price x the learning decline, which runs
-        backwards before 2025 (a hindcast sees the dearer equipment of those years)."""
+        backwards before 2025 (a hindcast sees the dearer equipment of those years), except where
+        price_paths.csv holds the option's published prices before 2025: between them and the
+        2025 price, linear (flat before the first)."""
         decline = self.column("capex_decline_frac_per_yr")
-        return self.column("capex_cny_per_unit") * (1.0 - decline) ** (year - PRICE_YEAR)
+        capex = self.column("capex_cny_per_unit") * (1.0 - decline) ** (year - PRICE_YEAR)
+        if year < PRICE_YEAR:
+            for j, path in self.history.items():
+                capex[j] = path_value({**path, PRICE_YEAR: float(self.column("capex_cny_per_unit")[j])},
+                                      year)
+        return capex
 
     def lead(self) -> np.ndarray:
         return self.column("lead_time_yr").astype(int)

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from zcf.ext import rules
 from zcf.ext.layouts import INDUSTRY, LAYOUTS, OPTION, PROVINCE, SCALAR
 from zcf.sim.datasets import CARRIERS, CERT_TIERS, DefaultData
 from zcf.sim.footprints import green_demand_premiums
@@ -215,6 +216,11 @@ class YearParams:
     n_ind: int
     n_prov: int
     option_ids: list
+    # developers' offers of third-party rooftop PV (``zcf.sim.phases.third_party_offers``): the
+    # option offered (-1: none), the yearly chance of an offer without peers, its rise per peer share
+    third_party_option: int = -1
+    third_party_outreach: float = 0.0
+    third_party_imitation: float = 0.0
     _packed: dict = field(default_factory=dict, repr=False)
 
     def _table(self, name: str) -> tuple[dict, str, int | None]:
@@ -298,6 +304,38 @@ def first_of_kind(opts: OptionTable, kind: str, column: str, default: float = 0.
     """``column`` of the first option of ``kind`` (the kind's market price basis), or default."""
     k = opts.of_kind(kind)
     return float(opts.column(column)[k[0]]) if len(k) else default
+
+
+def third_party_option(st: Setting) -> int:
+    """The on-site PV option a third party owns (``ppa_tariff_frac`` > 0; the first such row), or
+    -1 when there is none or developers make no offers (``third_party_pv.enabled``)."""
+    pv = st.options.of_kind("onsite_pv")
+    offered = pv[st.options.column("ppa_tariff_frac")[pv] > 0.0]
+    return int(offered[0]) if st.cfg.third_party_pv.enabled and len(offered) else -1
+
+
+def third_party_pv_open(st: Setting, capex: np.ndarray, p_elec: float,
+                        p_export: float) -> np.ndarray:
+    """Per province, 1 where developers offer rooftop PV they own this year: the project's NPV
+    per kW at the developers' cost of capital is positive. It earns the factory's payment
+    (``ppa_tariff_frac`` x the grid tariff ``p_elec``) on the self-consumed share of its output
+    and the export price ``p_export`` on the rest (CNY/MWh), less the O&M of the factory-owned PV option, whose capex (``capex``:
+    this year's, CNY per unit) the developer pays. Provinces x 0 when no such offer exists."""
+    tp, opts = st.cfg.third_party_pv, st.options
+    tariff = opts.column("ppa_tariff_frac")
+    pv = opts.of_kind("onsite_pv")
+    owned = pv[tariff[pv] <= 0.0]
+    k = third_party_option(st)
+    if k < 0 or len(owned) == 0:
+        return np.zeros(st.n_prov)
+    j = int(owned[0])
+    self_frac = float(opts.column("effect_frac")[k])
+    revenue = st.solar_yield * (self_frac * float(tariff[k]) * p_elec
+                                + (1.0 - self_frac) * p_export)
+    npv = ((revenue - float(opts.column("opex_cny_per_unit_yr")[j]))
+           * rules.annuity(tp.developer_wacc_frac, float(opts.column("lifetime_yr")[k]))
+           - float(capex[j]))
+    return (npv > 0.0).astype(float)
 
 
 def contract_premium(st: Setting, requested_mwh: float, available_mwh: float) -> float:
@@ -449,6 +487,7 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
                for s, n in zip(("coal", "gas", "diesel", "heat"), CARRIERS)})
     sc.update(
         p_elec=cfg.prices.electricity_cny_per_mwh,
+        p_pv_export=path_value(cfg.prices.pv_export_cny_per_mwh, year),
         p_contract=(carry.contract_premium_cny_per_mwh if carry.contract_premium_cny_per_mwh is not None
                     else contract_premium(st, 0.0, 1.0)),
         p_direct=first_of_kind(opts, "direct_supply", "opex_cny_per_unit_yr"),
@@ -507,7 +546,8 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
             "hydrogen_kg_per_unit", "biomass_gj_per_unit", "scrap_t_per_unit", "scm_t_per_unit",
             "var_opex_cny_per_unit", "process_stream_frac", "combustion_stream_frac")},
         "major": opts.flag("major").astype(float),
-        "incumbent_only": opts.flag("incumbent_only").astype(float)}
+        "incumbent_only": opts.flag("incumbent_only").astype(float),
+        "ppa_tariff_frac": opts.column("ppa_tariff_frac")}
 
     cbam_ahead = cbam_coverage_by_industry(cfg, data, max(year, cfg.cbam.start_year))
     # no open/closed gate: where direct supply is allowed a firm may always contract it, expecting
@@ -522,6 +562,7 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
             "offset_market": st.offset_market.astype(float), "offset_price_cny_per_tco2": np.zeros(st.n_prov),
             "storage_open": (np.asarray(used.get("storage", np.zeros(st.n_prov)))
                              < limits["storage"]).astype(float),
+            "ppa_open": third_party_pv_open(st, capex, sc["p_elec"], sc["p_pv_export"]),
             "grid_ef_start_tco2_per_mwh": st.grid_start}
 
     sub = cfg.subsidy
@@ -540,5 +581,7 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
         ind_now=ind_now, ind_ahead=ind_ahead,
         prov=prov, applic=opts.applic, sub_rate=np.ascontiguousarray(sub_rate),
         credit_frac=np.ascontiguousarray(credit_frac, dtype=float), n_ind=st.n_ind, n_prov=st.n_prov,
-        option_ids=list(opts.ids))
+        option_ids=list(opts.ids), third_party_option=third_party_option(st),
+        third_party_outreach=cfg.third_party_pv.outreach_frac,
+        third_party_imitation=cfg.third_party_pv.imitation_weight)
     return params, replace(carry, expected=expected)

@@ -130,12 +130,35 @@ def decide(engine, s: FirmState, p: YearParams, books: Books, rng: np.random.Gen
     # a plant whose main asset is due for reinvestment reviews its options (relining or switch)
     idx, cycle = reinvesting_firms(s, p)
     review[idx[rules.at_reinvestment_point(s.asset_age_yr[idx], cycle)]] = 1
+    # a developer's offer of third-party rooftop PV: a factory not reviewing its plans weighs
+    # the offer alone
+    review |= third_party_offers(s, p, books.cell, peer, rng).astype(np.uint8) * REVIEW_OFFERED
     inputs = DecisionInputs(review, draw, budget, books.cell, peer)
     c = Choices.empty(s.n, n_opt, keep_npv)
     engine.decide(s, p, inputs, c)
     for agent in custom:                      # researchers' own rules, from the kernel's NPVs
         custom_choice(agent, s, p, inputs, c)
     return Decided(c, review, budget, replaced, capex_by_option)
+
+
+REVIEW_OFFERED = 2      # ``review`` bit of a developer's offer (bit 1: a review of every option)
+
+
+def third_party_offers(s: FirmState, p: YearParams, cell: np.ndarray, peer: np.ndarray,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Which factories a developer offers third-party rooftop PV this year: those with a roof
+    for it and no PV on it, in a province where developers offer (``ppa_open``), each with the
+    chance outreach + imitation x the share of its industry x province peers that already hold
+    third-party PV (a Bass diffusion of the business model). One draw per factory, every year."""
+    u = rng.random(s.n)
+    k = p.third_party_option
+    if k < 0:
+        return np.zeros(s.n, dtype=bool)
+    reach = np.minimum(1.0, p.third_party_outreach + p.third_party_imitation * peer[:, k])
+    free = p.applic[s.industry, k] >= 0.0
+    for j in np.flatnonzero(np.asarray(p.options["kind"]) == EFFECT_KINDS.index("onsite_pv")):
+        free &= ~s.has_option(int(j))
+    return free & (p.prov["ppa_open"][s.province] > 0.0) & (u < reach[cell])
 
 
 def reinvesting_firms(s: FirmState, p: YearParams) -> tuple[np.ndarray, np.ndarray]:

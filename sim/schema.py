@@ -176,6 +176,9 @@ class Prices(Section):
     eur_cny: float = Field(7.8, gt=1.0, le=20.0, description="CNY per EUR")
     eu_ets_eur_per_tco2: dict[YearKey, EurPerT] = Field(default_factory=lambda: {2025: 75.0})
     electricity_cny_per_mwh: CnyPerMwh = 650.0
+    pv_export_cny_per_mwh: dict[YearKey, CnyPerMwh] = Field(
+        default_factory=lambda: {2025: 374.0},
+        description="price of rooftop PV power fed into the grid (the part not used on site)")
     fuel_price_mult: dict[YearKey, Mult] = Field(default_factory=lambda: {2025: 1.0})
     hydrogen_green_cny_per_kg: dict[YearKey, HydrogenCnyPerKg] = Field(
         default_factory=lambda: _packaged_path("price_paths", "item", "hydrogen_green_cny_per_kg"),
@@ -454,6 +457,22 @@ class GreenPower(Section):
                          "industries may contract")
 
 
+class ThirdPartyPv(Section):
+    """Developers who build and own rooftop PV on factory roofs and sell its power to the factory
+    (the options with ``ppa_tariff_frac`` in retrofits.csv): they offer it in a province in a year
+    when the project pays at their cost of capital (``sim/params.py: third_party_pv_open``)."""
+
+    enabled: bool = Field(True, description="developers offer third-party rooftop PV")
+    developer_wacc_frac: Annotated[float, Field(gt=0.0, le=0.3)] = Field(
+        0.07, description="developers' discount rate for a rooftop project")
+    outreach_frac: Frac = Field(
+        0.02, description="yearly chance that a developer approaches a factory without PV where "
+                          "no peer has third-party PV (Bass innovation coefficient)")
+    imitation_weight: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
+        0.4, description="rise of that chance per unit share of the factory's industry x "
+                         "province peers holding third-party PV (Bass imitation coefficient)")
+
+
 class Footprints(Section):
     """Product footprints along the supply chain (sim/footprints.py)."""
 
@@ -531,6 +550,7 @@ class ScenarioModel(Section):
     green_power: GreenPower = Field(default_factory=GreenPower)
     limits: Limits = Field(default_factory=Limits)
     footprints: Footprints = Field(default_factory=Footprints)
+    third_party_pv: ThirdPartyPv = Field(default_factory=ThirdPartyPv)
     data: DataFiles = Field(default_factory=DataFiles)
     options: dict[str, OptionOverride] = Field(default_factory=dict,
                                                description="option id -> parameter overrides")

@@ -13,7 +13,8 @@ Applied once when a model is created, before the certification yardsticks are ta
   industries by their share of the electricity used by industry and services (self-consumed
   distributed PV is sized to the load it serves); within that, factories are drawn with a
   probability proportional to their roof potential (retrofit_applicability.csv) and adopters
-  get their full roof, scaled so that the weighted total equals the target exactly.
+  get their full roof, scaled so that the weighted total equals the target exactly. A share of
+  the systems (``ci_pv_third_party_share_frac``) is third-party PV, the rest the factory's own.
 
 - ``install_starting_titles``: the national green factories already listed at the end of the year
   before the start (``starting_state.csv``), times the population's share of the nation's
@@ -117,10 +118,12 @@ def install_starting_pv(s: FirmState, data, options, applic: np.ndarray, start_y
                         rng: np.random.Generator) -> np.ndarray:
     """Rooftop PV in place at the start (module docstring); returns the firms that got it."""
     pv = options.of_kind("onsite_pv")
+    tariff = options.column("ppa_tariff_frac")[pv]
+    owned, third = pv[tariff <= 0.0], pv[tariff > 0.0]
     target = modelled_pv_target_kw(s, data, start_year)
-    if len(pv) == 0 or target <= 0.0:
+    if len(owned) == 0 or target <= 0.0:
         return np.zeros(0, dtype=np.intp)
-    k = int(pv[0])
+    k = int(owned[0])
     roof = np.maximum(applic[s.industry, k], 0.0) * s.electricity_mwh      # kW per firm
     potential = float((s.weight * roof).sum())
     if potential <= 0.0:
@@ -130,8 +133,12 @@ def install_starting_pv(s: FirmState, data, options, applic: np.ndarray, start_y
     got = float((s.weight[adopters] * roof[adopters]).sum())
     if got <= 0.0:
         return adopters
-    _install(s, k, adopters, roof[adopters] * (target / got),
-             start_year - 1 - int(options.lead()[k]))
+    # a share of the systems belongs to developers (third-party PV: the roof's owner pays for
+    # the power it uses), drawn per system
+    share = float(data.starting_state.get("ci_pv_third_party_share_frac", 0.0)) if len(third) else 0.0
+    by_third = rng.random(len(adopters)) < share
+    for j, idx in ((k, adopters[~by_third]), (int(third[0]) if len(third) else k, adopters[by_third])):
+        _install(s, j, idx, roof[idx] * (target / got), start_year - 1 - int(options.lead()[j]))
     return adopters
 
 

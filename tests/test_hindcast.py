@@ -20,8 +20,9 @@ def started():
 
 
 def _pv_gw(m) -> float:
-    k = m.setting.options.ids.index("rooftop_pv")
-    return float((m.firms.weight * m.firms.cap[k]).sum()) / 1e6
+    """Rooftop PV on the modelled factories, owned and third-party (GW)."""
+    return sum(float((m.firms.weight * m.firms.cap[k]).sum())
+               for k in m.setting.options.of_kind("onsite_pv")) / 1e6
 
 
 def test_output_before_the_data_year_is_the_published_history(started):

@@ -132,8 +132,8 @@ def test_the_2025_state_reproduces_the_published_totals():
     assert ratio == pytest.approx(st["clinker_ratio_t_per_t"], rel=0.05)
     # rooftop PV: C&I distributed stock x the modelled factories' share of the electricity of
     # industry and services (published totals, not the model's own target function)
-    k = m.setting.options.ids.index("rooftop_pv")
-    pv_kw = float(np.dot(s.weight, s.cap[k] * s.has_option(k)))
+    pv_kw = sum(float(np.dot(s.weight, s.cap[k] * s.has_option(k)))     # owned and third-party
+                for k in m.setting.options.of_kind("onsite_pv"))
     # (electricity at the data year's output: the published total is of 2024)
     modelled_twh = float(np.dot(s.weight, s.electricity_mwh * s.base_output / s.output)) / 1e6
     published_kw = (st["ci_distributed_pv_gw_2024"] * 1e6 * modelled_twh

@@ -65,7 +65,7 @@ def province(rng) -> np.ndarray:
                  direct_supply_open=float(rng.integers(0, 2)), direct_supply_fill_frac=rng.uniform(0, 1),
                  solar_yield_mwh_per_kw=rng.uniform(0.8, 1.8), grid_ef_tco2_per_mwh=rng.uniform(0, 1),
                  grid_ef_start_tco2_per_mwh=rng.uniform(0, 1),
-                 storage_open=float(rng.integers(0, 2)))
+                 storage_open=float(rng.integers(0, 2)), ppa_open=float(rng.integers(0, 2)))
 
 
 def option(rng, kind: int | None = None) -> np.ndarray:
@@ -78,7 +78,8 @@ def option(rng, kind: int | None = None) -> np.ndarray:
                  coal_mult=rng.uniform(0, 30), process_mult=rng.uniform(0, 1.2),
                  process_stream_frac=rng.uniform(0, 1), combustion_stream_frac=rng.uniform(0, 1),
                  var_opex_cny_per_unit=rng.uniform(-2000, 2000), major=float(rng.integers(0, 2)),
-                 incumbent_only=float(rng.integers(0, 2)))
+                 incumbent_only=float(rng.integers(0, 2)),
+                 ppa_tariff_frac=rng.choice([0.0, rng.uniform(0.5, 1.0)]))
 
 
 def record(rng, cls, scale=1000.0, **fixed):
@@ -112,7 +113,8 @@ def view(rng):
     return rules.FirmView(output=rng.choice([0.0, rng.uniform(1, 1e6)]), verified=int(rng.integers(0, 2)),
                           revenue=rng.uniform(0, 1e9), base_int=rng.uniform(0, 5), hurdle=rng.uniform(0, 0.2),
                           budget=rng.uniform(0, 1e9), tier=int(rng.integers(0, 4)), draw=rng.random(),
-                          asset_age=float(rng.integers(0, 30)), upstream=rng.uniform(0, 1))
+                          asset_age=float(rng.integers(0, 30)), upstream=rng.uniform(0, 1),
+                          offered=int(rng.integers(0, 2)))
 
 
 def carbon(rng):
@@ -178,9 +180,9 @@ def test_effect_kinds(seed, kind):
     out = rng.uniform(0, 1e6)
     same(_twins.option_capacity(kind, e.as_dict(), q.as_dict(), out, m, opk, sc),
          rules.option_capacity(kind, e, q, out, m, rules.row("OP", opk), rules.row("SC", sc)))
-    pp = province(rng)
-    assert _twins.option_allowed(kind, e.as_dict(), opk, pp) == \
-        rules.option_allowed(kind, e, rules.row("OP", opk), rules.row("PP", pp))
+    pp, offered = province(rng), bool(rng.integers(0, 2))
+    assert _twins.option_allowed(kind, e.as_dict(), opk, pp, offered) == \
+        rules.option_allowed(kind, e, rules.row("OP", opk), rules.row("PP", pp), offered)
 
 
 @seeds

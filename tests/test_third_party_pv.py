@@ -1,0 +1,111 @@
+"""Third-party rooftop PV (energy-management contracts): the factory pays for the power it uses,
+developers offer where a project pays at their cost of capital, and the business model spreads
+among peers (a Bass process). Small populations, common random numbers."""
+import numpy as np
+import pytest
+
+from zcf.ext import rules
+from zcf.sim import Scenario
+from zcf.sim.model import ZeroCarbonModel
+from zcf.sim.start import stock_before
+
+FIRMS = 6000
+
+
+def _run(overrides: dict | None = None, years: int = 3, seed: int = 11, name: str = "baseline"):
+    scn = Scenario.load(name).replace({"population.firms": FIRMS, **(overrides or {})})
+    m = ZeroCarbonModel(scn, rng=seed)
+    for _ in range(years):
+        m.step()
+    return m
+
+
+def _held_kw(m, option: str) -> float:
+    k = m.setting.options.ids.index(option)
+    s = m.firms
+    return float(np.dot(s.weight, s.cap[k] * s.has_option(k)))
+
+
+@pytest.fixture(scope="module")
+def base():
+    return _run()
+
+
+def test_a_factory_pays_for_third_party_power_and_sells_its_own_surplus():
+    sc = rules.row("SC", np.zeros(len(rules.LAYOUTS["SC"])))
+    sc.p_elec, sc.p_pv_export = 650.0, 374.0
+    pu = rules.PerUnit(elec=1.0)
+    # 1,000 MWh of use, 500 kW at 1.2 MWh/kW: 600 MWh made, 70% used on site = 420 MWh
+    own = rules.firm_energy(1000.0, pu, rules.Effects(pv_kw=500.0, pv_self=0.7), 1.2, 1.0, sc)
+    third = rules.firm_energy(1000.0, pu, rules.Effects(pv_kw=500.0, pv_self=0.7, pv_tariff=0.85),
+                              1.2, 1.0, sc)
+    assert own.pv_self_mwh == third.pv_self_mwh == pytest.approx(420.0)
+    assert own.grid_mwh == third.grid_mwh == pytest.approx(580.0)
+    assert own.pv_power_cny == pytest.approx(-180.0 * 374.0)          # surplus sold
+    assert third.pv_power_cny == pytest.approx(420.0 * 0.85 * 650.0)  # bought from its owner
+    bill = lambda q: rules.firm_energy_bill(q, 0.0, sc)
+    assert bill(third) - bill(own) == pytest.approx(420.0 * 0.85 * 650.0 + 180.0 * 374.0)
+
+
+def test_one_pv_system_per_roof_and_no_capex_for_third_party_pv(base):
+    s, ids = base.firms, base.setting.options.ids
+    own, third = ids.index("rooftop_pv"), ids.index("rooftop_pv_ppa")
+    assert not np.any(s.has_option(own) & s.has_option(third))
+    assert _held_kw(base, "rooftop_pv_ppa") > 0.0
+    a = base.results.tables()["adoption"]
+    ppa = a[a.option == "rooftop_pv_ppa"]
+    assert ppa.capex_cny.sum() == 0.0 and ppa.capacity.sum() > 0.0
+
+
+def test_the_start_stock_is_split_between_owners_as_the_data_say():
+    m = ZeroCarbonModel(Scenario.load("baseline").replace({"population.firms": 20000}), rng=4)
+    share = m.data.starting_state["ci_pv_third_party_share_frac"]
+    third, own = _held_kw(m, "rooftop_pv_ppa"), _held_kw(m, "rooftop_pv")
+    assert third / (third + own) == pytest.approx(share, abs=0.1)
+
+
+def test_no_offer_where_developers_cannot_earn_their_cost_of_capital(base):
+    open_ = base.params.prov["ppa_open"] > 0
+    assert open_.all()                      # rooftop PV pays for developers everywhere today
+    costly = _run({"third_party_pv.developer_wacc_frac": 0.3}, years=1)
+    open_, sun = costly.params.prov["ppa_open"] > 0, costly.setting.solar_yield
+    assert open_.any() and not open_.all() and sun[open_].min() > sun[~open_].max()   # sunniest first
+    dear = _run({"third_party_pv.developer_wacc_frac": 0.3, "prices.electricity_cny_per_mwh": 300.0,
+                 "prices.pv_export_cny_per_mwh": {2025: 150.0}})
+    assert not dear.params.prov["ppa_open"].any()
+    start = ZeroCarbonModel(Scenario.load("baseline").replace({"population.firms": FIRMS}), rng=11)
+    assert _held_kw(dear, "rooftop_pv_ppa") == pytest.approx(_held_kw(start, "rooftop_pv_ppa"))
+    off = _run({"third_party_pv.enabled": False})
+    assert _held_kw(off, "rooftop_pv_ppa") == pytest.approx(_held_kw(start, "rooftop_pv_ppa"))
+
+
+def test_the_business_model_spreads_among_peers(base):
+    """Bass: more imitation, more third-party PV (same seed); without outreach, only factories
+    whose industry x province peers already hold third-party PV are approached; with neither, no
+    one is."""
+    start = ZeroCarbonModel(Scenario.load("baseline").replace({"population.firms": FIRMS}), rng=11)
+    k = start.setting.options.ids.index("rooftop_pv_ppa")
+    held0 = _held_kw(start, "rooftop_pv_ppa")
+    w = base.cfg.third_party_pv.imitation_weight
+    more = _run({"third_party_pv.imitation_weight": w + 1.0})
+    less = _run({"third_party_pv.imitation_weight": 0.0})
+    assert _held_kw(more, "rooftop_pv_ppa") - held0 > 1.2 * (_held_kw(less, "rooftop_pv_ppa") - held0)
+    peers_only = _run({"third_party_pv.outreach_frac": 0.0}, years=1)
+    new = peers_only.firms.has_option(k) & ~start.firms.has_option(k)
+    cell = start.firms.group_index(start.setting.n_prov)
+    seeded = np.unique(cell[start.firms.has_option(k)])
+    assert new.any() and np.isin(cell[new], seeded).all()
+    nobody = _run({"third_party_pv.outreach_frac": 0.0, "third_party_pv.imitation_weight": 0.0})
+    assert not (nobody.firms.has_option(k) & ~start.firms.has_option(k)).any()
+
+
+def test_first_year_rooftop_pv_additions_are_in_the_published_range():
+    """Issue 11: the baseline's first-year C&I rooftop PV additions (national C&I boundary) are
+    within the observations' 30% tolerance of the published 2025 additions."""
+    m = _run(years=1, seed=2)
+    s, st = m.firms, m.data.starting_state
+    start = stock_before(m.data, "ci_distributed_pv_gw", 2025)
+    obs = m.data.observations
+    scale = float(obs[obs.quantity == "ci_pv_stock"].metric_scale.astype(float).iloc[0])
+    stock = (_held_kw(m, "rooftop_pv") + _held_kw(m, "rooftop_pv_ppa")) * scale
+    assert stock - start == pytest.approx(st["ci_pv_additions_gw_2025"], rel=0.3)

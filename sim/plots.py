@@ -53,6 +53,7 @@ OPTION_COLOURS = {
     "green_certificate": "#a6d854", "direct_supply": "#d95f02", "electrification": "#e7298a",
     "efficiency": "#66a61e", "process_innovation": "#a6761d", "ccus": "#666666",
     "steel_scrap_eaf": "#1f78b4", "steel_ng_dri_eaf": "#a6cee3", "steel_h2_dri_eaf": "#33a02c",
+    "steel_grey_h2_dri_eaf": "#969696",
     "steel_bf_ccs": "#4d4d4d", "cement_clinker_substitution": "#fdbf6f",
     "cement_alt_fuels": "#b15928", "cement_kiln_ccs": "#878787", "alu_grid_supply": "#cab2d6",
     "alu_inert_anode": "#6a3d9a", "nh3_gas_smr": "#fb9a99", "nh3_ccs_pure": "#bababa",

@@ -6,6 +6,8 @@ Applied once when a model is created, before the certification yardsticks are ta
   smelters, gas-based ammonia: ``starting_routes.csv``) get that option installed, drawn at random
   until their output makes the published share of the industry's output (within non-exporters,
   verified EU exporters and other EU exporters alike).
+  Each installation's build year is spread uniformly over the route's life before the start
+  (``route_ages``), so the routes do not all reach the end of their life in one year.
 - ``draw_asset_ages``: the main asset of each plant is somewhere in its reinvestment cycle
   (uniform over the cycle: furnace-level relining dates are not published, research/routes).
 - ``install_starting_pv``: rooftop PV on the modelled factories. The commercial-and-industrial
@@ -67,8 +69,13 @@ def install_starting_routes(s: FirmState, data, options, start_year: int,
     EU, the exporters that declare verified emissions for CBAM and the other exporters, each group
     to the route's share of its output, so that the handful of exporter agents that decide an
     industry's CBAM (a verified aluminium exporter on captive coal power pays several times what
-    a grid-supplied one pays) are not by chance all on one route."""
-    lead = options.lead()
+    a grid-supplied one pays) are not by chance all on one route.
+
+    Each installation is built somewhere in the route's life before the start (``route_ages``),
+    drawn from a generator spawned from ``rng``: same seed, same build years, and every other
+    draw of the start and of the years is what it would be without them."""
+    lead, life = options.lead(), options.life()
+    vintage = rng.spawn(1)[0]      # the build years' own stream: the model's is left as it was
     group = s.exporter.astype(np.int64) * (1 + s.verified.astype(np.int64))   # 0, 1 or 2
     for r in data.starting_routes.itertuples(index=False):
         k = options.ids.index(r.option)
@@ -78,7 +85,16 @@ def install_starting_routes(s: FirmState, data, options, start_year: int,
             free = members[s.installed[members].sum(axis=1) == 0]    # one starting route per plant
             picked = free[_pick_share(s.weight[free] * s.base_output[free], r.output_share_frac,
                                       rng)]
-            _install(s, k, picked, s.base_output[picked], start_year - 1 - int(lead[k]))
+            age = route_ages(vintage, len(picked), int(life[k]))
+            _install(s, k, picked, s.base_output[picked], start_year - 1 - int(lead[k]) - age)
+
+
+def route_ages(rng: np.random.Generator, n: int, life: int) -> np.ndarray:
+    """Whole years ``n`` starting routes of one option had run before the start: uniform over
+    the route's life, as ``draw_asset_ages`` draws the main assets, so that the plants reach the
+    end of the route's life spread over the years rather than all in one (each is still active
+    from the start: the oldest is due in the start year)."""
+    return np.floor(rng.random(n) * max(life, 0)).astype(np.int64)
 
 
 def draw_asset_ages(s: FirmState, data, rng: np.random.Generator) -> None:

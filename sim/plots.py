@@ -49,7 +49,8 @@ INDUSTRY_COLOURS = {
     "aluminium": "#17becf", "cement": "#bcbd22", "chemicals": "#2ca02c",
 }
 OPTION_COLOURS = {
-    "rooftop_pv": "#e6ab02", "battery_storage": "#7570b3", "green_contract": "#1b9e77",
+    "rooftop_pv": "#e6ab02", "rooftop_pv_ppa": "#ffd92f", "battery_storage": "#7570b3",
+    "green_contract": "#1b9e77",
     "green_certificate": "#a6d854", "direct_supply": "#d95f02", "electrification": "#e7298a",
     "efficiency": "#66a61e", "process_innovation": "#a6761d", "ccus": "#666666",
     "steel_scrap_eaf": "#1f78b4", "steel_ng_dri_eaf": "#a6cee3", "steel_h2_dri_eaf": "#33a02c",
@@ -69,6 +70,7 @@ SCOPE_LABELS = {"scope1_tco2": "scope 1", "scope2_market_tco2": "scope 2 (market
                 "offsets_retired_tco2": "offsets retired"}
 LABELS = {"solar_pv": "solar PV", "lithium_batteries": "lithium batteries",
           "chemicals": "chemicals & fertilisers", "rooftop_pv": "rooftop PV",
+          "rooftop_pv_ppa": "rooftop PV (third-party)",
           "green_contract": "green-power contracts", "green_certificate": "green certificates",
           "direct_supply": "green-power direct supply", "ccus": "CCUS",
           "process_innovation": "process innovation", "battery_storage": "battery storage"}

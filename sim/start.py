@@ -17,6 +17,7 @@ Applied once when a model is created, before the certification yardsticks are ta
   probability proportional to their roof potential (retrofit_applicability.csv) and adopters
   get their full roof, scaled so that the weighted total equals the target exactly. A share of
   the systems (``ci_pv_third_party_share_frac``) is third-party PV, the rest the factory's own.
+  Each system came into use in a year drawn as the published stock grew (``pv_build_years``).
 
 - ``install_starting_titles``: the national green factories already listed at the end of the year
   before the start (``starting_state.csv``), times the population's share of the nation's
@@ -109,11 +110,16 @@ def draw_asset_ages(s: FirmState, data, rng: np.random.Generator) -> None:
 def stock_before(data, stem: str, start_year: int) -> float | None:
     """``starting_state.csv``'s ``{stem}_{year}`` for the latest year before ``start_year``
     (None when the file has none)."""
+    series = stock_series(data, stem, start_year)
+    return series[max(series)] if series else None
+
+
+def stock_series(data, stem: str, start_year: int) -> dict[int, float]:
+    """``starting_state.csv``'s ``{stem}_{year}`` for every year before ``start_year``."""
     st = data.starting_state
-    years = [int(q.rsplit("_", 1)[1]) for q in st.index
-             if q.startswith(stem + "_") and q.rsplit("_", 1)[1].isdigit()]
-    years = [y for y in years if y < start_year]
-    return float(st[f"{stem}_{max(years)}"]) if years else None
+    return {int(q.rsplit("_", 1)[1]): float(v) for q, v in st.items()
+            if q.startswith(stem + "_") and q.rsplit("_", 1)[1].isdigit()
+            and int(q.rsplit("_", 1)[1]) < start_year}
 
 
 def modelled_pv_target_kw(s: FirmState, data, start_year: int) -> float:
@@ -153,9 +159,32 @@ def install_starting_pv(s: FirmState, data, options, applic: np.ndarray, start_y
     # the power it uses), drawn per system
     share = float(data.starting_state.get("ci_pv_third_party_share_frac", 0.0)) if len(third) else 0.0
     by_third = rng.random(len(adopters)) < share
-    for j, idx in ((k, adopters[~by_third]), (int(third[0]) if len(third) else k, adopters[by_third])):
-        _install(s, j, idx, roof[idx] * (target / got), start_year - 1 - int(options.lead()[j]))
+    built = pv_build_years(data, options, k, start_year, len(adopters), rng.spawn(1)[0])
+    for j, sel in ((k, ~by_third), (int(third[0]) if len(third) else k, by_third)):
+        for year in np.unique(built[sel]):
+            idx = adopters[sel & (built == year)]
+            _install(s, j, idx, roof[idx] * (target / got), int(year) - int(options.lead()[j]))
     return adopters
+
+
+def pv_build_years(data, options, k: int, start_year: int, n: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Years ``n`` rooftop PV systems in place at the start came into use, drawn as the published
+    C&I stock grew (``starting_state.csv``: each year's share of the stock before the start is
+    its additions; the oldest stock in the file spread evenly over the years from the option's
+    ``available_from_year``), so that they reach the end of their life over the years as they
+    were built. One year for all when the file has a single stock."""
+    stocks = stock_series(data, "ci_distributed_pv_gw", start_year)
+    years = sorted(stocks)
+    if not years:
+        return np.full(n, start_year - 1, dtype=np.int64)
+    first = int(min(options.column("available_from_year")[k], years[0]))
+    share = {y: stocks[y] - (stocks[p] if i else 0.0)
+             for i, (p, y) in enumerate(zip([None] + years[:-1], years))}
+    oldest = list(range(first, years[0] + 1))
+    cand = np.array(oldest + years[1:], dtype=np.int64)
+    w = np.array([share[years[0]] / len(oldest)] * len(oldest) + [share[y] for y in years[1:]])
+    return cand[rng.choice(len(cand), size=n, p=np.maximum(w, 0.0) / np.maximum(w, 0.0).sum())]
 
 
 def starting_titles(s: FirmState, data, start_year: int) -> float:

@@ -109,3 +109,21 @@ def test_first_year_rooftop_pv_additions_are_in_the_published_range():
     scale = float(obs[obs.quantity == "ci_pv_stock"].metric_scale.astype(float).iloc[0])
     stock = (_held_kw(m, "rooftop_pv") + _held_kw(m, "rooftop_pv_ppa")) * scale
     assert stock - start == pytest.approx(st["ci_pv_additions_gw_2025"], rel=0.3)
+
+
+def test_the_start_stock_was_built_as_the_published_stock_grew():
+    """Rooftop PV in place at the start came into use over the years the C&I stock grew, so it
+    reaches the end of its life spread over those years (not all in one)."""
+    m = ZeroCarbonModel(Scenario.load("baseline").replace({"population.firms": 20000}), rng=4)
+    s, st = m.firms, m.data.starting_state
+    kw, year = [], []
+    for k in m.setting.options.of_kind("onsite_pv"):
+        held = s.has_option(k)
+        kw.append(s.weight[held] * s.cap[k, held])
+        year.append(s.built[k, held] + int(m.setting.options.lead()[k]))
+    kw, year = np.concatenate(kw), np.concatenate(year)
+    share_2024 = kw[year == 2024].sum() / kw.sum()
+    published = 1 - st["ci_distributed_pv_gw_2023"] / st["ci_distributed_pv_gw_2024"]
+    assert share_2024 == pytest.approx(published, abs=0.08)
+    assert year.min() <= 2015 and kw[year <= 2019].sum() / kw.sum() == pytest.approx(
+        st["ci_distributed_pv_gw_2019"] / st["ci_distributed_pv_gw_2024"], abs=0.08)

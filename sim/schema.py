@@ -466,10 +466,10 @@ class ThirdPartyPv(Section):
     developer_wacc_frac: Annotated[float, Field(gt=0.0, le=0.3)] = Field(
         0.07, description="developers' discount rate for a rooftop project")
     outreach_frac: Frac = Field(
-        0.02, description="yearly chance that a developer approaches a factory without PV where "
+        0.00194, description="yearly chance that a developer approaches a factory without PV where "
                           "no peer has third-party PV (Bass innovation coefficient)")
     imitation_weight: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
-        0.4, description="rise of that chance per unit share of the factory's industry x "
+        0.303, description="rise of that chance per unit share of the factory's industry x "
                          "province peers holding third-party PV (Bass imitation coefficient)")
 
 

@@ -107,18 +107,27 @@ def test_hindcast_reproduces_the_green_factory_stock_2020_2025(hindcast_validati
     assert rows.inside.all(), rows[["published", "model_mean", "ratio"]]
 
 
-def test_hindcast_reproduces_the_rooftop_pv_stock_of_the_calibration_window(hindcast_validation):
-    rows = _rows(hindcast_validation, "ci_pv_stock", range(2020, 2023))
-    assert rows.inside.all(), rows[["published", "model_mean", "ratio"]]
+def test_hindcast_reproduces_the_rooftop_pv_stock_2022_2024(hindcast_validation):
+    """The last year of the calibration window (2022) and the two held-back years (2023, 2024)."""
+    rows = _rows(hindcast_validation, "ci_pv_stock", range(2022, 2025))
+    assert rows.inside.all(), rows[["value", "model_mean", "ratio"]]
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known gap (docs/calibration-hindcast.md): out of the calibration window the modelled C&I "
-    "rooftop PV falls behind the published stock (model/published about 0.75 in 2023, 0.6 in "
-    "2024): a firm takes one option a year and a 2020 start spends its first years on efficiency "
-    "measures; rooftop PV is the factory's own investment (most Chinese C&I PV is third-party "
-    "owned); power rationing (2021), renewables exempted from energy-use caps (2022) and the "
-    "county-wide rooftop programme (2021-2023) are not modelled"))
-def test_hindcast_reproduces_the_rooftop_pv_stock_out_of_sample(hindcast_validation):
-    rows = _rows(hindcast_validation, "ci_pv_stock", (2023, 2024))
+    "known gap (docs/calibration-hindcast.md): the first years overshoot (model/published about "
+    "1.3 in 2020 and 2021): the start stock of end-2019 sits on factories drawn by roof size, not "
+    "on those for which rooftop PV paid best, so aware firms for which it pays catch up in the "
+    "first years; the 2021 rise of system prices (CPIA 3.38 -> 3.74 CNY/W) is in the data but "
+    "the model still adds about 13 GW against 7.7"))
+def test_hindcast_reproduces_the_rooftop_pv_stock_2020_2021(hindcast_validation):
+    rows = _rows(hindcast_validation, "ci_pv_stock", (2020, 2021))
     assert rows.inside.all()
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap (docs/calibration-hindcast.md): the 2025 boom falls short (model/published about "
+    "0.67 at end-September): the rush to connect distributed PV before 1 June 2025 (NDRC/NEA "
+    "Document No. 136), the tariff reforms of 2021 (market tariffs, wider time-of-use spreads), "
+    "power rationing (2021) and the county-wide rooftop programme are not modelled"))
+def test_hindcast_reproduces_the_rooftop_pv_stock_of_2025(hindcast_validation):
+    assert _rows(hindcast_validation, "ci_pv_stock_partial", (2025,)).inside.all()

@@ -130,6 +130,13 @@ class OptionTable:
                                       year)
         return capex
 
+    def rooftop_pv(self) -> tuple[np.ndarray, np.ndarray]:
+        """The on-site PV options the factory owns and those a third party owns (``ppa_tariff_frac``
+        > 0: the factory buys the power it uses), each in file order."""
+        pv = self.of_kind("onsite_pv")
+        third = self.column("ppa_tariff_frac")[pv] > 0.0
+        return pv[~third], pv[third]
+
     def lead(self) -> np.ndarray:
         return self.column("lead_time_yr").astype(int)
 

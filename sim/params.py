@@ -309,8 +309,7 @@ def first_of_kind(opts: OptionTable, kind: str, column: str, default: float = 0.
 def third_party_option(st: Setting) -> int:
     """The on-site PV option a third party owns (``ppa_tariff_frac`` > 0; the first such row), or
     -1 when there is none or developers make no offers (``third_party_pv.enabled``)."""
-    pv = st.options.of_kind("onsite_pv")
-    offered = pv[st.options.column("ppa_tariff_frac")[pv] > 0.0]
+    offered = st.options.rooftop_pv()[1]
     return int(offered[0]) if st.cfg.third_party_pv.enabled and len(offered) else -1
 
 
@@ -319,12 +318,12 @@ def third_party_pv_open(st: Setting, capex: np.ndarray, p_elec: float,
     """Per province, 1 where developers offer rooftop PV they own this year: the project's NPV
     per kW at the developers' cost of capital is positive. It earns the factory's payment
     (``ppa_tariff_frac`` x the grid tariff ``p_elec``) on the self-consumed share of its output
-    and the export price ``p_export`` on the rest (CNY/MWh), less the O&M of the factory-owned PV option, whose capex (``capex``:
-    this year's, CNY per unit) the developer pays. Provinces x 0 when no such offer exists."""
+    and the export price ``p_export`` on the rest (CNY/MWh), less the O&M of the factory-owned
+    PV option, whose capex (``capex``: this year's, CNY per unit) the developer pays. Provinces x
+    0 when no such offer exists."""
     tp, opts = st.cfg.third_party_pv, st.options
     tariff = opts.column("ppa_tariff_frac")
-    pv = opts.of_kind("onsite_pv")
-    owned = pv[tariff[pv] <= 0.0]
+    owned = opts.rooftop_pv()[0]
     k = third_party_option(st)
     if k < 0 or len(owned) == 0:
         return np.zeros(st.n_prov)

@@ -139,9 +139,7 @@ def modelled_pv_target_kw(s: FirmState, data, start_year: int) -> float:
 def install_starting_pv(s: FirmState, data, options, applic: np.ndarray, start_year: int,
                         rng: np.random.Generator) -> np.ndarray:
     """Rooftop PV in place at the start (module docstring); returns the firms that got it."""
-    pv = options.of_kind("onsite_pv")
-    tariff = options.column("ppa_tariff_frac")[pv]
-    owned, third = pv[tariff <= 0.0], pv[tariff > 0.0]
+    owned, third = options.rooftop_pv()
     target = modelled_pv_target_kw(s, data, start_year)
     if len(owned) == 0 or target <= 0.0:
         return np.zeros(0, dtype=np.intp)

@@ -144,7 +144,11 @@ def test_dashboard_in_chromium(server):
             assert again["offset market"][1]["clearing price: national"] == pytest.approx(price0)
             page.get_by_role("button", name="Step").click()
             dearer = wait_for_year(page, 2026)
-            assert dearer["emission wedges"][1]["net"] < second["emission wedges"][1]["net"]
+            # the industries the ETS covers cut more; the total also moves with single agents of
+            # other industries switching options under the same draws (either way, seed by seed)
+            covered = lambda shown: sum(shown["emission wedges"][1].get(ind, 0.0)
+                                        for ind in ("steel", "cement", "aluminium"))
+            assert covered(second) > 0 and covered(dearer) < covered(second)
 
             page.get_by_role("button", name="▶").click()   # play a few years, then pause
             wait_for_year(page, 2029)

@@ -20,10 +20,6 @@ from _rules cimport (Carbon, Effects, FirmView, PerUnit, Quant, Valued, carbon_e
                      same_carbon, value_option)
 
 
-cdef enum:
-    REVIEW_ALL = 1          # bits of ``review``: the firm reviews every option it may choose
-    REVIEW_OFFERED = 2      # a developer offers third-party rooftop PV (alone, without bit 1)
-
 ctypedef struct Ctx:
     Py_ssize_t n
     Py_ssize_t n_opt
@@ -97,8 +93,8 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
     f.tier = c.tier[i]
     f.draw = c.draw[i]
     f.asset_age = c.asset_age[i]
-    f.offered = (c.review[i] & REVIEW_OFFERED) != 0
-    offer_only = (c.review[i] & REVIEW_ALL) == 0
+    f.offered = (c.review[i] >> RV_OFFERED) & 1
+    offer_only = ((c.review[i] >> RV_EVERY_OPTION) & 1) == 0
     pu = load_per_unit(c.per_unit, n, i)
     f.upstream = pu.upstream
     e0 = load_effects(c.effects, n, i)
@@ -158,7 +154,8 @@ cdef inline void _take(const Ctx* c, Py_ssize_t i, Py_ssize_t k, Valued v) noexc
 def decide_into(dict firms, dict tables, dict out, int threads=0):
     """Choose at most one option per reviewing firm (``firm_decide``).
 
-    ``firms``: review (uint8 bits: 1 every option, 2 a third-party PV offer), industry, province (int32), cell (int64), output, per_unit
+    ``firms``: review (uint8, bits ``REVIEW_BITS`` of ext/layouts.py), industry, province (int32),
+    cell (int64), output, per_unit
     (N_PU, n), effects (N_E, n), installed (uint64, (n, words)), verified (uint8), tier (int8),
     revenue, budget, hurdle, base_int, draw, asset_age. ``tables``: applic (n_ind, n_opt; < 0 not allowed),
     op (n_opt, N_OP), ip (n_ind, N_IP), pp (n_prov, N_PP), sub_rate (n_opt, n_prov),

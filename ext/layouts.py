@@ -172,10 +172,13 @@ EFFECT_KINDS = (
     "process_change",   # changes part of the process (stackable): clinker, fuels, supply
     "capture_stream")   # captures a share of the combustion and/or process CO2 streams
 OPEX_BASES = ("fixed_per_unit", "per_mwh", "per_tco2_captured")
+# bits of a firm's yearly ``review`` flag (uint8; bit i = 1 << i): it reviews every option it may
+# choose; a developer offers it third-party rooftop PV (alone: it weighs only the offer)
+REVIEW_BITS = ("every_option", "offered")
 
 LAYOUTS = {"PU": PER_UNIT, "E": EFFECTS, "Q": QTY, "A": ACC, "F": FIN, "OP": OPTION,
            "IP": INDUSTRY, "PP": PROVINCE, "SC": SCALAR, "S": SUMS, "K": EFFECT_KINDS,
-           "B": OPEX_BASES}
+           "B": OPEX_BASES, "RV": REVIEW_BITS}
 
 
 def index(prefix: str, name: str) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 
 from zcf import ext
 from zcf.ext import _decisions, _energy, _state, _yearend, rules
-from zcf.ext.layouts import ACC, EFFECTS, FIN, PER_UNIT, QTY, SUMS
+from zcf.ext.layouts import ACC, EFFECTS, FIN, PER_UNIT, QTY, SUMS, index
 from zcf.sim.params import YearParams
 from zcf.sim.state import NEVER, FirmState
 
@@ -38,6 +38,7 @@ _CLOSE_FIN = {"offsets_zero_tco2": "offsets_zero", "offsets_ets_tco2": "offsets_
               "cert_score": "cert_score", "green_share_frac": "green_share",
               "cert_cost_cny": "cert_cost", "cert_award_cny": "cert_award"}
 SUM_NAMES = SUMS          # the close kernel's cell sums, in the order of ``ext/layouts.py``
+_EVERY_OPTION, _OFFERED = index("RV", "every_option"), index("RV", "offered")   # review bits
 
 
 @dataclass
@@ -255,12 +256,13 @@ class PerAgent:
                                tier=int(s.tier[i]), draw=float(inputs.draw[i]),
                                asset_age=float(s.asset_age_yr[i]),
                                upstream=float(s.upstream_pu[i]),
-                               offered=int(inputs.review[i]) >> 1 & 1)
+                               offered=int(inputs.review[i]) >> _OFFERED & 1)
             ind, prv = int(s.industry[i]), int(s.province[i])
             ch = rules.firm_decide(f, self.per_unit(s, i), self.effects_of(s, i),
                                    s.installed_flags(i), list(p.applic[ind]), op,
                                    list(p.sub_rate[:, prv]), list(inputs.peer[inputs.cell[i]]),
-                                   ip[ind], pp[prv], sc, every_option=bool(inputs.review[i] & 1))
+                                   ip[ind], pp[prv], sc,
+                                   every_option=bool(int(inputs.review[i]) >> _EVERY_OPTION & 1))
             c.option[i], c.capacity[i], c.capex[i], c.subsidy[i] = ch.option, ch.capacity, ch.capex, ch.subsidy
             c.stranded[i] = ch.stranded
             if c.npv.size:

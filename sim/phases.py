@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from zcf.ext import rules
-from zcf.ext.layouts import EFFECT_KINDS
+from zcf.ext.layouts import EFFECT_KINDS, index
 from zcf.sim.kernels import Bids, Choices
 from zcf.sim.markets import GreenPower, OffsetMarket, OffsetResult, Rationing, Trade
 from zcf.sim.params import Carry, YearParams
@@ -141,7 +141,7 @@ def decide(engine, s: FirmState, p: YearParams, books: Books, rng: np.random.Gen
     return Decided(c, review, budget, replaced, capex_by_option)
 
 
-REVIEW_OFFERED = 2      # ``review`` bit of a developer's offer (bit 1: a review of every option)
+REVIEW_OFFERED = 1 << index("RV", "offered")      # ``review`` bit of a developer's offer
 
 
 def third_party_offers(s: FirmState, p: YearParams, cell: np.ndarray, peer: np.ndarray,

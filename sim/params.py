@@ -485,7 +485,8 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
     sc.update({f"p_{s}": float(car.loc[n, "price_cny_per_unit_2025"]) * mult
                for s, n in zip(("coal", "gas", "diesel", "heat"), CARRIERS)})
     sc.update(
-        p_elec=cfg.prices.electricity_cny_per_mwh,
+        p_elec=cfg.prices.electricity_cny_per_mwh
+        * path_value(cfg.prices.electricity_price_mult, year, 1.0),
         p_pv_export=path_value(cfg.prices.pv_export_cny_per_mwh, year),
         p_contract=(carry.contract_premium_cny_per_mwh if carry.contract_premium_cny_per_mwh is not None
                     else contract_premium(st, 0.0, 1.0)),

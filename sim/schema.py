@@ -180,6 +180,9 @@ class Prices(Section):
         default_factory=lambda: {2025: 374.0},
         description="price of rooftop PV power fed into the grid (the part not used on site)")
     fuel_price_mult: dict[YearKey, Mult] = Field(default_factory=lambda: {2025: 1.0})
+    electricity_price_mult: dict[YearKey, Mult] = Field(
+        default_factory=lambda: {2025: 1.0},
+        description="multiplier path on electricity_cny_per_mwh (tariff history or what-ifs)")
     hydrogen_green_cny_per_kg: dict[YearKey, HydrogenCnyPerKg] = Field(
         default_factory=lambda: _packaged_path("price_paths", "item", "hydrogen_green_cny_per_kg"),
         description="delivered green (electrolytic) hydrogen; default: sim/data/price_paths.csv")
@@ -466,10 +469,10 @@ class ThirdPartyPv(Section):
     developer_wacc_frac: Annotated[float, Field(gt=0.0, le=0.3)] = Field(
         0.07, description="developers' discount rate for a rooftop project")
     outreach_frac: Frac = Field(
-        0.00194, description="yearly chance that a developer approaches a factory without PV where "
+        0.00195, description="yearly chance that a developer approaches a factory without PV where "
                           "no peer has third-party PV (Bass innovation coefficient)")
     imitation_weight: Annotated[float, Field(ge=0.0, le=5.0)] = Field(
-        0.303, description="rise of that chance per unit share of the factory's industry x "
+        0.268, description="rise of that chance per unit share of the factory's industry x "
                          "province peers holding third-party PV (Bass imitation coefficient)")
 
 
@@ -609,6 +612,7 @@ def _opex_problems(cfg: ScenarioModel, data: DefaultData) -> list[tuple[str, str
     a route change's opex, a difference to the incumbent route's."""
     out = []
     price = cfg.prices.electricity_cny_per_mwh
+    lowest = price * min(cfg.prices.electricity_price_mult.values(), default=1.0)
     table = data.retrofits
     for opt, r in zip(table.index, table.itertuples(index=False)):
         basis, packaged = r.opex_basis, float(r.opex_cny_per_unit_yr)
@@ -618,13 +622,15 @@ def _opex_problems(cfg: ScenarioModel, data: DefaultData) -> list[tuple[str, str
         given = over is not None and over.opex_cny_per_unit_yr is not None
         opex = over.opex_cny_per_unit_yr if given else packaged
         key = f"options.{opt}.opex_cny_per_unit_yr"
-        if basis == "per_mwh" and opex < -price:
+        if basis == "per_mwh" and opex < -lowest:
             if given:
                 out.append((key, f"got {opex:g}; allowed: >= -prices.electricity_cny_per_mwh "
-                                 f"(-{price:g}): a saving per MWh cannot exceed the price"))
+                                 f"x the lowest prices.electricity_price_mult (-{lowest:g}): a "
+                                 f"saving per MWh cannot exceed the price"))
             else:
                 out.append(("prices.electricity_cny_per_mwh",
-                            f"got {price:g}; allowed: >= {-opex:g}, the saving per MWh of "
+                            f"got {price:g} (x the lowest prices.electricity_price_mult: "
+                            f"{lowest:g}); allowed: >= {-opex:g}, the saving per MWh of "
                             f"{opt} in retrofits.csv (or override {key})"))
         elif basis != "per_mwh" and opex < 0:
             out.append((key, f"got {opex:g}; allowed: >= 0 ({opt}'s opex is a cost "
@@ -641,4 +647,4 @@ def is_cross_field_key(key: str) -> bool:
 
 # keys that cross_field_problems compares with each other (besides every option's opex)
 CROSS_FIELD_KEYS = ("certification.resource_score_low", "certification.resource_score_high",
-                    "prices.electricity_cny_per_mwh")
+                    "prices.electricity_cny_per_mwh", "prices.electricity_price_mult")

@@ -454,16 +454,20 @@ cdef inline Acc firm_account(Quant q, double output, unsigned char verified, Car
     """DESIGN.md's accounting rules for one factory: ``firm_scopes``, then CBAM embedded
     emissions, certificates and cost (EUR) at the prices ``c``."""
     cdef Acc f = firm_scopes(q, output, pp, sc)
-    cdef double covered, dom_price
+    cdef double covered, dom_price, fuel, gross, uncaptured
     cdef int cov = <int>ip[IP_CBAM_COVERAGE]
     if cov == 0 or output <= 0.0 or q.eu_output <= 0.0:
         return f
     if verified:
         # fuel burnt for captive power (indirect under CBAM) or for non-precursor inputs is
-        # outside the direct emissions: only the in-scope share of fuel CO2 counts
-        covered = f.scope1 - (1.0 - ip[IP_CBAM_FUEL_IN_SCOPE_FRAC]) * (
-            q.coal_t * sc[SC_EF_COAL] + q.natural_gas_m3 * sc[SC_EF_GAS]
-            + q.diesel_t * sc[SC_EF_DIESEL])
+        # outside the direct emissions: only the in-scope share of fuel CO2 counts. Captured CO2
+        # (a total) is taken from the fuel and process streams in proportion to their size, so
+        # only its in-scope part lowers the covered emissions
+        fuel = (q.coal_t * sc[SC_EF_COAL] + q.natural_gas_m3 * sc[SC_EF_GAS]
+                + q.diesel_t * sc[SC_EF_DIESEL])
+        gross = fuel + q.process_tco2
+        uncaptured = 1.0 - q.captured_tco2 / gross if gross > 0.0 else 1.0
+        covered = f.scope1 - (1.0 - ip[IP_CBAM_FUEL_IN_SCOPE_FRAC]) * fuel * uncaptured
         if cov == 2:
             covered = covered + f.s2_loc
         f.embedded = q.eu_output / output * covered

@@ -310,7 +310,9 @@ def firm_account(q: Quant, output: float, verified: bool, c: Carbon, ip, pp, sc)
         return a
     if verified:
         fuel = q.coal_t * sc.ef_coal + q.natural_gas_m3 * sc.ef_gas + q.diesel_t * sc.ef_diesel
-        covered = (scope1 - (1.0 - ip.cbam_fuel_in_scope_frac) * fuel
+        gross = fuel + q.process_tco2
+        uncaptured = 1.0 - q.captured_tco2 / gross if gross > 0 else 1.0
+        covered = (scope1 - (1.0 - ip.cbam_fuel_in_scope_frac) * fuel * uncaptured
                    + (s2_loc if coverage == 2 else 0.0))
         a.embedded = q.eu_output / output * covered
     else:

@@ -72,6 +72,16 @@ def test_aluminium_embedded_emissions_leave_out_captive_power_and_alumina_fuel(s
     st = rules.firm_account(q, 100.0, True, rules.carbon_now(sc),
                             m.params.named("ip_now")[m.data.industry_ids.index("steel")], pp, sc)
     assert al.embedded == pytest.approx(0.5 * 10.0) and st.embedded == pytest.approx(0.5 * st.scope1)
+    # captured CO2 (a total: fuel and process streams alike) lowers only the in-scope part, in
+    # proportion to the streams' size, so aluminium's covered emissions never turn negative
+    # (found by the factory-file fuzzer: 1 t diesel, 1 t captured gave -1 t embedded)
+    fuel = 100.0 * sc.ef_coal
+    q.captured_tco2 = fuel + 10.0                               # everything captured
+    al = rules.firm_account(q, 100.0, True, rules.carbon_now(sc), m.params.named("ip_now")[k], pp, sc)
+    assert al.scope1 == pytest.approx(0.0, abs=1e-9) and al.embedded == pytest.approx(0.0, abs=1e-9)
+    q.captured_tco2 = 0.5 * (fuel + 10.0)                        # half of each stream
+    al = rules.firm_account(q, 100.0, True, rules.carbon_now(sc), m.params.named("ip_now")[k], pp, sc)
+    assert al.embedded == pytest.approx(0.5 * 0.5 * 10.0)
 
 
 def test_largest_exporters_report_verified_emissions_up_to_the_calibrated_share(steel):

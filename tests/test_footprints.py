@@ -156,6 +156,9 @@ def test_a_module_threshold_buys_green_polysilicon_and_signals_the_polysilicon_p
     assert m0.results.footprints.query("industry == 'solar_pv'").green_material_output.sum() == 0.0
     assert all(r[0] == 0.0 and r[3] == 0.0 for r in rows0)
     assert rows0[0][1] == pytest.approx(low)           # same plants, same low-carbon output in 2025
+    # the qualifying (hydro) plants are paid the premium in 2026 for the share the buyers take
+    paid = lambda m: float(m.results.finance.query("industry == 'polysilicon' and year == 2026").buyer_premium_cny.sum())
+    assert paid(m0) == 0.0 < paid(m)
 
 
 # published Chinese cradle-to-gate figures (README, "Product footprints"), tCO2 per unit

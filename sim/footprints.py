@@ -20,7 +20,7 @@ supply up to a limit; the demand reaches the suppliers as a buyer premium for lo
 the next year (``green_demand_premiums``, the ``[[buyers.premiums]]`` columns).
 
 Everything is vectorised: weighted sums per industry x province cell (one threaded kernel call a
-year) give the industry averages, in a loop over the ten industries in supply order; per firm,
+year) give the industry averages, in a loop over the industries in supply order; per firm,
 only the upstream per unit the decision and close kernels read is written.
 Objects: ``Bom`` (the bill of materials as arrays), ``Footprints`` (the footprints of a run),
 ``green_demand_premiums`` (the signal to suppliers), ``firm_footprints`` (one industry's firms in

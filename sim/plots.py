@@ -45,6 +45,7 @@ from zcf.sim.units import is_ratio, one_unit, unit_of
 # -- colours --------------------------------------------------------------------------------------
 INDUSTRY_COLOURS = {
     "automobiles": "#1f77b4", "lithium_batteries": "#ff7f0e", "solar_pv": "#ffbf00",
+    "polysilicon": "#8dd3c7",
     "electronics": "#9467bd", "machinery": "#8c564b", "textiles": "#e377c2", "steel": "#4d4d4d",
     "aluminium": "#17becf", "cement": "#bcbd22", "chemicals": "#2ca02c",
 }

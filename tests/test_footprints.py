@@ -12,7 +12,7 @@ from zcf.sim.scenario import Scenario, ScenarioError
 
 # the suppliers and buyers of the tests' products (small populations)
 CHAIN = ["steel", "aluminium", "electronics", "textiles", "lithium_batteries", "automobiles",
-         "solar_pv"]
+         "solar_pv", "polysilicon"]
 
 
 def run(scenario: Scenario, years: int, firms: int = 3000, seed: int = 3) -> ZeroCarbonModel:
@@ -34,7 +34,7 @@ def base():
 
 def test_the_waterfall_adds_up_to_the_reported_footprint(base):
     f, i = base.results.footprints, base.results.footprint_inputs
-    for industry in ("automobiles", "lithium_batteries", "solar_pv"):
+    for industry in ("automobiles", "lithium_batteries", "solar_pv", "polysilicon"):
         steps = waterfall(f, i, industry, 2025)
         assert steps.sum() == pytest.approx(national(f, industry, 2025), rel=1e-9)
         assert {"own scope 1", "own scope 2 (location)", "fuel upstream (coal, gas)"} <= set(steps.index)
@@ -99,6 +99,66 @@ def test_a_battery_threshold_moves_firms_to_green_materials_and_onsite_measures(
     share = lambda m: m.params.ind_now["premium_share_frac"][al]
     assert share(without) == 0.0 < share(within)
     assert within.params.ind_now["premium_cny_per_unit"][al] > 0.0
+
+
+def test_cleaner_polysilicon_lowers_module_footprints_in_the_same_year(base):
+    """Polysilicon is a modelled industry that the module makers buy (2.1 kg/kW): its plants'
+    footprint reaches every module's cradle-to-gate footprint the same year."""
+    m = run(Scenario.load("baseline"), 1)
+    fp, s, ids = m.footprints, m.firms, m.data.industry_ids
+    pv, poly = ids.index("solar_pv"), ids.index("polysilicon")
+    kg_si = float(m.data.bill_of_materials.query("industry == 'solar_pv' and supplied_by == 'polysilicon'")
+                  .quantity_input_units_per_product_unit.iloc[0])
+    before, poly_before = fp.cradle_to_gate(s, pv), fp.avg[poly].copy()
+    s.scope2_location_tco2[fp.slices[poly]] *= 0.5     # the polysilicon plants halve their scope 2
+    fp.account(s, m.params)
+    drop = poly_before - fp.avg[poly]
+    assert (drop > 5.0).all()                          # tCO2 per t of polysilicon
+    after = fp.cradle_to_gate(s, pv)
+    assert np.allclose(before - after, kg_si * drop[s.province[fp.slices[pv]]], rtol=1e-6)
+    # the module's waterfall names polysilicon, not the metallurgical silicon it no longer buys
+    steps = waterfall(base.results.footprints, base.results.footprint_inputs, "solar_pv", 2025)
+    assert "polysilicon" in steps.index and "metallurgical silicon" not in steps.index
+    assert "metallurgical silicon" in waterfall(base.results.footprints, base.results.footprint_inputs,
+                                                "polysilicon", 2025).index
+
+
+def test_a_module_threshold_buys_green_polysilicon_and_signals_the_polysilicon_plants():
+    """A stricter module requirement (a what-if: 0.32 tCO2/kW, 20% of EU PV revenue at stake)
+    moves module makers to green materials, polysilicon among them; their demand beyond the
+    hydro plants' low-carbon output raises the premium the next year and reaches the
+    polysilicon plants as a buyer premium. Without a module requirement nothing of it happens."""
+    base = Scenario.load("baseline")
+    reqs = [r for r in base.get("buyers.requirements") if r["industry"] != "solar_pv"]
+    strict = reqs + [{"industry": "solar_pv", "from_year": 2025, "max_footprint_tco2_per_unit": 0.32,
+                      "penalty_frac": 0.2, "basis": "cradle_to_gate"}]
+    out = {}
+    for name, r in (("without", reqs), ("within", strict)):
+        m = run(base.replace({"buyers.requirements": r}), 0, firms=4000)
+        k = m.data.industry_ids.index("polysilicon")
+        rows = []
+        for _ in range(2):
+            m.step()
+            rows.append((m.footprints.demand[k], m.footprints.low_output[k], m.footprints.premium[k],
+                         m.params.ind_now["premium_share_frac"][k], m.params.ind_now["premium_cny_per_unit"][k]))
+        out[name] = (m, rows)
+    m, rows = out["within"]
+    green = m.results.footprints.query("industry == 'solar_pv' and year == 2025").green_material_output.sum()
+    assert green > 0.0
+    kg_si = 0.0021                                         # t polysilicon per kW (bill of materials)
+    (demand, low, premium, share, prem_cny), later = rows[0], rows[1]
+    assert demand == pytest.approx(kg_si * green, rel=1e-6) and low > 0.0  # hydro plants qualify
+    assert demand > low and premium == m.data.green_materials.loc["polysilicon", "premium_cny_per_unit"]
+    assert later[2] > premium                          # scarce: the next year's premium rises
+    assert later[3] > 0.0 and later[4] > 0.0             # the signal reaches the polysilicon plants
+    assert m.results.footprints.query("industry == 'solar_pv' and year == 2025").green_material_cost_cny.sum() > 0
+    m0, rows0 = out["without"]
+    assert m0.results.footprints.query("industry == 'solar_pv'").green_material_output.sum() == 0.0
+    assert all(r[0] == 0.0 and r[3] == 0.0 for r in rows0)
+    assert rows0[0][1] == pytest.approx(low)           # same plants, same low-carbon output in 2025
+    # the qualifying (hydro) plants are paid the premium in 2026 for the share the buyers take
+    paid = lambda m: float(m.results.finance.query("industry == 'polysilicon' and year == 2026").buyer_premium_cny.sum())
+    assert paid(m0) == 0.0 < paid(m)
 
 
 # published Chinese cradle-to-gate figures (README, "Product footprints"), tCO2 per unit

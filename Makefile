@@ -33,8 +33,12 @@ install-viz: $(VIZ)
 run: install
 	$(BIN)/zcf run baseline --out results/baseline
 
+# The suite on every core (pytest-xdist): a worker that runs out of tests takes half of the other's
+# queue, so whole modules mostly stay on one worker and share their module fixtures.
+# TEST_WORKERS=0 runs it in one process. Idle OpenMP workers sleep (see bench) unless you say.
+TEST_WORKERS ?= auto
 test: install-viz
-	$(BIN)/python -m pytest tests
+	OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-PASSIVE} $(BIN)/python -m pytest tests -n $(TEST_WORKERS) --dist worksteal
 
 # Idle OpenMP workers sleep while the serial code runs (README, Speed); your own setting wins.
 bench: install

@@ -55,8 +55,11 @@ def test_runs_top_to_bottom(path, kernel_dirs, tmp_path):
     km = AsyncKernelManager(kernel_name="python3",
                             kernel_spec_manager=KernelSpecManager(kernel_dirs=kernel_dirs))
     client = NotebookClient(nb, km=km, kernel_name="python3", timeout=300,
+                            shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()                     # raises CellExecutionError if any cell raises
+    # raises CellExecutionError if any cell raises; the kernel is ended either way (nbclient
+    # leaves a kernel it did not start running: six idle kernels until the suite ended)
+    client.execute(cleanup_kc=True)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     figures = [o for o in outputs if "image/png" in o.get("data", {})]

@@ -129,6 +129,11 @@ PY_SMALL = {
     "From Python": [("runs=200", "runs=3"), ("runs_per_point=20", "runs_per_point=1"),
                     ("samples=64", "samples=2"),
                     ('"population.firms": 2000', '"population.firms": 300, "time.end_year": 2050')],
+    # the README's call runs the national baseline (500,000 agents x 3 runs): a benchmark's size
+    "`zcf validate [SCENARIO] [--firms N] [--seeds K] [--out DIR] [--report FILE.md]`": [
+        ("import validate\n", "import validate\nfrom zcf.sim import Scenario\n"),
+        ('validate("baseline", runs=3',
+         'validate(Scenario.load("baseline").replace({"population.firms": 2000}), runs=3')],
 }
 
 

@@ -100,10 +100,12 @@ def test_the_business_model_spreads_among_peers(base):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known gap: the baseline adds about 53 GW (national C&I boundary) in 2025 against at least "
-    "93.5 GW published for January-September; the causes are those of the hindcast's 2025 gap "
-    "(tests/test_hindcast.py): the rush before Document No. 136's cut-off of 1 June 2025 and the "
-    "tariff and programme drivers the model does not hold"))
+    "known gap: the baseline adds about 51 GW (national C&I boundary) in 2025 against at least "
+    "93.5 GW published for January-September. The calibrated hindcast reaches 0.88 of the "
+    "end-September stock; the baseline starts from the end-2024 stock with its own behaviour "
+    "values and few aware followers (0.1, where the hindcast's firms stand at 0.9 by 2025). With "
+    "the calibrated values and that awareness it added about 66 GW (50,000 agents, before "
+    "polysilicon), still short: the rush before Document No. 136's cut-off is not modelled"))
 def test_first_year_rooftop_pv_additions_are_in_the_published_range():
     """Issue 11: the baseline's first-year C&I rooftop PV additions (national C&I boundary) are
     within the observations' 30% tolerance of the published 2025 additions."""

@@ -463,8 +463,7 @@ cdef inline Acc firm_account(Quant q, double output, unsigned char verified, Car
         # outside the direct emissions: only the in-scope share of fuel CO2 counts. Captured CO2
         # (a total) is taken from the fuel and process streams in proportion to their size, so
         # only its in-scope part lowers the covered emissions
-        fuel = (q.coal_t * sc[SC_EF_COAL] + q.natural_gas_m3 * sc[SC_EF_GAS]
-                + q.diesel_t * sc[SC_EF_DIESEL])
+        fuel = firm_combustion_tco2(q, sc)
         gross = fuel + q.process_tco2
         uncaptured = 1.0 - q.captured_tco2 / gross if gross > 0.0 else 1.0
         covered = f.scope1 - (1.0 - ip[IP_CBAM_FUEL_IN_SCOPE_FRAC]) * fuel * uncaptured

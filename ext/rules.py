@@ -309,7 +309,7 @@ def firm_account(q: Quant, output: float, verified: bool, c: Carbon, ip, pp, sc)
     if coverage == 0 or output <= 0 or q.eu_output <= 0:
         return a
     if verified:
-        fuel = q.coal_t * sc.ef_coal + q.natural_gas_m3 * sc.ef_gas + q.diesel_t * sc.ef_diesel
+        fuel = firm_combustion_tco2(q, sc)
         gross = fuel + q.process_tco2
         uncaptured = 1.0 - q.captured_tco2 / gross if gross > 0 else 1.0
         covered = (scope1 - (1.0 - ip.cbam_fuel_in_scope_frac) * fuel * uncaptured

@@ -69,7 +69,7 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
     cdef FirmView f
     cdef Carbon ck, c0_carbon
     cdef double m, c0 = 0.0, bill, total = 1.0, acc_u
-    cdef bint offer_only
+    cdef bint offer_only, campaign
     c.choice[i] = -1
     c.capacity[i] = 0.0
     c.capex[i] = 0.0
@@ -95,6 +95,7 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
     f.asset_age = c.asset_age[i]
     f.offered = (c.review[i] >> RV_OFFERED) & 1
     offer_only = ((c.review[i] >> RV_EVERY_OPTION) & 1) == 0
+    campaign = (c.review[i] >> RV_PV_CAMPAIGN) & 1
     pu = load_per_unit(c.per_unit, n, i)
     f.upstream = pu.upstream
     e0 = load_effects(c.effects, n, i)
@@ -108,7 +109,7 @@ cdef void firm_decide(const Ctx* c, Py_ssize_t i, double* u, Valued* vals) noexc
         kind = <int>opk[OP_KIND]
         if m < 0.0 or is_installed(c.installed, c.words, i, k) or not option_allowed(kind, e0, opk, ppi, f.offered):
             continue
-        if offer_only and opk[OP_PPA_TARIFF_FRAC] <= 0.0:
+        if offer_only and opk[OP_PPA_TARIFF_FRAC] <= 0.0 and not (campaign and kind == K_ONSITE_PV):
             continue
         ck = carbon_expected(opk)
         if c0_for < 0 or not same_carbon(ck, c0_carbon):   # C(now) again only if prices differ

@@ -174,7 +174,7 @@ EFFECT_KINDS = (
 OPEX_BASES = ("fixed_per_unit", "per_mwh", "per_tco2_captured")
 # bits of a firm's yearly ``review`` flag (uint8; bit i = 1 << i): it reviews every option it may
 # choose; a developer offers it third-party rooftop PV (alone: it weighs only the offer)
-REVIEW_BITS = ("every_option", "offered")
+REVIEW_BITS = ("every_option", "offered", "pv_campaign")
 
 LAYOUTS = {"PU": PER_UNIT, "E": EFFECTS, "Q": QTY, "A": ACC, "F": FIN, "OP": OPTION,
            "IP": INDUSTRY, "PP": PROVINCE, "SC": SCALAR, "S": SUMS, "K": EFFECT_KINDS,

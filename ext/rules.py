@@ -721,10 +721,12 @@ def choice_utility(v: Valued, bill, sc) -> float:
 
 
 def firm_decide(f: FirmView, pu: PerUnit, e0: Effects, installed: list[bool], applic_row,
-                op: list, sub_rate_row, peer_row, ip, pp, sc, every_option: bool = True) -> Choice:
+                op: list, sub_rate_row, peer_row, ip, pp, sc, every_option: bool = True,
+                campaign: bool = False) -> Choice:
     """One reviewing firm's choice: value every option it may add, then a logit draw among the
     worthwhile affordable ones and doing nothing (``firm_decide`` in ``ext/_decisions.pyx``).
-    A firm not reviewing its plans (``every_option`` false) weighs only a developer's offer."""
+    A firm not reviewing its plans (``every_option`` false) weighs only a developer's offer, and
+    rooftop PV of its own when a PV campaign reaches it (``campaign``)."""
     choice = Choice(npv=[math.nan] * len(op))
     q0 = firm_energy(f.output, pu, e0, pp.solar_yield_mwh_per_kw, pp.direct_supply_fill_frac, sc)
     bill = max(firm_energy_bill(q0, e0.capture_opex, sc), 1.0)
@@ -733,7 +735,7 @@ def firm_decide(f: FirmView, pu: PerUnit, e0: Effects, installed: list[bool], ap
         kind, m = int(opk.kind), applic_row[k]
         if m < 0 or installed[k] or not option_allowed(kind, e0, opk, pp, bool(f.offered)):
             continue
-        if not every_option and opk.ppa_tariff_frac <= 0:
+        if not every_option and opk.ppa_tariff_frac <= 0 and not (campaign and kind == KIND["onsite_pv"]):
             continue
         c0 = firm_annual_cost(q0, e0, f, carbon_expected(opk), ip, pp, sc)
         v = value_option(q0, e0, c0, f, pu, kind, m, opk, sub_rate_row[k], peer_row[k], ip, pp, sc)

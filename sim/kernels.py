@@ -39,6 +39,7 @@ _CLOSE_FIN = {"offsets_zero_tco2": "offsets_zero", "offsets_ets_tco2": "offsets_
               "cert_cost_cny": "cert_cost", "cert_award_cny": "cert_award"}
 SUM_NAMES = SUMS          # the close kernel's cell sums, in the order of ``ext/layouts.py``
 _EVERY_OPTION, _OFFERED = index("RV", "every_option"), index("RV", "offered")   # review bits
+_CAMPAIGN = index("RV", "pv_campaign")
 
 
 @dataclass
@@ -262,7 +263,8 @@ class PerAgent:
                                    s.installed_flags(i), list(p.applic[ind]), op,
                                    list(p.sub_rate[:, prv]), list(inputs.peer[inputs.cell[i]]),
                                    ip[ind], pp[prv], sc,
-                                   every_option=bool(int(inputs.review[i]) >> _EVERY_OPTION & 1))
+                                   every_option=bool(int(inputs.review[i]) >> _EVERY_OPTION & 1),
+                                   campaign=bool(int(inputs.review[i]) >> _CAMPAIGN & 1))
             c.option[i], c.capacity[i], c.capex[i], c.subsidy[i] = ch.option, ch.capacity, ch.capex, ch.subsidy
             c.stranded[i] = ch.stranded
             if c.npv.size:

@@ -221,6 +221,8 @@ class YearParams:
     third_party_option: int = -1
     third_party_outreach: float = 0.0
     third_party_imitation: float = 0.0
+    # the year's rooftop PV campaign (``zcf.sim.phases.pv_campaign``): chance a factory is reached
+    pv_campaign_frac: float = 0.0
     _packed: dict = field(default_factory=dict, repr=False)
 
     def _table(self, name: str) -> tuple[dict, str, int | None]:
@@ -583,5 +585,6 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
         credit_frac=np.ascontiguousarray(credit_frac, dtype=float), n_ind=st.n_ind, n_prov=st.n_prov,
         option_ids=list(opts.ids), third_party_option=third_party_option(st),
         third_party_outreach=cfg.third_party_pv.outreach_frac,
-        third_party_imitation=cfg.third_party_pv.imitation_weight)
+        third_party_imitation=cfg.third_party_pv.imitation_weight,
+        pv_campaign_frac=path_value(cfg.behaviour.pv_campaign_frac, year))
     return params, replace(carry, expected=expected)

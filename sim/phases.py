@@ -133,6 +133,9 @@ def decide(engine, s: FirmState, p: YearParams, books: Books, rng: np.random.Gen
     # a developer's offer of third-party rooftop PV: a factory not reviewing its plans weighs
     # the offer alone
     review |= third_party_offers(s, p, books.cell, peer, rng).astype(np.uint8) * REVIEW_OFFERED
+    # a rooftop PV campaign (``behaviour.pv_campaign_frac``): a factory reached weighs rooftop PV,
+    # its own and, where developers offer, a developer's
+    review |= pv_campaign(s, p, rng)
     inputs = DecisionInputs(review, draw, budget, books.cell, peer)
     c = Choices.empty(s.n, n_opt, keep_npv)
     engine.decide(s, p, inputs, c)
@@ -142,6 +145,16 @@ def decide(engine, s: FirmState, p: YearParams, books: Books, rng: np.random.Gen
 
 
 REVIEW_OFFERED = 1 << index("RV", "offered")      # ``review`` bit of a developer's offer
+REVIEW_PV_CAMPAIGN = 1 << index("RV", "pv_campaign")   # ``review`` bit of a rooftop PV campaign
+
+
+def free_roofs(s: FirmState, p: YearParams, option: int) -> np.ndarray:
+    """Factories whose industry may take on-site PV ``option`` and that hold no PV system (one
+    per roof, owned or not)."""
+    free = p.applic[s.industry, option] >= 0.0
+    for j in np.flatnonzero(np.asarray(p.options["kind"]) == EFFECT_KINDS.index("onsite_pv")):
+        free &= ~s.has_option(int(j))
+    return free
 
 
 def third_party_offers(s: FirmState, p: YearParams, cell: np.ndarray, peer: np.ndarray,
@@ -155,10 +168,24 @@ def third_party_offers(s: FirmState, p: YearParams, cell: np.ndarray, peer: np.n
     if k < 0:
         return np.zeros(s.n, dtype=bool)
     reach = np.minimum(1.0, p.third_party_outreach + p.third_party_imitation * peer[:, k])
-    free = p.applic[s.industry, k] >= 0.0
-    for j in np.flatnonzero(np.asarray(p.options["kind"]) == EFFECT_KINDS.index("onsite_pv")):
-        free &= ~s.has_option(int(j))
-    return free & (p.prov["ppa_open"][s.province] > 0.0) & (u < reach[cell])
+    return free_roofs(s, p, k) & (p.prov["ppa_open"][s.province] > 0.0) & (u < reach[cell])
+
+
+def pv_campaign(s: FirmState, p: YearParams, rng: np.random.Generator) -> np.ndarray:
+    """``review`` bits of this year's rooftop PV campaign: each factory with a roof and no PV is
+    reached with the chance ``p.pv_campaign_frac`` and weighs rooftop PV of its own (the campaign
+    bit) and, in a province where developers offer, a developer's (the offer bit). No draw in a
+    year without a campaign, so scenarios without one keep their random numbers."""
+    bits = np.zeros(s.n, dtype=np.uint8)
+    owned = np.flatnonzero((np.asarray(p.options["kind"]) == EFFECT_KINDS.index("onsite_pv"))
+                           & (np.asarray(p.options["ppa_tariff_frac"]) <= 0.0))
+    if p.pv_campaign_frac <= 0.0 or not len(owned):
+        return bits
+    reached = free_roofs(s, p, int(owned[0])) & (rng.random(s.n) < p.pv_campaign_frac)
+    bits[reached] = REVIEW_PV_CAMPAIGN
+    if p.third_party_option >= 0:
+        bits[reached & (p.prov["ppa_open"][s.province] > 0.0)] |= REVIEW_OFFERED
+    return bits
 
 
 def reinvesting_firms(s: FirmState, p: YearParams) -> tuple[np.ndarray, np.ndarray]:

@@ -405,6 +405,10 @@ class Behaviour(Section):
     review_frac_per_yr: Frac = Field(0.5, description="share of aware firms revisiting their "
                                                      "retrofit plans in a year")
     peer_weight: Annotated[float, Field(ge=0.0, le=5.0)] = 0.6
+    pv_campaign_frac: FracPath = Field(
+        default_factory=dict, description="year path: chance that a factory with a roof and no "
+        "PV, reviewing or not, weighs rooftop PV (its own, and a developer's where developers "
+        "offer) that year; a campaign before a cut-off in the PV tariff rules (empty: none)")
     hurdle_spread_frac: Annotated[float, Field(ge=0.0, le=0.2)] = 0.02
     leader_hurdle_discount_frac: Annotated[float, Field(ge=0.0, le=0.2)] = 0.01
     retained_earnings_frac: Frac = 0.5

@@ -173,7 +173,8 @@ EFFECT_KINDS = (
     "capture_stream")   # captures a share of the combustion and/or process CO2 streams
 OPEX_BASES = ("fixed_per_unit", "per_mwh", "per_tco2_captured")
 # bits of a firm's yearly ``review`` flag (uint8; bit i = 1 << i): it reviews every option it may
-# choose; a developer offers it third-party rooftop PV (alone: it weighs only the offer)
+# choose; a developer offers it third-party rooftop PV (alone: it weighs only the offer); a rooftop
+# PV campaign reaches it (alone: it weighs only rooftop PV, its own and an offered one)
 REVIEW_BITS = ("every_option", "offered", "pv_campaign")
 
 LAYOUTS = {"PU": PER_UNIT, "E": EFFECTS, "Q": QTY, "A": ACC, "F": FIN, "OP": OPTION,

@@ -221,7 +221,9 @@ class YearParams:
     third_party_option: int = -1
     third_party_outreach: float = 0.0
     third_party_imitation: float = 0.0
-    # the year's rooftop PV campaign (``zcf.sim.phases.pv_campaign``): chance a factory is reached
+    # the year's rooftop PV campaign (``zcf.sim.phases.pv_campaign``): the factory-owned PV option
+    # whose roofs it canvasses (-1: none) and the chance a factory is reached
+    owned_pv_option: int = -1
     pv_campaign_frac: float = 0.0
     _packed: dict = field(default_factory=dict, repr=False)
 
@@ -313,6 +315,12 @@ def third_party_option(st: Setting) -> int:
     -1 when there is none or developers make no offers (``third_party_pv.enabled``)."""
     offered = st.options.rooftop_pv()[1]
     return int(offered[0]) if st.cfg.third_party_pv.enabled and len(offered) else -1
+
+
+def owned_pv_option(st: Setting) -> int:
+    """The on-site PV option the factory owns (the first such row), or -1 when there is none."""
+    owned = st.options.rooftop_pv()[0]
+    return int(owned[0]) if len(owned) else -1
 
 
 def third_party_pv_open(st: Setting, capex: np.ndarray, p_elec: float,
@@ -586,5 +594,6 @@ def year_params(st: Setting, year: int, carry: Carry) -> tuple[YearParams, Carry
         option_ids=list(opts.ids), third_party_option=third_party_option(st),
         third_party_outreach=cfg.third_party_pv.outreach_frac,
         third_party_imitation=cfg.third_party_pv.imitation_weight,
+        owned_pv_option=owned_pv_option(st),
         pv_campaign_frac=path_value(cfg.behaviour.pv_campaign_frac, year))
     return params, replace(carry, expected=expected)

@@ -177,11 +177,9 @@ def pv_campaign(s: FirmState, p: YearParams, rng: np.random.Generator) -> np.nda
     bit) and, in a province where developers offer, a developer's (the offer bit). No draw in a
     year without a campaign, so scenarios without one keep their random numbers."""
     bits = np.zeros(s.n, dtype=np.uint8)
-    owned = np.flatnonzero((np.asarray(p.options["kind"]) == EFFECT_KINDS.index("onsite_pv"))
-                           & (np.asarray(p.options["ppa_tariff_frac"]) <= 0.0))
-    if p.pv_campaign_frac <= 0.0 or not len(owned):
+    if p.pv_campaign_frac <= 0.0 or p.owned_pv_option < 0:
         return bits
-    reached = free_roofs(s, p, int(owned[0])) & (rng.random(s.n) < p.pv_campaign_frac)
+    reached = free_roofs(s, p, p.owned_pv_option) & (rng.random(s.n) < p.pv_campaign_frac)
     bits[reached] = REVIEW_PV_CAMPAIGN
     if p.third_party_option >= 0:
         bits[reached & (p.prov["ppa_open"][s.province] > 0.0)] |= REVIEW_OFFERED
